@@ -1,0 +1,1 @@
+"""The application: CLI, settings, and (later) the GitHub webhook service."""

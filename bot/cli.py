@@ -1,0 +1,59 @@
+"""The `schemawarden` command: parses arguments, dispatches to a subcommand, maps errors to exit codes.
+
+Exit codes: 0 ok; 1 a problem was found (tampered, unknown or out-of-order migrations, drift,
+findings at the failing severity) or an apply failed; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from policies.errors import SchemawardenError
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.commands import check, reconcile
+
+    parser = argparse.ArgumentParser(
+        prog="schemawarden",
+        description="GitOps reconciler and PR bot for PostgreSQL schemas managed with Drizzle ORM.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    reconcile.register(subparsers)
+    check.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except SchemawardenError as exc:
+        print(f"schemawarden: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("schemawarden: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The rulebook: pure, I/O-free parsing, classification, risk rules and rollback SQL."""

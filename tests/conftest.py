@@ -1,0 +1,49 @@
+"""Shared fixtures: a real PostgreSQL for every test, never a mock of one.
+
+The server is the one named by SCHEMAWARDEN_TEST_DATABASE_URL (an admin URL, e.g.
+postgresql://postgres@127.0.0.1:5432/postgres), else the embedded PostgreSQL started in
+`.pytest-pgdata/` beside the tests. Each test that asks for `database_url` gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    """An admin connection URL to a real PostgreSQL server for the whole session."""
+    external = os.environ.get("SCHEMAWARDEN_TEST_DATABASE_URL")
+    if external:
+        return external
+    return EmbeddedPostgres(ROOT / ".pytest-pgdata").admin_url()
+
+
+@pytest.fixture
+def database_url(admin_url: str) -> Iterator[str]:
+    """A fresh, empty database of its own for one test, dropped afterwards."""
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(admin_url, name)
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The large shared test data (../shared); only the `shared`-marked suite uses it."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the shared suite needs the project's shared data beside it")
+    return SHARED
