@@ -1,0 +1,231 @@
+"""drizzle-orm's own migrator, installed from npm and run as a subprocess.
+
+Interoperability is only proven against the real tool, so the tests and benchmarks run the
+pinned drizzle-orm from `tests/drizzle_node/` (0.45.x, journal layout) and
+`tests/drizzle_node/v1/` (1.0 release candidate, folder-per-migration layout). Each harness is
+installed with `npm ci` into a cache folder outside the repository, keyed by the hash of its
+lock file, so a second run installs nothing: `$SCHEMAWARDEN_NPM_CACHE/<hash>`, by default
+`~/.cache/schemawarden/drizzle-node/<hash>`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg import sql
+
+HERE = Path(__file__).resolve().parent
+NODE_DIR = HERE / "drizzle_node"
+SCRIPT = NODE_DIR / "migrate.mjs"
+CACHE_ENV = "SCHEMAWARDEN_NPM_CACHE"
+DEFAULT_CACHE = Path("~/.cache/schemawarden/drizzle-node")
+NPM_TIMEOUT_S = 600
+
+
+class HarnessError(RuntimeError):
+    """npm or node could not be run (not a migration failure: that is a MigrateResult)."""
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """What one run of drizzle-orm's migrator did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float  # the whole subprocess, node start-up included
+    migrate_ms: float | None  # time spent inside drizzle's migrate(), from the script's own report
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass(frozen=True)
+class DrizzleHarness:
+    """One pinned drizzle-orm installation (package.json + package-lock.json in `source`)."""
+
+    label: str
+    source: Path
+
+    @property
+    def lock_hash(self) -> str:
+        """Hash of the lock file (and package.json): the cache key of the installation."""
+        digest = hashlib.sha256()
+        for name in ("package.json", "package-lock.json"):
+            digest.update((self.source / name).read_bytes())
+        return digest.hexdigest()[:16]
+
+    def install_dir(self) -> Path:
+        root = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+        return root / self.lock_hash
+
+    def install(self) -> Path:
+        """Install with `npm ci` unless the cache already holds this exact lock file's tree.
+
+        A file lock serialises concurrent installers (parallel test workers); the tree is built
+        in a temporary folder and renamed into place, so a half-finished install is never used.
+        """
+        target = self.install_dir()
+        marker = target / ".installed"
+        if not marker.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _file_lock(target.parent / f"{target.name}.lock"):
+                if not marker.exists():
+                    self._npm_ci(target)
+        self._refresh_script(target)
+        return target
+
+    def _npm_ci(self, target: Path) -> None:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise HarnessError("npm is not installed: the interoperability suite needs Node 20+ and npm")
+        building = target.with_name(f"{target.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(self.source / name, building / name)
+        # --ignore-scripts: the migrator needs no install script (only drizzle-kit's esbuild has one).
+        cmd = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
+        done = subprocess.run(
+            cmd, cwd=building, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, check=False
+        )
+        if done.returncode != 0:
+            shutil.rmtree(building, ignore_errors=True)
+            raise HarnessError(f"`npm ci` for {self.label} failed ({done.returncode}): {done.stderr[-2000:]}")
+        (building / ".installed").write_text(self.lock_hash + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        building.rename(target)
+
+    @staticmethod
+    def _refresh_script(target: Path) -> None:
+        """Copy migrate.mjs beside node_modules (ESM resolves packages from the script's folder)."""
+        installed = target / SCRIPT.name
+        source = SCRIPT.read_bytes()
+        if not installed.exists() or installed.read_bytes() != source:
+            tmp = installed.with_name(f".{SCRIPT.name}.{os.getpid()}")
+            tmp.write_bytes(source)
+            tmp.replace(installed)
+
+    def version(self) -> str:
+        """The drizzle-orm version actually installed."""
+        package = self.install() / "node_modules" / "drizzle-orm" / "package.json"
+        version: str = json.loads(package.read_text())["version"]
+        return version
+
+    def migrate(
+        self,
+        database_url: str,
+        migrations: Path,
+        *,
+        schema: str | None = None,
+        table: str | None = None,
+        timeout_s: float = 600,
+    ) -> MigrateResult:
+        """Run drizzle-orm's migrator on `database_url` (a URL or a libpq conninfo string)."""
+        target = self.install()
+        node = shutil.which("node")
+        if node is None:
+            raise HarnessError("node is not installed: the interoperability suite needs Node 20+")
+        cmd = [node, str(target / SCRIPT.name), "--folder", str(migrations.resolve())]
+        if schema is not None:
+            cmd += ["--schema", schema]
+        if table is not None:
+            cmd += ["--table", table]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["DATABASE_URL"] = node_database_url(database_url)
+        started = time.perf_counter()
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+        wall = time.perf_counter() - started
+        migrate_ms: float | None = None
+        if done.returncode == 0:
+            try:
+                migrate_ms = float(json.loads(done.stdout.strip().splitlines()[-1])["ms"])
+            except (ValueError, KeyError, IndexError):
+                migrate_ms = None
+        return MigrateResult(done.returncode, done.stdout, done.stderr, wall, migrate_ms)
+
+
+V0 = DrizzleHarness("drizzle-orm 0.45", NODE_DIR)
+V1 = DrizzleHarness("drizzle-orm 1.0 rc", NODE_DIR / "v1")
+
+
+def node_database_url(url: str) -> str:
+    """A `postgresql://` URL that node-postgres understands, from any libpq URL or conninfo.
+
+    psycopg hands out conninfo strings (`host=/socket/dir dbname=x`), and the embedded server
+    listens on a Unix socket; node-postgres wants a URL with the socket folder in `?host=`.
+    """
+    info = {k: v for k, v in psycopg.conninfo.conninfo_to_dict(url).items() if v is not None}
+    user = quote(str(info.pop("user", "")), safe="")
+    password = str(info.pop("password", ""))
+    host = str(info.pop("host", ""))
+    port = str(info.pop("port", ""))
+    dbname = quote(str(info.pop("dbname", "")), safe="")
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    query: dict[str, str] = {k: str(v) for k, v in info.items()}
+    if host.startswith("/"):
+        query["host"] = host
+        netloc = auth
+    else:
+        netloc = auth + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    if port and host.startswith("/"):
+        query["port"] = port
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"postgresql://{netloc}/{dbname}{suffix}"
+
+
+def read_history(
+    database_url: str, schema: str = "drizzle", table: str = "__drizzle_migrations"
+) -> list[dict[str, Any]]:
+    """Every row of the history table in id order, all columns (1.x adds name and applied_at)."""
+    query = sql.SQL("SELECT * FROM {}.{} ORDER BY id").format(sql.Identifier(schema), sql.Identifier(table))
+    with psycopg.connect(database_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(query)
+        return list(cur.fetchall())
+
+
+def history_columns(
+    database_url: str, schema: str = "drizzle", table: str = "__drizzle_migrations"
+) -> list[tuple[str, str, str | None, bool]]:
+    """(name, type, default, not null) of each history column, in order: how the table was created."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                   pg_get_expr(d.adbin, d.adrelid), a.attnotnull
+            FROM pg_attribute a
+            JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum
+            """,
+            (schema, table),
+        ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
