@@ -1,0 +1,33 @@
+"""Output formats for file reports: one module each, all taking a list of `FileReport`.
+
+`render(fmt, reports, fail_on=..., color=...)` is the one entry point the CLI and the bot use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+from bot.render import github, json_format, markdown, sarif, text
+from bot.render.summary import Summary, summarize
+from policies.report import FileReport, Severity
+
+Format = Literal["text", "markdown", "json", "sarif", "github"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+__all__ = ["FORMATS", "Format", "Summary", "render", "summarize"]
+
+
+def render(
+    fmt: Format, reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, color: bool = False
+) -> str:
+    """The reports in format `fmt`; `color` only matters for `text`."""
+    if fmt == "text":
+        return text.render(reports, fail_on, color=color)
+    if fmt == "markdown":
+        return markdown.render(reports, fail_on)
+    if fmt == "json":
+        return json_format.render(reports, fail_on)
+    if fmt == "sarif":
+        return sarif.render(reports, fail_on)
+    return github.render(reports, fail_on)

@@ -1,0 +1,29 @@
+"""The JSON contract of `schemawarden check --format json` (documented in README, "JSON output").
+
+Stable and versioned: other tools parse it. Fields may be added; none renamed or removed
+without bumping `version`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.render.summary import summarize
+from policies.report import FileReport, Severity
+
+CONTRACT_VERSION = 1
+
+
+def document(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> dict[str, Any]:
+    """The contract as plain data: `{"version": 1, "files": [...], "summary": {...}}`."""
+    return {
+        "version": CONTRACT_VERSION,
+        "files": [report.to_json() for report in reports],
+        "summary": summarize(reports, fail_on).to_json(),
+    }
+
+
+def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> str:
+    return json.dumps(document(reports, fail_on), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,104 @@
+"""SARIF 2.1.0 for GitHub code scanning: findings appear as alerts on the lines they concern.
+
+Rules go in `tool.driver.rules` (with `helpUri` to the rule's section of docs/rules.md) and
+results point at them by `ruleId` and `ruleIndex`. Locations are repository-relative URIs,
+which is what code scanning matches against the checkout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from bot.render.links import RULES_DOC_URL, rule_url
+from bot.render.summary import ordered_findings, summarize
+from policies.report import FileReport, Finding, Severity
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+TOOL_URI = "https://github.com/schemawarden/schemawarden"
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def document(
+    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
+) -> dict[str, Any]:
+    """One run of schemawarden as a SARIF log."""
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    results: list[dict[str, Any]] = []
+    for report in reports:
+        for finding in ordered_findings(report):
+            if finding.code not in index:
+                index[finding.code] = len(rules)
+                rules.append(_rule(finding, docs_url))
+            results.append(_result(report, finding, index[finding.code]))
+    summary = summarize(reports, fail_on)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "schemawarden",
+                        "version": _tool_version(),
+                        "informationUri": TOOL_URI,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "properties": {"summary": summary.to_json()},
+            }
+        ],
+    }
+
+
+def render(
+    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
+) -> str:
+    return json.dumps(document(reports, fail_on, docs_url), indent=2, ensure_ascii=False) + "\n"
+
+
+def _rule(finding: Finding, docs_url: str) -> dict[str, Any]:
+    """A reportingDescriptor built from the rule's first finding (code, name, category, safer way)."""
+    help_text = f"Safer: {finding.safer}" if finding.safer else finding.name
+    return {
+        "id": finding.code,
+        "name": finding.name,
+        "shortDescription": {"text": finding.name},
+        "fullDescription": {"text": f"{finding.code} {finding.name} ({finding.category.value})"},
+        "helpUri": rule_url(finding.code, finding.name, docs_url),
+        "help": {"text": help_text, "markdown": f"**Safer way**\n\n```sql\n{finding.safer}\n```"},
+        "defaultConfiguration": {"level": _LEVEL[finding.severity]},
+        "properties": {"tags": [finding.category.value], "category": finding.category.value},
+    }
+
+
+def _result(report: FileReport, finding: Finding, rule_index: int) -> dict[str, Any]:
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": report.path.replace("\\", "/")},
+                    # SARIF lines start at 1; a file-level finding points at the file's top.
+                    "region": {"startLine": finding.line or 1},
+                }
+            }
+        ],
+        "properties": {"migration": report.migration, "category": finding.category.value},
+    }
+
+
+def _tool_version() -> str:
+    try:
+        return version("schemawarden")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0.0.0"

@@ -1,0 +1,46 @@
+"""Terminal output: one line per finding, compiler-style (`path:line`), so editors can jump to it.
+
+Colour only when asked (the caller passes `color=True` when stdout is a TTY): escape codes in
+a CI log or a file are noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.render.summary import ordered_findings, summarize
+from policies.report import FileReport, Severity
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_DIM = "\033[2m"
+_COLOUR = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+
+
+def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, color: bool = False) -> str:
+    def paint(text: str, *codes: str) -> str:
+        return "".join(codes) + text + _RESET if color else text
+
+    lines: list[str] = []
+    for report in reports:
+        findings = ordered_findings(report)
+        if not findings:
+            continue
+        for finding in findings:
+            where = f"{report.path}:{finding.line}" if finding.line is not None else report.path
+            severity = paint(f"{finding.severity.value:<7}", _BOLD, _COLOUR[finding.severity])
+            rule = f"{finding.code} {finding.name}"
+            message = finding.message.replace("\n", "\n    ")
+            lines.append(f"{paint(where, _BOLD)}: {severity} {rule}: {message}")
+            for i, safer_line in enumerate(finding.safer.splitlines()):
+                lines.append(paint(("    safer: " if i == 0 else "           ") + safer_line, _DIM))
+    summary = summarize(reports, fail_on)
+    verdict = (
+        paint(f"failed (findings at or above {fail_on.value})", _BOLD, _COLOUR[Severity.ERROR])
+        if summary.failed
+        else paint("passed", _BOLD)
+    )
+    if lines:
+        lines.append("")
+    lines.append(f"schemawarden: {summary.headline()}; {verdict}")
+    return "\n".join(lines) + "\n"

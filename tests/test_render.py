@@ -1,0 +1,227 @@
+"""Every output format's shape, from the same file reports: the contract other tools rely on."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from bot.render import FORMATS, render, summarize
+from bot.render.links import rule_anchor
+from policies.report import Category, FileReport, Finding, LockRef, Severity, StatementReport
+
+INDEX = Finding(
+    code="SW101",
+    name="non-concurrent-index",
+    category=Category.LOCK,
+    severity=Severity.ERROR,
+    line=3,
+    message='CREATE INDEX on "orders" blocks writes for the whole build',
+    safer='CREATE INDEX CONCURRENTLY "orders_user_idx" ON "orders" ("user_id");',
+)
+JSON_TYPE = Finding(
+    code="SW140",
+    name="prefer-jsonb",
+    category=Category.DESIGN,
+    severity=Severity.WARNING,
+    line=1,
+    message="json, with a comma: and a colon\nand a newline, 100% sure",
+    safer="ALTER TABLE t ALTER COLUMN c TYPE jsonb;",
+)
+FILE_LEVEL = Finding(
+    code="SW900",
+    name="edited-migration",
+    category=Category.PROCESS,
+    severity=Severity.INFO,
+    line=None,
+    message="this migration existed on the base",
+    safer="",
+)
+
+
+def reports() -> list[FileReport]:
+    first = FileReport(
+        path="migrations/0001_orders.sql",
+        migration="0001_orders",
+        statements=(
+            StatementReport(
+                line=1, sql='CREATE TABLE "t" ("c" json)', operations=({"kind": "create_table"},)
+            ),
+            StatementReport(
+                line=3,
+                sql='CREATE INDEX "orders_user_idx" ON "orders" ("user_id") WHERE a || b = \'x|y\'',
+                operations=({"kind": "create_index", "table": "orders"},),
+                locks=(LockRef("orders", "SHARE"),),
+                scans=("orders",),
+            ),
+        ),
+        findings=(INDEX, JSON_TYPE),
+    )
+    second = FileReport(path="migrations/0000_init.sql", migration=None, findings=(FILE_LEVEL,))
+    clean = FileReport(
+        path="sql/clean.sql",
+        migration=None,
+        statements=(StatementReport(line=1, sql="SELECT 1"),),
+    )
+    return [first, second, clean]
+
+
+def test_summary_counts_and_fails_at_or_above_the_failing_severity() -> None:
+    summary = summarize(reports(), Severity.ERROR)
+    assert (summary.files, summary.statements) == (3, 3)
+    assert (summary.errors, summary.warnings, summary.infos) == (1, 1, 1)
+    assert summary.failed
+    assert not summarize(reports()[1:], Severity.WARNING).failed
+    assert summarize(reports()[1:], Severity.INFO).failed
+
+
+def test_json_follows_the_contract() -> None:
+    doc = json.loads(render("json", reports(), Severity.WARNING))
+    assert set(doc) == {"version", "files", "summary"}
+    assert doc["version"] == 1
+    assert [f["path"] for f in doc["files"]] == [r.path for r in reports()]
+    first = doc["files"][0]
+    assert set(first) == {"path", "migration", "statements", "findings"}
+    assert first["migration"] == "0001_orders"
+    statement = first["statements"][1]
+    assert set(statement) == {"line", "sql", "operations", "locks", "rewrites", "scans"}
+    assert statement["locks"] == [{"relation": "orders", "mode": "SHARE"}]
+    assert statement["scans"] == ["orders"]
+    assert statement["operations"][0]["kind"] == "create_index"
+    finding = first["findings"][0]
+    assert set(finding) == {"code", "name", "category", "severity", "line", "message", "safer"}
+    assert finding["code"] == "SW101" and finding["category"] == "lock" and finding["line"] == 3
+    assert doc["files"][1]["findings"][0]["line"] is None
+    assert doc["summary"] == {
+        "files": 3,
+        "statements": 3,
+        "findings": {"error": 1, "warning": 1, "info": 1},
+        "fail_on": "warning",
+        "failed": True,
+    }
+
+
+def test_json_of_nothing_is_still_the_contract() -> None:
+    doc = json.loads(render("json", []))
+    assert doc == {
+        "version": 1,
+        "files": [],
+        "summary": {
+            "files": 0,
+            "statements": 0,
+            "findings": {"error": 0, "warning": 0, "info": 0},
+            "fail_on": "error",
+            "failed": False,
+        },
+    }
+
+
+def _require(obj: dict[str, Any], *keys: str) -> None:
+    missing = [k for k in keys if k not in obj]
+    assert not missing, f"SARIF object lacks required {missing}: {obj}"
+
+
+def test_sarif_has_the_2_1_0_required_structure_for_code_scanning() -> None:
+    log = json.loads(render("sarif", reports()))
+    _require(log, "version", "runs", "$schema")
+    assert log["version"] == "2.1.0"
+    assert isinstance(log["runs"], list) and len(log["runs"]) == 1
+    run = log["runs"][0]
+    _require(run, "tool", "results")
+    driver = run["tool"]["driver"]
+    _require(driver, "name", "rules")
+    assert driver["name"] == "schemawarden"
+    rules = driver["rules"]
+    assert [r["id"] for r in rules] == ["SW140", "SW101", "SW900"]  # first-seen order, no repeats
+    for rule in rules:
+        _require(rule, "id", "shortDescription", "helpUri", "defaultConfiguration")
+        url = urlparse(rule["helpUri"])
+        assert url.scheme == "https" and url.path.endswith("docs/rules.md")
+        assert url.fragment == rule_anchor(rule["id"], rule["name"])
+        assert rule["defaultConfiguration"]["level"] in {"none", "note", "warning", "error"}
+    assert len(run["results"]) == 3
+    for result in run["results"]:
+        _require(result, "message", "ruleId", "ruleIndex", "level", "locations")
+        assert result["message"]["text"]
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] in {"none", "note", "warning", "error"}
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"].startswith("migrations/")
+        assert isinstance(location["region"]["startLine"], int) and location["region"]["startLine"] >= 1
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert by_rule["SW101"]["level"] == "error"
+    assert by_rule["SW101"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert by_rule["SW140"]["level"] == "warning"
+    assert by_rule["SW900"]["level"] == "note"  # info maps to SARIF's note
+
+
+def test_rule_anchor_is_githubs_heading_slug() -> None:
+    assert rule_anchor("SW101", "non-concurrent-index") == "sw101-non-concurrent-index"
+    assert rule_anchor("SW102", "Drop column (data loss)") == "sw102-drop-column-data-loss"
+
+
+GITHUB_LINE = re.compile(r"^::(error|warning|notice) file=([^,:]+)(,line=\d+)?,title=([^,:]+)::(.*)$")
+
+
+def test_github_annotations_are_workflow_commands_with_escaped_values() -> None:
+    out = render("github", reports()).splitlines()
+    commands = [line for line in out if line.startswith("::")]
+    assert len(commands) == 3
+    for line in commands:
+        assert GITHUB_LINE.match(line), line
+    first = GITHUB_LINE.match(commands[0])
+    assert first is not None
+    # Findings are in file order: line 1 (warning) before line 3 (error).
+    assert first.group(1) == "warning"
+    assert first.group(2) == "migrations/0001_orders.sql"
+    assert first.group(3) == ",line=1"
+    assert first.group(4) == "SW140 prefer-jsonb"
+    assert "%0Aand a newline, 100%25 sure" in first.group(5)
+    error = GITHUB_LINE.match(commands[1])
+    assert error is not None and error.group(1) == "error" and error.group(3) == ",line=3"
+    assert "%0ASafer: CREATE INDEX CONCURRENTLY" in error.group(5)
+    file_level = GITHUB_LINE.match(commands[2])
+    assert file_level is not None and file_level.group(1) == "notice" and file_level.group(3) is None
+    assert out[-1].startswith("schemawarden: 3 files, 3 statements")
+
+
+def test_markdown_has_a_statement_table_and_collapsed_safer_ways() -> None:
+    out = render("markdown", reports())
+    assert out.startswith("## schemawarden\n")
+    assert "**Fails**" in out
+    assert "### `migrations/0001_orders.sql` (migration `0001_orders`)" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 3 |")]
+    assert len(rows) == 1
+    row = rows[0]
+    # The SQL's pipes are escaped so the row keeps exactly four cells.
+    assert row.count("|") == 5
+    assert "&#124;&#124;" in row
+    assert "SHARE on <code>orders</code>" in row and "scans <code>orders</code>" in row
+    assert "[SW101 non-concurrent-index](https://" in out and "#sw101-non-concurrent-index)" in out
+    assert "<details><summary>Safer way</summary>" in out
+    assert "```sql" in out and "CREATE INDEX CONCURRENTLY" in out
+    assert "### `sql/clean.sql`" in out and "No findings." in out
+
+
+def test_markdown_passes_when_nothing_reaches_the_failing_severity() -> None:
+    out = render("markdown", reports()[2:])
+    assert "**Passes**" in out and "no findings" in out
+
+
+def test_text_is_compiler_style_and_coloured_only_on_request() -> None:
+    plain = render("text", reports())
+    assert "\033[" not in plain
+    assert "migrations/0001_orders.sql:3: error   SW101 non-concurrent-index: CREATE INDEX" in plain
+    assert "    safer: CREATE INDEX CONCURRENTLY" in plain
+    assert "migrations/0000_init.sql: info    SW900 edited-migration" in plain
+    assert plain.rstrip().endswith("failed (findings at or above error)")
+    coloured = render("text", reports(), color=True)
+    assert "\033[31m" in coloured and "\033[0m" in coloured
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_no_reports(fmt: str) -> None:
+    assert render(fmt, []).endswith("\n")  # type: ignore[arg-type]
