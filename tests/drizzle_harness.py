@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,9 +149,7 @@ class DrizzleHarness:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["DATABASE_URL"] = node_database_url(database_url)
         started = time.perf_counter()
-        done = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
         wall = time.perf_counter() - started
         migrate_ms: float | None = None
         if done.returncode == 0:
@@ -219,6 +218,75 @@ def history_columns(
             (schema, table),
         ).fetchall()
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """One run of the `schemawarden` command, as a user would run it."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    def json(self) -> Any:
+        """The `--format json` document printed on stdout."""
+        return json.loads(self.stdout)
+
+    def describe(self) -> str:
+        """Command, exit code and output, for assertion messages and reports."""
+        return (
+            f"$ schemawarden {' '.join(self.args)}\n-> exit {self.returncode}\n"
+            f"stdout:\n{self.stdout[-4000:]}\nstderr:\n{self.stderr[-4000:]}"
+        )
+
+
+def schemawarden_command() -> list[str]:
+    """The console script installed beside this interpreter (the user's real path)."""
+    script = Path(sys.executable).with_name("schemawarden")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("schemawarden")
+    return [found] if found else [sys.executable, "-m", "bot.cli"]
+
+
+def run_schemawarden(
+    args: list[str],
+    *,
+    env_urls: dict[str, str],
+    cwd: Path | None = None,
+    timeout_s: float = 600,
+) -> CliResult:
+    """Run `schemawarden ARGS` with each environment's URL in SCHEMAWARDEN_ENV_<NAME>_URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMAWARDEN_ENV_")}
+    for name, url in env_urls.items():
+        env[f"SCHEMAWARDEN_ENV_{name.upper()}_URL"] = node_database_url(url)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*schemawarden_command(), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    return CliResult(args, done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
+
+
+def write_journal_folder(folder: Path, entries: list[tuple[str, str, int]]) -> None:
+    """Write a drizzle-kit 0.x migrations folder: `<tag>.sql` files and `meta/_journal.json`.
+
+    `entries` are (tag, SQL text, when in ms), in journal order; the journal matches what
+    drizzle-kit 0.31 writes (version 7, dialect postgresql, breakpoints on).
+    """
+    (folder / "meta").mkdir(parents=True, exist_ok=True)
+    journal: dict[str, Any] = {"version": "7", "dialect": "postgresql", "entries": []}
+    for idx, (tag, text, when) in enumerate(entries):
+        (folder / f"{tag}.sql").write_bytes(text.encode())
+        journal["entries"].append({"idx": idx, "version": "7", "when": when, "tag": tag, "breakpoints": True})
+    (folder / "meta" / "_journal.json").write_text(json.dumps(journal, indent=2) + "\n")
 
 
 @contextmanager
