@@ -21,7 +21,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.commands import check, reconcile
+    from bot.commands import check
+    from bot.commands import reconcile as reconcile_commands
 
     parser = argparse.ArgumentParser(
         prog="schemawarden",
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    reconcile.register(subparsers)
+    reconcile_commands.register(subparsers)
     check.register(subparsers)
     return parser
 

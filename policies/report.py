@@ -8,11 +8,11 @@ and is stable: add fields, never rename or remove them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is; ordered so that `error` > `warning` > `info`."""
 
     INFO = "info"
@@ -24,7 +24,7 @@ class Severity(str, Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """The fixed families of risk a rule belongs to."""
 
     LOCK = "lock"

@@ -6,6 +6,7 @@ the last process using it exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -44,7 +45,7 @@ class EmbeddedPostgres:
                 warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
                 import pgserver
 
-                server = pgserver.get_server(self.data_dir)
+                server = pgserver.get_server(self.data_dir)  # type: ignore[attr-defined]
             url: str = server.get_uri()
         except Exception as exc:  # pgserver raises plain exceptions of many kinds
             raise ConfigurationError(
@@ -68,15 +69,11 @@ def ensure_database(admin_url: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             return
-        try:
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            pass
 
 
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database `name`, disconnecting whoever is still in it."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

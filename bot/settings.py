@@ -1,0 +1,147 @@
+"""Settings: the only place that reads environment variables and the configuration file.
+
+Secrets (database URLs) come only from the environment, as `SCHEMAWARDEN_ENV_<NAME>_URL`;
+the non-secret parts come from `schemawarden.toml`. Lower layers receive typed objects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policies.errors import ConfigurationError
+from reconciler.environments import EnvironmentConfig
+
+CONFIG_FILE = "schemawarden.toml"
+DEFAULT_MIGRATIONS = "migrations"
+_URL_VARIABLE = re.compile(r"^SCHEMAWARDEN_ENV_([A-Z0-9_]+)_URL$")
+_DEFAULT_ENVIRONMENTS: dict[str, dict[str, Any]] = {
+    "staging": {"gate": "auto"},
+    "production": {"gate": "label"},
+}
+
+
+class ProcessSettings(BaseSettings):
+    """Process-wide settings from `SCHEMAWARDEN_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SCHEMAWARDEN_", extra="ignore")
+
+    data_dir: Path = Path(".schemawarden/pgdata")
+    config: Path = Path(CONFIG_FILE)
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the CLI needs: where the embedded server lives, the file, the environments."""
+
+    data_dir: Path
+    config_path: Path | None
+    migrations_folder: Path
+    environments: dict[str, EnvironmentConfig]
+    actor: str
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigurationError(
+                f"unknown environment {name!r} (known: {known}). Add [environments.{name}] to "
+                f"{CONFIG_FILE}, or set SCHEMAWARDEN_ENV_{name.upper()}_URL"
+            ) from None
+
+
+def load_settings(
+    config: Path | None = None,
+    migrations: Path | None = None,
+    data_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Settings from (in order of precedence) arguments, environment variables and the file."""
+    environ = dict(os.environ) if environ is None else environ
+    process = _process_settings(environ)
+    config_path: Path | None = config or process.config
+    file_data: dict[str, Any] = {}
+    if config_path is not None and config_path.is_file():
+        file_data = _read_toml(config_path)
+    elif config is not None:
+        raise ConfigurationError(f"{config}: configuration file not found; check --config")
+    else:
+        config_path = None
+
+    folder = migrations or Path(
+        _table(file_data, "migrations", config_path).get("folder", DEFAULT_MIGRATIONS)
+    )
+    environments = _environments(file_data, config_path, environ)
+    actor = process.actor or environ.get("USER") or environ.get("LOGNAME") or "unknown"
+    return Settings(
+        data_dir=data_dir or process.data_dir,
+        config_path=config_path,
+        migrations_folder=folder,
+        environments=environments,
+        actor=actor,
+    )
+
+
+def _process_settings(environ: dict[str, str]) -> ProcessSettings:
+    known = {
+        k: v
+        for k, v in environ.items()
+        if k in {"SCHEMAWARDEN_DATA_DIR", "SCHEMAWARDEN_CONFIG", "SCHEMAWARDEN_ACTOR"}
+    }
+    try:
+        return ProcessSettings.model_validate({k.removeprefix("SCHEMAWARDEN_").lower(): v for k, v in known.items()})
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"bad SCHEMAWARDEN_* environment variable: {exc.errors()[0]['msg']}"
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+
+
+def _table(data: dict[str, Any], key: str, path: Path | None) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{path}: [{key}] must be a table")
+    return value
+
+
+def _environments(
+    file_data: dict[str, Any], config_path: Path | None, environ: dict[str, str]
+) -> dict[str, EnvironmentConfig]:
+    tables = _table(file_data, "environments", config_path) or dict(_DEFAULT_ENVIRONMENTS)
+    urls = {m.group(1).lower(): value for key, value in environ.items() if (m := _URL_VARIABLE.match(key))}
+    for name in urls:
+        tables.setdefault(name, {})
+    environments: dict[str, EnvironmentConfig] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(f"{config_path}: [environments.{name}] must be a table")
+        if "url" in table:
+            raise ConfigurationError(
+                f"{config_path}: environments.{name}.url: database URLs are secrets and are not read "
+                f"from the file; set SCHEMAWARDEN_ENV_{name.upper()}_URL instead"
+            )
+        url = urls.get(name.lower())
+        try:
+            environments[name] = EnvironmentConfig(name=name, url=SecretStr(url) if url else None, **table)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = ".".join(str(p) for p in error["loc"])
+            raise ConfigurationError(f"{config_path}: environments.{name}.{key}: {error['msg']}") from None
+    return environments
