@@ -1,0 +1,380 @@
+"""schemawarden and drizzle-orm's own migrator agree on what is applied, row for row.
+
+Each test runs the real drizzle-orm (installed from npm by `drizzle_harness`) and the real
+`schemawarden` command against the same real PostgreSQL: whichever tool applies a folder first,
+the other must see nothing left to do, and both must write the same history rows. Deselected by
+default; run with `pytest -m interop` (the shared histories also need `-m "interop and shared"`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from drizzle_harness import (
+    V0,
+    V1,
+    CliResult,
+    DrizzleHarness,
+    MigrateResult,
+    history_columns,
+    read_history,
+    run_schemawarden,
+    write_journal_folder,
+)
+
+from reconciler.embedded import drop_database, ensure_database, with_database
+
+pytestmark = pytest.mark.interop
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "reconciler" / "sample"
+SAMPLE_0X = SAMPLE / "migrations"
+SAMPLE_029 = SAMPLE / "extras" / "kit-0.29.1" / "migrations"
+SAMPLE_1X = SAMPLE / "extras" / "kit-1.0.0-rc.5-fresh" / "migrations"
+SHARED_HISTORIES = ["dokploy", "kan", "trigger-dashboard-agent", "nextjs-boilerplate"]
+JOURNAL_LAYOUT_SAMPLES = [
+    pytest.param(SAMPLE_0X, id="kit-0.31.11"),
+    pytest.param(SAMPLE_029, id="kit-0.29.1"),
+]
+
+
+@pytest.fixture(scope="session")
+def drizzle() -> DrizzleHarness:
+    """drizzle-orm 0.45 (journal layout), installed once per lock file."""
+    V0.install()
+    return V0
+
+
+@pytest.fixture(scope="session")
+def drizzle_v1() -> DrizzleHarness:
+    """drizzle-orm 1.0 release candidate: the migrator that reads the folder-per-migration layout."""
+    V1.install()
+    return V1
+
+
+@pytest.fixture
+def other_database_url(admin_url: str) -> Iterator[str]:
+    """A second fresh database, for applying the same files with the other tool."""
+    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(admin_url, name)
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        drop_database(admin_url, name)
+
+
+def sw(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
+    """`schemawarden COMMAND --env staging --migrations M` with no configuration file."""
+    args = [command, "--env", "staging", "--migrations", str(migrations), *extra]
+    return run_schemawarden(args, env_urls={"staging": url}, cwd=cwd)
+
+
+def sw_ok(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
+    result = sw(command, url, migrations, cwd, *extra)
+    assert result.returncode == 0, result.describe()
+    return result
+
+
+def dz_ok(
+    harness: DrizzleHarness, url: str, migrations: Path, schema: str | None = None, table: str | None = None
+) -> MigrateResult:
+    result = harness.migrate(url, migrations, schema=schema, table=table)
+    assert result.ok, f"{harness.label} failed on {migrations}:\n{result.stderr}"
+    return result
+
+
+def pending_tags(plan_doc: Any) -> list[str]:
+    """Tags listed as pending in `schemawarden plan --format json` (one environment)."""
+    doc = plan_doc
+    if isinstance(doc, dict) and "environments" in doc:
+        (doc,) = doc["environments"]
+    pending = doc["pending"]
+    return [item["tag"] if isinstance(item, dict) else str(item) for item in pending]
+
+
+def assert_nothing_pending(url: str, migrations: Path, cwd: Path) -> None:
+    """schemawarden's plan shows no pending migration and no problem."""
+    result = sw_ok("plan", url, migrations, cwd, "--format", "json")
+    assert pending_tags(json.loads(result.stdout)) == [], result.describe()
+
+
+def journal(migrations: Path) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads((migrations / "meta" / "_journal.json").read_text())["entries"]
+    return entries
+
+
+def core(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The columns drizzle 0.x writes, in id order."""
+    return [(r["id"], r["hash"], r["created_at"]) for r in rows]
+
+
+def journal_prefix(source: Path, target: Path, count: int) -> Path:
+    """A copy of a journal-layout folder holding only its first `count` migrations."""
+    entries = journal(source)[:count]
+    write_journal_folder(
+        target, [(e["tag"], (source / f"{e['tag']}.sql").read_bytes().decode(), e["when"]) for e in entries]
+    )
+    for e in entries:  # byte-exact copies: the hash is over the file's bytes
+        shutil.copy2(source / f"{e['tag']}.sql", target / f"{e['tag']}.sql")
+    return target
+
+
+# --- (a) schemawarden first, then drizzle applies nothing -------------------------------------
+
+
+@pytest.mark.parametrize("migrations", JOURNAL_LAYOUT_SAMPLES)
+def test_drizzle_applies_nothing_after_schemawarden(
+    drizzle: DrizzleHarness, database_url: str, migrations: Path, tmp_path: Path
+) -> None:
+    sw_ok("apply", database_url, migrations, tmp_path)
+    before = read_history(database_url)
+    assert len(before) == len(journal(migrations))
+
+    dz_ok(drizzle, database_url, migrations)
+
+    assert read_history(database_url) == before
+
+
+# --- (b) drizzle first, then schemawarden plans nothing and apply is a no-op -------------------
+
+
+@pytest.mark.parametrize("migrations", JOURNAL_LAYOUT_SAMPLES)
+def test_schemawarden_plans_nothing_after_drizzle(
+    drizzle: DrizzleHarness, database_url: str, migrations: Path, tmp_path: Path
+) -> None:
+    dz_ok(drizzle, database_url, migrations)
+    before = read_history(database_url)
+
+    assert_nothing_pending(database_url, migrations, tmp_path)
+    sw_ok("apply", database_url, migrations, tmp_path)
+
+    assert read_history(database_url) == before
+
+
+# --- (c) the same files applied separately: identical rows and an identical table --------------
+
+
+@pytest.mark.parametrize("migrations", JOURNAL_LAYOUT_SAMPLES)
+def test_history_rows_match_drizzle_column_by_column(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, migrations: Path, tmp_path: Path
+) -> None:
+    sw_ok("apply", database_url, migrations, tmp_path)
+    dz_ok(drizzle, other_database_url, migrations)
+
+    ours, theirs = read_history(database_url), read_history(other_database_url)
+    assert [list(r) for r in ours] == [list(r) for r in theirs]  # same columns, same order
+    assert core(ours) == core(theirs)
+    assert history_columns(database_url) == history_columns(other_database_url)
+
+
+def test_custom_history_schema_and_table_match_drizzle(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """drizzle's migrationsSchema/migrationsTable and schemawarden's history_schema/history_table agree."""
+    (tmp_path / "schemawarden.toml").write_text(
+        '[environments.staging]\nhistory_schema = "app_meta"\nhistory_table = "migrations_log"\n'
+    )
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
+    dz_ok(drizzle, other_database_url, SAMPLE_0X, schema="app_meta", table="migrations_log")
+
+    ours = read_history(database_url, "app_meta", "migrations_log")
+    assert core(ours) == core(read_history(other_database_url, "app_meta", "migrations_log"))
+    assert history_columns(database_url, "app_meta", "migrations_log") == history_columns(
+        other_database_url, "app_meta", "migrations_log"
+    )
+    dz_ok(drizzle, database_url, SAMPLE_0X, schema="app_meta", table="migrations_log")
+    assert read_history(database_url, "app_meta", "migrations_log") == ours
+
+
+# --- mixed use: each tool continues where the other stopped ------------------------------------
+
+
+def test_drizzle_continues_where_schemawarden_stopped(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    tags = [e["tag"] for e in journal(SAMPLE_0X)]
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path, "--to", tags[4])
+    assert len(read_history(database_url)) == 5
+
+    dz_ok(drizzle, database_url, SAMPLE_0X)
+    dz_ok(drizzle, other_database_url, SAMPLE_0X)
+
+    assert core(read_history(database_url)) == core(read_history(other_database_url))
+
+
+def test_schemawarden_continues_where_drizzle_stopped(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    prefix = journal_prefix(SAMPLE_0X, tmp_path / "prefix", 6)
+    dz_ok(drizzle, database_url, prefix)
+
+    plan = sw_ok("plan", database_url, SAMPLE_0X, tmp_path, "--format", "json")
+    assert pending_tags(plan.json()) == [e["tag"] for e in journal(SAMPLE_0X)[6:]], plan.describe()
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
+    dz_ok(drizzle, other_database_url, SAMPLE_0X)
+
+    assert core(read_history(database_url)) == core(read_history(other_database_url))
+
+
+# --- what drizzle gets wrong silently, schemawarden reports ------------------------------------
+
+
+def test_late_merged_migration_drizzle_skips_schemawarden_reports(
+    drizzle: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    """A migration merged after a newer one was applied: drizzle skips it forever, without a word."""
+    folder = tmp_path / "migrations"
+    first = ("0000_first", 'CREATE TABLE "a" ("id" integer PRIMARY KEY);', 1_700_000_000_000)
+    late = ("0001_from_old_branch", 'CREATE TABLE "late" ("id" integer PRIMARY KEY);', 1_700_000_000_500)
+    newer = ("0002_newer", 'CREATE TABLE "b" ("id" integer PRIMARY KEY);', 1_700_000_001_000)
+    write_journal_folder(folder, [first, newer])
+    dz_ok(drizzle, database_url, folder)
+    write_journal_folder(folder, [first, late, newer])
+
+    dz_ok(drizzle, database_url, folder)
+    assert len(read_history(database_url)) == 2  # drizzle applied nothing and said nothing
+
+    plan = sw("plan", database_url, folder, tmp_path)
+    assert plan.returncode == 1, plan.describe()
+    assert "0001_from_old_branch" in plan.stdout + plan.stderr
+    assert "out-of-order" in (plan.stdout + plan.stderr).lower(), plan.describe()
+
+
+def test_edited_applied_migration_drizzle_ignores_schemawarden_reports(
+    drizzle: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    entry = ("0000_first", 'CREATE TABLE "a" ("id" integer PRIMARY KEY);', 1_700_000_000_000)
+    write_journal_folder(folder, [entry])
+    dz_ok(drizzle, database_url, folder)
+    write_journal_folder(folder, [(entry[0], entry[1].replace('"a"', '"a2"'), entry[2])])
+
+    dz_ok(drizzle, database_url, folder)  # the stored hash is never compared
+
+    plan = sw("plan", database_url, folder, tmp_path)
+    assert plan.returncode == 1, plan.describe()
+    assert "0000_first" in plan.stdout + plan.stderr
+    assert "tampered" in (plan.stdout + plan.stderr).lower(), plan.describe()
+
+
+# --- (d) the shared real-world histories --------------------------------------------------------
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", SHARED_HISTORIES)
+def test_shared_history_interop(
+    drizzle: DrizzleHarness,
+    database_url: str,
+    other_database_url: str,
+    shared_dir: Path,
+    name: str,
+    tmp_path: Path,
+) -> None:
+    folder = journal_only(shared_dir / "drizzle-histories" / name, tmp_path / name)
+    sw_ok("apply", database_url, folder, tmp_path)
+    ours = read_history(database_url)
+    dz_ok(drizzle, database_url, folder)
+    assert read_history(database_url) == ours  # drizzle applied nothing
+
+    dz_ok(drizzle, other_database_url, folder)
+    assert core(ours) == core(read_history(other_database_url))
+    assert_nothing_pending(other_database_url, folder, tmp_path)
+    theirs = read_history(other_database_url)
+    sw_ok("apply", other_database_url, folder, tmp_path)
+    assert read_history(other_database_url) == theirs
+
+
+@pytest.mark.shared
+def test_shared_midday_refused_by_schemawarden(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
+    """midday's folder is malformed (SQL files outside its journal, a journal entry without a file)."""
+    folder = shared_dir / "drizzle-histories" / "midday"
+    result = sw("apply", database_url, folder, tmp_path)
+    assert result.returncode in (1, 2), result.describe()
+    named = {p.name for p in folder.glob("*.sql")} | {f"{e['tag']}.sql" for e in journal(folder)}
+    assert any(n in result.stderr + result.stdout for n in named), result.describe()
+    with_table = [r for r in _tables(database_url) if r != "schemawarden"]
+    assert with_table == [], f"nothing may be created in the environment, found schemas {with_table}"
+
+    theirs = drizzle.migrate(other_database_url, folder)  # informative: what drizzle does with it
+    print(f"drizzle-orm on midday: exit {theirs.returncode}: {(theirs.stderr or theirs.stdout).strip()}")
+
+
+def _tables(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT table_schema FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def journal_only(source: Path, target: Path) -> Path:
+    """A copy of a journal-layout folder with only the SQL files that its journal lists."""
+    (target / "meta").mkdir(parents=True)
+    shutil.copy2(source / "meta" / "_journal.json", target / "meta" / "_journal.json")
+    for e in journal(source):
+        shutil.copy2(source / f"{e['tag']}.sql", target / f"{e['tag']}.sql")
+    return target
+
+
+# --- (e) the drizzle-kit 1.x layout with drizzle-orm 1.0's migrator -----------------------------
+
+
+def test_v1_drizzle_applies_nothing_after_schemawarden(
+    drizzle_v1: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    sw_ok("apply", database_url, SAMPLE_1X, tmp_path)
+    before = read_history(database_url)
+    assert [r["name"] for r in before] == sorted(p.name for p in SAMPLE_1X.iterdir() if p.is_dir())
+
+    dz_ok(drizzle_v1, database_url, SAMPLE_1X)
+
+    assert read_history(database_url) == before
+
+
+def test_v1_schemawarden_plans_nothing_after_drizzle(
+    drizzle_v1: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    dz_ok(drizzle_v1, database_url, SAMPLE_1X)
+    before = read_history(database_url)
+
+    assert_nothing_pending(database_url, SAMPLE_1X, tmp_path)
+    sw_ok("apply", database_url, SAMPLE_1X, tmp_path)
+
+    assert read_history(database_url) == before
+
+
+def test_v1_history_rows_match_drizzle_column_by_column(
+    drizzle_v1: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    sw_ok("apply", database_url, SAMPLE_1X, tmp_path)
+    dz_ok(drizzle_v1, other_database_url, SAMPLE_1X)
+
+    ours, theirs = read_history(database_url), read_history(other_database_url)
+    assert list(ours[0]) == ["id", "hash", "created_at", "name", "applied_at"]
+    assert [list(r) for r in ours] == [list(r) for r in theirs]
+    assert [(r["id"], r["hash"], r["created_at"], r["name"]) for r in ours] == [
+        (r["id"], r["hash"], r["created_at"], r["name"]) for r in theirs
+    ]
+    assert all(r["applied_at"] is not None for r in ours + theirs)  # apply time, set by DEFAULT now()
+    assert history_columns(database_url) == history_columns(other_database_url)
+
+
+def test_v1_drizzle_rejects_journal_layout_schemawarden_reads_both(
+    drizzle_v1: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    """drizzle-orm 1.0 refuses a 0.x folder ("run drizzle-kit up"); schemawarden never requires it."""
+    refused = drizzle_v1.migrate(database_url, SAMPLE_0X)
+    assert not refused.ok and "drizzle-kit up" in refused.stderr
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
+    assert len(read_history(database_url)) == len(journal(SAMPLE_0X))

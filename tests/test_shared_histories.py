@@ -1,0 +1,85 @@
+"""Real projects' drizzle histories apply from empty with schemawarden, and a second run is a no-op.
+
+The folders in ../shared/drizzle-histories are whole drizzle-kit `out` folders from public
+projects (dokploy's 186 migrations, kan, trigger.dev, the Next.js boilerplate), as published.
+The expected history rows are computed here from the files alone (sha-256 of the bytes, the
+journal's `when`), so the check does not depend on the code under test. midday's folder is
+malformed on purpose and must be refused with an error that names a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from drizzle_harness import CliResult, read_history, run_schemawarden
+
+pytestmark = pytest.mark.shared
+
+APPLICABLE = ["dokploy", "kan", "trigger-dashboard-agent", "nextjs-boilerplate"]
+
+
+def sw(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
+    args = [command, "--env", "staging", "--migrations", str(migrations), *extra]
+    return run_schemawarden(args, env_urls={"staging": url}, cwd=cwd)
+
+
+def expected_rows(folder: Path) -> list[tuple[int, str, int]]:
+    """(id, hash, created_at) that drizzle-orm's migrator writes for this folder, from empty."""
+    entries: list[dict[str, Any]] = json.loads((folder / "meta" / "_journal.json").read_text())["entries"]
+    return [
+        (i, hashlib.sha256((folder / f"{e['tag']}.sql").read_bytes()).hexdigest(), int(e["when"]))
+        for i, e in enumerate(entries, start=1)
+    ]
+
+
+def pending_tags(plan_doc: Any) -> list[str]:
+    doc = plan_doc
+    if isinstance(doc, dict) and "environments" in doc:
+        (doc,) = doc["environments"]
+    return [item["tag"] if isinstance(item, dict) else str(item) for item in doc["pending"]]
+
+
+@pytest.mark.parametrize("name", APPLICABLE)
+def test_history_applies_from_empty_and_again_is_a_no_op(
+    shared_dir: Path, database_url: str, name: str, tmp_path: Path
+) -> None:
+    folder = shared_dir / "drizzle-histories" / name
+    want = expected_rows(folder)
+
+    first = sw("apply", database_url, folder, tmp_path)
+    assert first.returncode == 0, first.describe()
+    rows = read_history(database_url)
+    assert [(r["id"], r["hash"], r["created_at"]) for r in rows] == want
+
+    plan = sw("plan", database_url, folder, tmp_path, "--format", "json")
+    assert plan.returncode == 0, plan.describe()
+    assert pending_tags(plan.json()) == [], plan.describe()
+
+    again = sw("apply", database_url, folder, tmp_path)
+    assert again.returncode == 0, again.describe()
+    assert read_history(database_url) == rows
+
+
+def test_malformed_midday_is_refused_naming_a_file(
+    shared_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """39 hand-written SQL files outside the journal, and a journal entry whose file is missing."""
+    folder = shared_dir / "drizzle-histories" / "midday"
+    named = {p.name for p in folder.glob("*.sql")} | {
+        f"{e['tag']}.sql" for e in json.loads((folder / "meta" / "_journal.json").read_text())["entries"]
+    }
+    for command in ("plan", "apply"):
+        result = sw(command, database_url, folder, tmp_path)
+        assert result.returncode in (1, 2), result.describe()
+        assert any(n in result.stderr for n in named), result.describe()
+    with psycopg.connect(database_url) as conn:
+        created = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN "
+            "('pg_catalog', 'information_schema', 'schemawarden')"
+        ).fetchone()
+    assert created == (0,), "a refused folder must leave the environment untouched"
