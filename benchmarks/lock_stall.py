@@ -196,7 +196,7 @@ def run_schemawarden_tool(url: str, folder: Path, args: argparse.Namespace) -> O
         'statement_timeout = "5min"\n'
     )
     write_journal_folder(folder, [("0000_base", base_sql(args.rows), BASE_WHEN)])
-    cli = ["--config", str(config), "apply", "--env", "bench", "--migrations", str(folder)]
+    cli = ["apply", "--config", str(config), "--env", "bench", "--migrations", str(folder)]
     first = run_schemawarden(cli, env_urls={"bench": url}, cwd=folder.parent)
     if first.returncode != 0:
         raise SystemExit(f"schemawarden could not create the table:\n{first.describe()}")

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -287,6 +288,27 @@ def write_journal_folder(folder: Path, entries: list[tuple[str, str, int]]) -> N
         (folder / f"{tag}.sql").write_bytes(text.encode())
         journal["entries"].append({"idx": idx, "version": "7", "when": when, "tag": tag, "breakpoints": True})
     (folder / "meta" / "_journal.json").write_text(json.dumps(journal, indent=2) + "\n")
+
+
+_CREATE_EXTENSION = re.compile(r'create\s+extension\s+(?:if\s+not\s+exists\s+)?"?([\w-]+)"?', re.IGNORECASE)
+
+
+def missing_extensions(database_url: str, migrations: Path) -> list[str]:
+    """Extensions the folder's SQL creates that the server cannot provide.
+
+    The embedded pgserver ships only plpgsql and vector; a history that needs `uuid-ossp` or
+    `pg_trgm` can only be applied on a full PostgreSQL (SCHEMAWARDEN_TEST_DATABASE_URL).
+    """
+    wanted = {
+        m.group(1).lower()
+        for path in sorted(migrations.rglob("*.sql"))
+        for m in _CREATE_EXTENSION.finditer(path.read_text(errors="replace"))
+    }
+    if not wanted:
+        return []
+    with psycopg.connect(database_url) as conn:
+        available = {str(r[0]) for r in conn.execute("SELECT name FROM pg_available_extensions")}
+    return sorted(wanted - available)
 
 
 @contextmanager
