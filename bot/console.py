@@ -53,7 +53,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             }
             for p in plan.pending
         ],
-        "problems": [{"kind": p.kind.value, "tag": p.tag, "message": p.message} for p in plan.problems],
+        "problems": [
+            {"kind": p.kind.value, "tag": p.tag, "message": p.message, "accepted": p.accepted}
+            for p in plan.problems
+        ],
     }
 
 
@@ -148,7 +151,7 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
             table.add_row(row.env.name, row.env.gate, "[red]unreachable[/red]", "-", row.error or "")
             continue
         last = row.plan.last_applied
-        problems = ", ".join(sorted({p.kind.value for p in row.plan.problems})) or "none"
+        problems = ", ".join(sorted({p.kind.value for p in row.plan.open_problems})) or "none"
         table.add_row(
             row.env.name, row.env.gate, last.tag if last else "none", str(len(row.plan.pending)), problems
         )
@@ -157,7 +160,8 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
 
 def _print_problems(plan: Plan) -> None:
     for problem in plan.problems:
-        _out.print(f"  [yellow]{problem.kind.value}[/yellow]: {problem.message}")
+        note = " (accepted by an explicit decision)" if problem.accepted else ""
+        _out.print(f"  [yellow]{problem.kind.value}[/yellow]{note}: {problem.message}")
 
 
 def _print_json(document: dict[str, Any]) -> None:

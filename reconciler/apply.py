@@ -110,7 +110,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "applied" for o in self.outcomes) and not self.plan.problems
+        return all(o.status == "applied" for o in self.outcomes) and not self.plan.open_problems
 
 
 class _StepFailed(Exception):

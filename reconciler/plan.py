@@ -29,6 +29,7 @@ class Problem:
     kind: ProblemKind
     tag: str | None
     message: str
+    accepted: bool = False  # an explicit, recorded decision lets apply go on despite it
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Plan:
         return tuple(prefix)
 
     @property
+    def open_problems(self) -> tuple[Problem, ...]:
+        """Problems no recorded decision has accepted: these fail `plan` and `apply`."""
+        return tuple(p for p in self.problems if not p.accepted)
+
+    @property
     def last_applied(self) -> Migration | None:
         return self.applied[-1] if self.applied else None
 
@@ -96,7 +102,7 @@ def make_plan(
     `stop_at` (a tag) limits the runnable prefix to migrations up to and including it.
     """
     approvals = approvals or Approvals()
-    matched, problems = _match_history(migration_set, history)
+    matched, problems = _match_history(migration_set, history, approvals)
     applied = tuple(m for m in migration_set.migrations if m.tag in matched)
     newest_applied = max((row.created_at or 0 for row in history), default=None)
 
@@ -106,7 +112,7 @@ def make_plan(
     pending: list[PendingMigration] = []
     earlier_blocked = False
     past_stop = False
-    history_blocks = _history_blockers(problems, approvals)
+    history_blocks = _history_blockers(problems)
     for migration in migration_set.migrations:
         if migration.tag in matched:
             if migration.tag == stop_at:
@@ -127,6 +133,7 @@ def make_plan(
                     )
                     + "Check that it does not conflict with what ran after it, then apply it "
                     f"explicitly with --allow-out-of-order {migration.tag}",
+                    accepted=migration.tag in approvals.allow_out_of_order,
                 )
             )
             if migration.tag not in approvals.allow_out_of_order:
@@ -145,7 +152,7 @@ def make_plan(
 
 
 def _match_history(
-    migration_set: MigrationSet, history: Iterable[HistoryRow]
+    migration_set: MigrationSet, history: Iterable[HistoryRow], approvals: Approvals
 ) -> tuple[set[str], list[Problem]]:
     """Which migrations the history records, and the tampered and unknown rows.
 
@@ -174,6 +181,7 @@ def _match_history(
                     f"history row id {row.id} (hash {row.hash[:12]}…, created_at {row.created_at}) "
                     "matches no migration in this folder: it was applied from another branch, or main "
                     "was rewritten. Find where it came from; schemawarden never removes it for you",
+                    accepted=approvals.allow_unknown,
                 )
             )
             continue
@@ -185,17 +193,19 @@ def _match_history(
                     f"{found.path} was edited after it was applied (recorded hash {row.hash[:12]}…, "
                     f"file hash {found.hash[:12]}…): the environment ran the old text. Restore the "
                     "file and put the change in a new migration",
+                    accepted=approvals.accept_tampered_reason is not None,
                 )
             )
         matched.add(found.tag)
     return matched, problems
 
 
-def _history_blockers(problems: Sequence[Problem], approvals: Approvals) -> tuple[str, ...]:
+def _history_blockers(problems: Sequence[Problem]) -> tuple[str, ...]:
     reasons: list[str] = []
-    if any(p.kind is ProblemKind.TAMPERED for p in problems) and not approvals.accept_tampered_reason:
+    open_kinds = {p.kind for p in problems if not p.accepted}
+    if ProblemKind.TAMPERED in open_kinds:
         reasons.append("an applied migration was edited: needs --accept-tampered REASON")
-    if any(p.kind is ProblemKind.UNKNOWN for p in problems) and not approvals.allow_unknown:
+    if ProblemKind.UNKNOWN in open_kinds:
         reasons.append("the history has unknown migrations: needs --allow-unknown")
     return tuple(reasons)
 

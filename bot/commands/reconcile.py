@@ -77,7 +77,7 @@ def run_plan(args: argparse.Namespace) -> int:
     url, where = _database_url(settings, env)
     plan = make_plan(migration_set, _history(env, url))
     console.print_plan(env, where, migration_set, plan, args.format)
-    return EXIT_PROBLEM if plan.problems else EXIT_OK
+    return EXIT_PROBLEM if plan.open_problems else EXIT_OK
 
 
 def run_apply(args: argparse.Namespace) -> int:
@@ -115,7 +115,7 @@ def run_status(args: argparse.Namespace) -> int:
         except SchemawardenError as exc:  # one unreachable environment must not hide the others
             rows.append(console.StatusRow(env, "", None, str(exc)))
     console.print_status(rows, migration_set, args.format)
-    return EXIT_PROBLEM if any(r.error or (r.plan and r.plan.problems) for r in rows) else EXIT_OK
+    return EXIT_PROBLEM if any(r.error or (r.plan and r.plan.open_problems) for r in rows) else EXIT_OK
 
 
 def run_demo(args: argparse.Namespace) -> int:
