@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.migrations import MigrationSet, load_migration_set
+from reconciler.migrations import SAMPLE_PROJECT, MigrationSet, load_migration_set
 
-SAMPLE = Path(__file__).resolve().parent.parent / "reconciler" / "sample"
+SAMPLE = SAMPLE_PROJECT
 SAMPLE_MIGRATIONS = SAMPLE / "migrations"
 BASE_WHEN = 1_795_000_000_000
 

@@ -14,10 +14,9 @@ from reconciler.connect import connect_environment
 from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
 from reconciler.environments import EnvironmentConfig
 from reconciler.history import HistoryRow, HistoryTable, read_history
-from reconciler.migrations import MigrationSet, load_migration_set
+from reconciler.migrations import SAMPLE_PROJECT, MigrationSet, load_migration_set
 from reconciler.plan import Approvals, make_plan
 
-SAMPLE_MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "reconciler" / "sample" / "migrations"
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
@@ -126,7 +125,7 @@ def run_demo(args: argparse.Namespace) -> int:
     database = "schemawarden_demo_staging"
     drop_database(admin, database)  # the demo starts from an empty database every time
     ensure_database(admin, database)
-    migration_set = load_migration_set(SAMPLE_MIGRATIONS)
+    migration_set = load_migration_set(SAMPLE_PROJECT / "migrations")
     where = f"embedded PostgreSQL in {settings.data_dir}, database {database}"
     options = ApplyOptions(actor=f"{settings.actor}@{socket.gethostname()} (demo)")
     return _apply_and_report(env, with_database(admin, database), where, migration_set, options, args.format)
