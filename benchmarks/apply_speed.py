@@ -14,6 +14,8 @@ Usage: python benchmarks/apply_speed.py [--admin-url URL] [--history DIR] [--rep
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -30,8 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from drizzle_harness import V0, read_history, run_schemawarden, schemawarden_command  # noqa: E402
-
+from drizzle_harness import V0, node_database_url, read_history, run_schemawarden, schemawarden_command  # noqa: E402
 from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
 
 DEFAULT_HISTORY = ROOT.parent / "shared" / "drizzle-histories" / "dokploy"
@@ -86,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=Path, default=DEFAULT_HISTORY, help="a drizzle migrations folder")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
-        "--tools", default="drizzle,schemawarden", help="comma-separated: drizzle,schemawarden"
+        "--tools",
+        default="drizzle,schemawarden,in-process",
+        help="comma-separated: drizzle, schemawarden (the CLI), in-process (bot.cli.main, no start-up)",
     )
     args = parser.parse_args(argv)
 
@@ -119,9 +122,31 @@ def bench(admin: str, folder: Path, args: argparse.Namespace) -> int:
             raise SystemExit(f"schemawarden failed on {folder}:\n{result.describe()}")
         timings.wall.append(result.wall_s)
 
+    def schemawarden_in_process(url: str, timings: Timings) -> None:
+        """The same command through `bot.cli.main` in this process: no start-up, no imports."""
+        from bot.cli import build_parser, main
+
+        build_parser()  # imports every command module before the clock starts
+        sink = io.StringIO()
+        os.environ["SCHEMAWARDEN_ENV_BENCH_URL"] = node_database_url(url)
+        cwd = Path.cwd()
+        os.chdir(folder.parent)  # no schemawarden.toml there
+        try:
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                code = main(["apply", "--env", "bench", "--migrations", str(folder)])
+            elapsed = time.perf_counter() - started
+        finally:
+            os.chdir(cwd)
+            del os.environ["SCHEMAWARDEN_ENV_BENCH_URL"]
+        if code != 0:
+            raise SystemExit(f"schemawarden (in process) failed on {folder}:\n{sink.getvalue()[-3000:]}")
+        timings.wall.append(elapsed)
+
     runners: dict[str, tuple[Timings, Callable[[str, Timings], None]]] = {
         "drizzle": (Timings(f"drizzle-orm {V0.version()} migrate (node)"), drizzle),
         "schemawarden": (Timings("schemawarden apply (CLI)"), schemawarden),
+        "in-process": (Timings("schemawarden apply (bot.cli.main in process)"), schemawarden_in_process),
     }
     V0.install()
     for rep in range(args.repeat):
@@ -150,15 +175,21 @@ def bench(admin: str, folder: Path, args: argparse.Namespace) -> int:
         if timings.inner:
             extra = f"  (inside migrate(): {statistics.median(timings.inner):.3f} s)"
         spread = f"min {min(timings.wall):.3f} max {max(timings.wall):.3f}"
-        print(f"  {timings.label:42} {timings.median():7.3f} s  {spread}{extra}")
+        print(f"  {timings.label:46} {timings.median():7.3f} s  {spread}{extra}")
     print(
         f"  process start-up: node + drizzle imports {node_start:.3f} s; schemawarden --help {sw_start:.3f} s"
     )
-    if set(tools) == {"drizzle", "schemawarden"}:
+    if {"drizzle", "schemawarden"} <= set(tools):
         d, s = runners["drizzle"][0].median(), runners["schemawarden"][0].median()
         net = (s - sw_start) / (d - node_start) if d > node_start else float("nan")
         print(
-            f"  ratio schemawarden / drizzle: {s / d:.2f}x wall (target <= 1.3x); {net:.2f}x net of start-up"
+            f"  ratio CLI schemawarden / drizzle: {s / d:.2f}x wall (target <= 1.3x); {net:.2f}x net of start-up"
+        )
+    if {"drizzle", "in-process"} <= set(tools) and runners["drizzle"][0].inner:
+        inner = statistics.median(runners["drizzle"][0].inner)
+        print(
+            f"  ratio in-process schemawarden / drizzle's migrate(): "
+            f"{runners['in-process'][0].median() / inner:.2f}x (neither has start-up)"
         )
     return 0
 

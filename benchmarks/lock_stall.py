@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from drizzle_harness import V0, CliResult, run_schemawarden, write_journal_folder  # noqa: E402
-
 from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
 
 TABLE = "bench_item"
@@ -211,7 +210,7 @@ def run_schemawarden_tool(url: str, folder: Path, args: argparse.Namespace) -> O
         last.append(result)
         return (
             result.returncode == 0,
-            f"exit {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}",
+            f"exit {result.returncode}: {result.stdout.strip()[-600:]}",
         )
 
     label = f"schemawarden (lock_timeout {args.lock_timeout}, {args.lock_retries} retries)"

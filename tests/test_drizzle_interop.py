@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from drizzle_harness import (
     V0,
     V1,
@@ -28,7 +29,6 @@ from drizzle_harness import (
     run_schemawarden,
     write_journal_folder,
 )
-
 from reconciler.embedded import drop_database, ensure_database, with_database
 
 pytestmark = pytest.mark.interop

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from drizzle_harness import CliResult, missing_extensions, read_history, run_schemawarden
 
 pytestmark = pytest.mark.shared
