@@ -386,3 +386,143 @@ def test_v1_drizzle_rejects_journal_layout_schemawarden_reads_both(
     assert not refused.ok and "drizzle-kit up" in refused.stderr
     sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
     assert len(read_history(database_url)) == len(journal(SAMPLE_0X))
+
+
+# --- file contents drizzle reads in ways that are easy to get wrong ------------------------------
+
+
+def _write_raw(folder: Path, entries: list[tuple[str, bytes, int]], breakpoints: bool = True) -> Path:
+    """A journal-layout folder whose SQL files hold exactly these bytes."""
+    (folder / "meta").mkdir(parents=True, exist_ok=True)
+    journal_doc = {
+        "version": "7",
+        "dialect": "postgresql",
+        "entries": [
+            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": breakpoints}
+            for i, (tag, _, when) in enumerate(entries)
+        ],
+    }
+    (folder / "meta" / "_journal.json").write_text(json.dumps(journal_doc, indent=2))
+    for tag, data, _ in entries:
+        (folder / f"{tag}.sql").write_bytes(data)
+    return folder
+
+
+ODD_BYTES = [
+    (
+        "0000_crlf",
+        b'CREATE TABLE "crlf" (\r\n\t"id" integer PRIMARY KEY\r\n);\r\n--> statement-breakpoint\r\n'
+        b'ALTER TABLE "crlf" ADD COLUMN "n" text;\r\n',
+        1_700_000_000_000,
+    ),
+    (
+        "0001_utf8",
+        '-- données: naïve café, emoji \U0001f600\nCREATE TABLE "utf8" ("libellé" text DEFAULT \'été\');\n'.encode(),
+        1_700_000_001_000,
+    ),
+    (
+        "0002_trailing_breakpoint",
+        b'CREATE TABLE "tb" ("id" integer);\n--> statement-breakpoint\n',
+        1_700_000_002_000,
+    ),
+]
+
+NOTHING_TO_RUN = [
+    ("0000_first", b'CREATE TABLE "a" ("id" integer PRIMARY KEY);\n', 1_700_000_000_000),
+    # what `drizzle-kit generate --custom` writes, left unedited
+    ("0001_custom_left_empty", b"-- Custom SQL migration file, put your code below! --", 1_700_000_001_000),
+    ("0002_empty", b"", 1_700_000_002_000),
+    ("0003_after", b'CREATE TABLE "b" ("id" integer PRIMARY KEY);\n', 1_700_000_003_000),
+]
+
+
+def _applied_by_both_alike(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, folder: Path, cwd: Path
+) -> None:
+    sw_ok("apply", database_url, folder, cwd)
+    dz_ok(drizzle, other_database_url, folder)
+
+    ours = read_history(database_url)
+    assert core(ours) == core(read_history(other_database_url))
+    dz_ok(drizzle, database_url, folder)
+    assert read_history(database_url) == ours
+    assert_nothing_pending(database_url, folder, cwd)
+    assert_nothing_pending(other_database_url, folder, cwd)
+
+
+def test_crlf_utf8_and_trailing_breakpoint_hash_like_drizzle(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """The hash is over the file's bytes: CRLF and multi-byte UTF-8 must survive as drizzle reads them."""
+    folder = _write_raw(tmp_path / "migrations", ODD_BYTES)
+    _applied_by_both_alike(drizzle, database_url, other_database_url, folder, tmp_path)
+
+
+def test_migrations_with_nothing_to_run_are_recorded_like_drizzle(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """An empty or comment-only file is still a migration: drizzle writes its history row."""
+    folder = _write_raw(tmp_path / "migrations", NOTHING_TO_RUN)
+    _applied_by_both_alike(drizzle, database_url, other_database_url, folder, tmp_path)
+
+
+def test_breakpoints_false_multi_statement_file(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """Old drizzle-kit journals say `breakpoints: false`: one chunk holding several statements."""
+    body = (
+        b'CREATE TABLE "nb" ("id" integer PRIMARY KEY, "v" text);\n'
+        b'CREATE INDEX "nb_v_idx" ON "nb" ("v");\n'
+        b"INSERT INTO \"nb\" VALUES (1, 'a; b'), (2, $$c;d$$);\n"
+    )
+    folder = _write_raw(tmp_path / "migrations", [("0000_no_breakpoints", body, 1_700_000_000_000)], False)
+    sw_ok("apply", database_url, folder, tmp_path)
+    dz_ok(drizzle, other_database_url, folder)
+
+    assert core(read_history(database_url)) == core(read_history(other_database_url))
+    dz_ok(drizzle, database_url, folder)
+    assert_nothing_pending(other_database_url, folder, tmp_path)
+
+
+# --- what drizzle cannot apply at all, schemawarden applies, and drizzle then leaves alone -------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            'CREATE TABLE "big" ("id" integer PRIMARY KEY, "v" text);\n--> statement-breakpoint\n'
+            'CREATE INDEX CONCURRENTLY "big_v_idx" ON "big" USING btree ("v");',
+            id="create-index-concurrently",
+        ),
+        pytest.param(
+            "CREATE TYPE \"state\" AS ENUM('a', 'b');\n--> statement-breakpoint\n"
+            'CREATE TABLE "t" ("s" "state" DEFAULT \'a\');\n--> statement-breakpoint\n'
+            "ALTER TYPE \"state\" ADD VALUE 'c';\n--> statement-breakpoint\n"
+            'ALTER TABLE "t" ALTER COLUMN "s" SET DEFAULT \'c\';',
+            id="enum-value-added-and-used",
+        ),
+    ],
+)
+def test_drizzle_fails_schemawarden_applies_drizzle_then_sees_nothing(
+    drizzle: DrizzleHarness, database_url: str, other_database_url: str, body: str, tmp_path: Path
+) -> None:
+    """drizzle runs all pending migrations in one transaction: these two cannot run in one."""
+    folder = tmp_path / "migrations"
+    write_journal_folder(folder, [("0000_needs_autocommit", body, 1_700_000_000_000)])
+
+    refused = drizzle.migrate(other_database_url, folder)
+    assert not refused.ok, "drizzle-orm is expected to fail here (one transaction for everything)"
+    assert read_history(other_database_url) == []
+
+    sw_ok("apply", database_url, folder, tmp_path)
+    rows = read_history(database_url)
+    assert core(rows) == [(1, _sha256(folder / "0000_needs_autocommit.sql"), 1_700_000_000_000)]
+    dz_ok(drizzle, database_url, folder)
+    assert read_history(database_url) == rows
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
