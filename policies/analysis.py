@@ -1,0 +1,153 @@
+"""Judging migration SQL: split, parse, classify, model locks, run the rules, honour suppressions.
+
+`analyze_sql` judges one file; `analyze_migration_texts` judges the files of one pull request in
+order, so that a table created by an earlier file counts as new in a later one, and runs the
+rules about the pull request as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from policies.classify import classify
+from policies.context import Context
+from policies.locks import effect
+from policies.parsing import ParsedStatement, parse_statement
+from policies.report import FileReport, Finding, LockRef, StatementReport
+from policies.rules import Hit, Rule, all_rules
+from policies.statements import split_statements
+from policies.unit import AnalyzedStatement, Knowledge, MigrationUnit
+
+_IGNORE = re.compile(r"--\s*schemawarden-ignore(?!-file)[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
+_IGNORE_FILE = re.compile(r"--\s*schemawarden-ignore-file[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
+
+MigrationText = tuple[str, str] | tuple[str, str, str | None]
+"""A migration file to judge: (path, SQL text) or (path, SQL text, journal tag)."""
+
+
+def analyze_sql(path: str, text: str, context: Context, migration: str | None = None) -> FileReport:
+    """The judgement of one SQL file: what each statement does and the findings against it."""
+    report, _ = _analyze_file(path, text, context, migration, Knowledge.from_context(context))
+    return report
+
+
+def analyze_migration_texts(files: Sequence[MigrationText], context: Context) -> list[FileReport]:
+    """Judge a pull request's migration files in order, then the pull request as a whole.
+
+    Facts carry from file to file (a table created in the first is new in the second). Findings
+    about the pull request itself (a schema change without a migration) come as extra reports
+    whose `path` is the file they concern.
+    """
+    knowledge = Knowledge.from_context(context)
+    reports: list[FileReport] = []
+    for item in files:
+        path, text = item[0], item[1]
+        migration = item[2] if len(item) == 3 else None
+        report, knowledge = _analyze_file(path, text, context, migration, knowledge)
+        reports.append(report)
+    reports.extend(check_change_set(context, knowledge))
+    return reports
+
+
+def check_change_set(context: Context, knowledge: Knowledge | None = None) -> list[FileReport]:
+    """Findings of the rules that judge a pull request's changed files rather than its SQL."""
+    unit = MigrationUnit("", "", (), context, knowledge or Knowledge.from_context(context))
+    by_path: dict[str, list[Finding]] = {}
+    for rule in _enabled(context, change_set=True):
+        for hit in rule.check(unit):
+            by_path.setdefault(hit.path or "", []).append(_finding(rule, hit, context))
+    return [FileReport(path, None, (), tuple(findings)) for path, findings in by_path.items()]
+
+
+def _analyze_file(
+    path: str, text: str, context: Context, migration: str | None, knowledge: Knowledge
+) -> tuple[FileReport, Knowledge]:
+    analyzed: list[AnalyzedStatement] = []
+    for statement in split_statements(text):
+        suppressed = _codes(_IGNORE, statement.comments)
+        for parsed in _flatten(parse_statement(statement)):
+            operations = []
+            for op in classify(parsed):
+                enriched = knowledge.enrich(op)
+                knowledge.learn(enriched)
+                operations.append(enriched)
+            effects = tuple(effect(op, context.pg_version) for op in operations)
+            analyzed.append(
+                AnalyzedStatement(
+                    len(analyzed), parsed, tuple(operations), effects, frozenset(knowledge.new_relations),
+                    suppressed,
+                )
+            )
+    unit = MigrationUnit(path, text, tuple(analyzed), context, knowledge, _codes(_IGNORE_FILE, text))
+    findings: list[Finding] = []
+    for rule in _enabled(context, change_set=False):
+        for hit in rule.check(unit):
+            if not _is_suppressed(rule.code, hit, unit):
+                findings.append(_finding(rule, hit, context))
+    findings.sort(key=lambda f: (f.line or 0, f.code))
+    statements = tuple(_statement_report(s) for s in analyzed)
+    return FileReport(path, migration, statements, tuple(findings)), knowledge
+
+
+def _flatten(parsed: list[ParsedStatement]) -> Iterator[ParsedStatement]:
+    """Statements in execution order: a DO block, then the statements its body runs."""
+    for item in parsed:
+        yield item
+        yield from _flatten(list(item.inner))
+
+
+def _codes(pattern: re.Pattern[str], text: str) -> frozenset[str]:
+    codes: set[str] = set()
+    for match in pattern.finditer(text):
+        named = {c.upper() for c in re.split(r"[\s,]+", match.group(1)) if c}
+        codes |= named or {"*"}
+    return frozenset(codes)
+
+
+def _is_suppressed(code: str, hit: Hit, unit: MigrationUnit) -> bool:
+    if code in unit.file_suppressed or "*" in unit.file_suppressed:
+        return True
+    if hit.statement is None:
+        return False
+    return code in hit.statement.suppressed or "*" in hit.statement.suppressed
+
+
+def _enabled(context: Context, change_set: bool) -> Iterator[Rule]:
+    for rule in all_rules():
+        if rule.change_set == change_set and not context.disabled(rule.code):
+            yield rule
+
+
+def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:
+    line = hit.line if hit.line is not None else hit.statement.line if hit.statement else None
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        category=rule.category,
+        severity=context.severity_for(rule.code, hit.severity or rule.severity),
+        line=line,
+        message=hit.message,
+        safer=rule.safer,
+    )
+
+
+def _statement_report(statement: AnalyzedStatement) -> StatementReport:
+    locks: dict[LockRef, None] = {}
+    rewrites: dict[str, None] = {}
+    scans: dict[str, None] = {}
+    for result in statement.effects:
+        locks.update(dict.fromkeys(result.locks))
+        rewrites.update(dict.fromkeys(result.rewrites))
+        scans.update(dict.fromkeys(result.scans))
+    operations = tuple(op.to_json() for op in statement.operations)
+    if statement.parsed.error is not None:
+        operations = ({"kind": "parse_error", "error": statement.parsed.error},)
+    return StatementReport(
+        line=statement.line,
+        sql=statement.sql,
+        operations=operations,
+        locks=tuple(locks),
+        rewrites=tuple(rewrites),
+        scans=tuple(scans),
+    )

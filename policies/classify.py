@@ -1,0 +1,377 @@
+"""Classification: a parsed statement becomes typed operations.
+
+Dispatch is by parser node type; each handler reads the few fields that matter. A node type with
+no handler becomes one `unknown` operation carrying its shape, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from policies.classify_table import alter_table, create_table, relation_name
+from policies.expressions import name_list, qualified
+from policies.operations import Operation, OperationKind
+from policies.parsing import Node, ParsedStatement, unwrap
+
+K = OperationKind
+Handler = Callable[[str, Node], Iterator[Operation]]
+
+LOCK_MODES = {
+    1: "ACCESS SHARE",
+    2: "ROW SHARE",
+    3: "ROW EXCLUSIVE",
+    4: "SHARE UPDATE EXCLUSIVE",
+    5: "SHARE",
+    6: "SHARE ROW EXCLUSIVE",
+    7: "EXCLUSIVE",
+    8: "ACCESS EXCLUSIVE",
+}
+
+
+def classify(parsed: ParsedStatement) -> tuple[Operation, ...]:
+    """The operations of one parsed statement (empty for a statement that did not parse)."""
+    if parsed.error is not None:
+        return ()
+    handler = _HANDLERS.get(parsed.shape)
+    if handler is None:
+        return (Operation(K.UNKNOWN, parsed.shape),)
+    return tuple(handler(parsed.shape, parsed.node)) or (Operation(K.UNKNOWN, parsed.shape),)
+
+
+def _index(shape: str, node: Node) -> Iterator[Operation]:
+    columns = tuple(
+        unwrap(p)[1].get("name") or "(expression)" for p in node.get("indexParams", [])
+    )
+    yield Operation(
+        K.CREATE_INDEX,
+        shape,
+        relation=relation_name(node.get("relation")),
+        columns=columns,
+        name=node.get("idxname"),
+        unique=bool(node.get("unique")),
+        concurrently=bool(node.get("concurrent")),
+        if_not_exists=bool(node.get("if_not_exists")),
+        has_where="whereClause" in node,
+        detail=node.get("accessMethod"),
+    )
+
+
+_DROP_KINDS = {
+    "OBJECT_TABLE": K.DROP_TABLE,
+    "OBJECT_FOREIGN_TABLE": K.DROP_TABLE,
+    "OBJECT_INDEX": K.DROP_INDEX,
+    "OBJECT_SCHEMA": K.DROP_SCHEMA,
+    "OBJECT_TYPE": K.DROP_TYPE,
+    "OBJECT_DOMAIN": K.DROP_DOMAIN,
+    "OBJECT_VIEW": K.DROP_VIEW,
+    "OBJECT_MATVIEW": K.DROP_MATERIALIZED_VIEW,
+    "OBJECT_FUNCTION": K.DROP_FUNCTION,
+    "OBJECT_PROCEDURE": K.DROP_FUNCTION,
+    "OBJECT_ROUTINE": K.DROP_FUNCTION,
+    "OBJECT_AGGREGATE": K.DROP_FUNCTION,
+    "OBJECT_SEQUENCE": K.DROP_SEQUENCE,
+    "OBJECT_TRIGGER": K.DROP_TRIGGER,
+    "OBJECT_POLICY": K.DROP_POLICY,
+    "OBJECT_EXTENSION": K.DROP_EXTENSION,
+}
+
+
+def _drop(shape: str, node: Node) -> Iterator[Operation]:
+    remove_type = str(node.get("removeType", ""))
+    kind = _DROP_KINDS.get(remove_type, K.DROP_OTHER)
+    flags: dict[str, Any] = {
+        "if_exists": bool(node.get("missing_ok")),
+        "cascade": node.get("behavior") == "DROP_CASCADE",
+        "concurrently": bool(node.get("concurrent")),
+    }
+    for obj in node.get("objects", []):
+        name, fields = unwrap(obj)
+        if name == "List":
+            parts = name_list(fields.get("items", []))
+        elif name == "TypeName":
+            parts = name_list(fields.get("names", []))
+        elif name == "ObjectWithArgs":
+            parts = name_list(fields.get("objname", []))
+        elif name == "String":
+            parts = (str(fields.get("sval", "")),)
+        else:
+            parts = ()
+        full = ".".join(parts)
+        if kind in (K.DROP_TRIGGER, K.DROP_POLICY):
+            # `DROP TRIGGER name ON table` is stored as (schema.)table.name
+            yield Operation(kind, shape, relation=".".join(parts[:-1]) or None, name=parts[-1] if parts else None, **flags)
+        elif kind in (K.DROP_TABLE, K.DROP_INDEX, K.DROP_VIEW, K.DROP_MATERIALIZED_VIEW, K.DROP_SEQUENCE):
+            yield Operation(kind, shape, relation=full or None, name=full or None, **flags)
+        else:
+            detail = remove_type.removeprefix("OBJECT_").lower() if kind is K.DROP_OTHER else None
+            yield Operation(kind, shape, name=full or None, detail=detail, **flags)
+
+
+_RENAME_KINDS = {
+    "OBJECT_TABLE": K.RENAME_TABLE,
+    "OBJECT_FOREIGN_TABLE": K.RENAME_TABLE,
+    "OBJECT_VIEW": K.RENAME_TABLE,
+    "OBJECT_MATVIEW": K.RENAME_TABLE,
+    "OBJECT_COLUMN": K.RENAME_COLUMN,
+    "OBJECT_TABCONSTRAINT": K.RENAME_CONSTRAINT,
+    "OBJECT_INDEX": K.RENAME_INDEX,
+}
+
+
+def _rename(shape: str, node: Node) -> Iterator[Operation]:
+    rename_type = str(node.get("renameType", ""))
+    kind = _RENAME_KINDS.get(rename_type, K.RENAME_OBJECT)
+    relation = relation_name(node.get("relation"))
+    old = node.get("subname")
+    if kind is K.RENAME_OBJECT:
+        obj = node.get("object")
+        if obj is not None:
+            name, fields = unwrap(obj)
+            items = fields.get("items", fields.get("names", fields.get("objname", [])))
+            old = qualified(items) if name in ("List", "TypeName", "ObjectWithArgs") else fields.get("sval")
+        old = old or relation
+        yield Operation(
+            kind, shape, name=old, new_name=node.get("newname"),
+            detail=rename_type.removeprefix("OBJECT_").lower(), if_exists=bool(node.get("missing_ok")),
+        )
+        return
+    yield Operation(
+        kind,
+        shape,
+        relation=relation,
+        columns=(old,) if kind is K.RENAME_COLUMN and old else (),
+        name=old if kind is not K.RENAME_COLUMN else None,
+        new_name=node.get("newname"),
+        if_exists=bool(node.get("missing_ok")),
+    )
+
+
+def _enum(shape: str, node: Node) -> Iterator[Operation]:
+    name = qualified(node.get("typeName", []))
+    if node.get("oldVal"):
+        yield Operation(K.RENAME_ENUM_VALUE, shape, name=name, value=node.get("oldVal"), new_name=node.get("newVal"))
+    else:
+        yield Operation(
+            K.ADD_ENUM_VALUE, shape, name=name, value=node.get("newVal"),
+            if_not_exists=bool(node.get("skipIfNewValExists")),
+        )
+
+
+def _create_enum(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(
+        K.CREATE_ENUM, shape, name=qualified(node.get("typeName", [])), values=name_list(node.get("vals", []))
+    )
+
+
+def _dml(kind: OperationKind) -> Handler:
+    def handler(shape: str, node: Node) -> Iterator[Operation]:
+        yield Operation(
+            kind,
+            shape,
+            relation=relation_name(node.get("relation")),
+            has_where="whereClause" in node or "selectStmt" in node,
+            columns=tuple(unwrap(t)[1].get("name", "") for t in node.get("targetList", []) if kind is K.UPDATE),
+        )
+
+    return handler
+
+
+def _truncate(shape: str, node: Node) -> Iterator[Operation]:
+    cascade = node.get("behavior") == "DROP_CASCADE"
+    for wrapped in node.get("relations", []):
+        yield Operation(K.TRUNCATE, shape, relation=relation_name(unwrap(wrapped)[1]), cascade=cascade)
+
+
+def _vacuum(shape: str, node: Node) -> Iterator[Operation]:
+    options = {unwrap(o)[1].get("defname") for o in node.get("options", [])}
+    kind = K.VACUUM if node.get("is_vacuumcmd") else K.ANALYZE
+    relations = [relation_name(unwrap(r)[1].get("relation")) for r in node.get("rels", [])]
+    for relation in relations or [None]:
+        yield Operation(kind, shape, relation=relation, full="full" in options)
+
+
+def _cluster(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(K.CLUSTER, shape, relation=relation_name(node.get("relation")), name=node.get("indexname"))
+
+
+def _reindex(shape: str, node: Node) -> Iterator[Operation]:
+    params = {unwrap(p)[1].get("defname") for p in node.get("params", [])}
+    target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_").lower()
+    relation = relation_name(node.get("relation")) or node.get("name")
+    yield Operation(
+        K.REINDEX, shape, relation=relation, concurrently="concurrently" in params, detail=target or None
+    )
+
+
+def _refresh(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(
+        K.REFRESH_MATERIALIZED_VIEW, shape, relation=relation_name(node.get("relation")),
+        concurrently=bool(node.get("concurrent")),
+    )
+
+
+def _lock(shape: str, node: Node) -> Iterator[Operation]:
+    mode = LOCK_MODES.get(int(node.get("mode", 8)), "ACCESS EXCLUSIVE")
+    for wrapped in node.get("relations", []):
+        yield Operation(K.LOCK_TABLE, shape, relation=relation_name(unwrap(wrapped)[1]), lock_mode=mode)
+
+
+def _create_table_as(shape: str, node: Node) -> Iterator[Operation]:
+    into = node.get("into", {})
+    kind = K.CREATE_MATERIALIZED_VIEW if node.get("objtype") == "OBJECT_MATVIEW" else K.CREATE_TABLE_AS
+    yield Operation(
+        kind, shape, relation=relation_name(into.get("rel")), if_not_exists=bool(node.get("if_not_exists"))
+    )
+
+
+def _view(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(K.CREATE_VIEW, shape, relation=relation_name(node.get("view")))
+
+
+def _comment(shape: str, node: Node) -> Iterator[Operation]:
+    objtype = str(node.get("objtype", "")).removeprefix("OBJECT_").lower()
+    obj = node.get("object")
+    parts: tuple[str, ...] = ()
+    if obj is not None:
+        name, fields = unwrap(obj)
+        if name == "List":
+            parts = name_list(fields.get("items", []))
+        elif name == "String":
+            parts = (str(fields.get("sval")),)
+    relation = ".".join(parts[:-1]) if objtype == "column" else ".".join(parts)
+    columns = parts[-1:] if objtype == "column" else ()
+    on_relation = objtype in ("column", "table", "view", "materialized_view", "index")
+    yield Operation(
+        K.COMMENT, shape, relation=relation if on_relation and relation else None, columns=columns,
+        name=None if on_relation else ".".join(parts) or None, detail=objtype,
+    )
+
+
+def _grant(shape: str, node: Node) -> Iterator[Operation]:
+    kind = K.GRANT if node.get("is_grant") else K.REVOKE
+    objtype = str(node.get("objtype", "")).removeprefix("OBJECT_").lower()
+    yield Operation(kind, shape, detail=objtype)
+
+
+def _trigger(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(
+        K.CREATE_TRIGGER, shape, relation=relation_name(node.get("relation")), name=node.get("trigname")
+    )
+
+
+def _policy(kind: OperationKind) -> Handler:
+    def handler(shape: str, node: Node) -> Iterator[Operation]:
+        yield Operation(kind, shape, relation=relation_name(node.get("table")), name=node.get("policy_name"))
+
+    return handler
+
+
+def _transaction(shape: str, node: Node) -> Iterator[Operation]:
+    yield Operation(K.TRANSACTION, shape, detail=str(node.get("kind", "")).removeprefix("TRANS_STMT_").lower())
+
+
+def _alter_object_schema(shape: str, node: Node) -> Iterator[Operation]:
+    relation = relation_name(node.get("relation"))
+    if relation:
+        yield Operation(K.SET_SCHEMA, shape, relation=relation, new_name=node.get("newschema"))
+    else:
+        yield Operation(K.ALTER_OTHER, shape, new_name=node.get("newschema"), detail="set_schema")
+
+
+def _simple(kind: OperationKind, name_key: str | None = None) -> Handler:
+    def handler(shape: str, node: Node) -> Iterator[Operation]:
+        name = node.get(name_key) if name_key else None
+        if isinstance(name, list):
+            name = qualified(name)
+        elif isinstance(name, dict):
+            name = relation_name(name)
+        yield Operation(
+            kind, shape, name=str(name) if name else None, if_not_exists=bool(node.get("if_not_exists"))
+        )
+
+    return handler
+
+
+def _sequence(kind: OperationKind) -> Handler:
+    def handler(shape: str, node: Node) -> Iterator[Operation]:
+        yield Operation(kind, shape, relation=relation_name(node.get("sequence")))
+
+    return handler
+
+
+_HANDLERS: dict[str, Handler] = {
+    "AlterTableStmt": alter_table,
+    "CreateStmt": create_table,
+    "CreateForeignTableStmt": lambda shape, node: create_table(shape, node.get("base", {})),
+    "IndexStmt": _index,
+    "DropStmt": _drop,
+    "RenameStmt": _rename,
+    "AlterEnumStmt": _enum,
+    "CreateEnumStmt": _create_enum,
+    "InsertStmt": _dml(K.INSERT),
+    "UpdateStmt": _dml(K.UPDATE),
+    "DeleteStmt": _dml(K.DELETE),
+    "MergeStmt": _dml(K.MERGE),
+    "SelectStmt": lambda shape, node: iter((Operation(K.SELECT, shape),)),
+    "TruncateStmt": _truncate,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "ReindexStmt": _reindex,
+    "RefreshMatViewStmt": _refresh,
+    "LockStmt": _lock,
+    "CreateTableAsStmt": _create_table_as,
+    "ViewStmt": _view,
+    "CommentStmt": _comment,
+    "GrantStmt": _grant,
+    "GrantRoleStmt": _grant,
+    "CreateTrigStmt": _trigger,
+    "CreatePolicyStmt": _policy(K.CREATE_POLICY),
+    "AlterPolicyStmt": _policy(K.ALTER_POLICY),
+    "TransactionStmt": _transaction,
+    "AlterObjectSchemaStmt": _alter_object_schema,
+    "CreateSchemaStmt": _simple(K.CREATE_SCHEMA, "schemaname"),
+    "CreateExtensionStmt": _simple(K.CREATE_EXTENSION, "extname"),
+    "AlterExtensionStmt": _simple(K.ALTER_EXTENSION, "extname"),
+    "CreateFunctionStmt": _simple(K.CREATE_FUNCTION, "funcname"),
+    "AlterFunctionStmt": _simple(K.ALTER_OTHER),
+    "CreateSeqStmt": _sequence(K.CREATE_SEQUENCE),
+    "AlterSeqStmt": _sequence(K.ALTER_SEQUENCE),
+    "CompositeTypeStmt": _simple(K.CREATE_TYPE, "typevar"),
+    "CreateRangeStmt": _simple(K.CREATE_TYPE, "typeName"),
+    "DefineStmt": _simple(K.CREATE_OTHER),
+    "AlterTypeStmt": _simple(K.ALTER_TYPE, "typeName"),
+    "CreateDomainStmt": _simple(K.CREATE_DOMAIN, "domainname"),
+    "AlterDomainStmt": _simple(K.ALTER_DOMAIN, "typeName"),
+    "CreateStatsStmt": _simple(K.CREATE_STATISTICS),
+    "CreateRoleStmt": _simple(K.CREATE_ROLE, "role"),
+    "AlterRoleStmt": _simple(K.ALTER_ROLE),
+    "DropRoleStmt": _simple(K.DROP_ROLE),
+    "AlterOwnerStmt": _simple(K.ALTER_OWNER),
+    "AlterDefaultPrivilegesStmt": _simple(K.GRANT),
+    "VariableSetStmt": _simple(K.SET, "name"),
+    "VariableShowStmt": _simple(K.SELECT),
+    "DoStmt": _simple(K.DO_BLOCK),
+    "CallStmt": _simple(K.CALL),
+    "AlterSystemStmt": _simple(K.ALTER_SYSTEM),
+    "CreatedbStmt": _simple(K.CREATE_DATABASE, "dbname"),
+    "DropdbStmt": _simple(K.DROP_DATABASE, "dbname"),
+    "NotifyStmt": _simple(K.NOTIFY),
+    "CreatePublicationStmt": _simple(K.CREATE_OTHER, "pubname"),
+    "AlterPublicationStmt": _simple(K.ALTER_OTHER, "pubname"),
+    "CreateCastStmt": _simple(K.CREATE_OTHER),
+    "CreateEventTrigStmt": _simple(K.CREATE_OTHER, "trigname"),
+    "CreateOpClassStmt": _simple(K.CREATE_OTHER),
+    "CreateConversionStmt": _simple(K.CREATE_OTHER),
+    "RuleStmt": _simple(K.CREATE_OTHER, "rulename"),
+    "AlterDatabaseSetStmt": _simple(K.ALTER_OTHER, "dbname"),
+    "AlterDatabaseStmt": _simple(K.ALTER_OTHER, "dbname"),
+    "AlterEventTrigStmt": _simple(K.ALTER_OTHER, "trigname"),
+    "AlterStatsStmt": _simple(K.ALTER_OTHER),
+    "ExplainStmt": _simple(K.SELECT),
+    "ListenStmt": _simple(K.NOTIFY),
+    "CheckPointStmt": _simple(K.ALTER_OTHER),
+    "DiscardStmt": _simple(K.SET),
+    "ConstraintsSetStmt": _simple(K.SET),
+}
+

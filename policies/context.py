@@ -1,0 +1,91 @@
+"""What the analysis knows beyond the SQL text: version, policy, the pull request, the environments.
+
+Everything here is plain data handed in by the caller (the CLI reads the policy file, the bot reads
+the pull request); the analysis never looks anything up itself. Fields have safe defaults so that
+`Context()` judges a lone file for the default PostgreSQL version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+
+from policies.errors import ConfigurationError
+from policies.locks import NEWEST_VERSION, OLDEST_VERSION
+from policies.report import Severity
+
+DEFAULT_PG_VERSION = 16
+RULE_SETTINGS = ("error", "warning", "info", "off")
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    """A column of an existing table as the caller knows it (from an introspected schema)."""
+
+    type: str
+    not_null: bool = False
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """How big a table is in one environment (filled by the reconciler's statistics, later)."""
+
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Context:
+    """The circumstances of one analysis.
+
+    * `pg_version`: the PostgreSQL major version the migrations will run on.
+    * `new_tables`: tables created earlier in the same pull request; they get no lock or rewrite
+      findings, because nobody else can be using them yet.
+    * `rules`: the policy file's rule table, code -> `error` | `warning` | `info` | `off`.
+    * `changed_files`: paths the pull request changes (for the schema-without-migration rule),
+      with `schema_globs` naming schema sources and `migrations_dir` the migrations folder.
+    * `columns`: known columns of existing tables (relation -> column -> fact), when introspected.
+    * `table_sizes`: environment -> relation -> size, for impact wording (open for later use).
+    * `transactional`: the migration runs in one transaction, as drizzle-orm's migrator does.
+    """
+
+    pg_version: int = DEFAULT_PG_VERSION
+    new_tables: frozenset[str] = frozenset()
+    rules: Mapping[str, str] = field(default_factory=dict)
+    changed_files: tuple[str, ...] = ()
+    schema_globs: tuple[str, ...] = ("src/models/Schema.ts",)
+    migrations_dir: str = "migrations"
+    columns: Mapping[str, Mapping[str, ColumnFact]] = field(default_factory=dict)
+    table_sizes: Mapping[str, Mapping[str, TableSize]] = field(default_factory=dict)
+    transactional: bool = True
+
+    def __post_init__(self) -> None:
+        if not OLDEST_VERSION <= self.pg_version <= NEWEST_VERSION:
+            raise ConfigurationError(
+                f"PostgreSQL version {self.pg_version} is not supported: "
+                f"use a major version from {OLDEST_VERSION} to {NEWEST_VERSION}"
+            )
+        for code, setting in self.rules.items():
+            if not re.fullmatch(r"SW\d{3}", code):
+                raise ConfigurationError(f"rule {code!r} is not a rule code: codes look like SW101")
+            if setting not in RULE_SETTINGS:
+                raise ConfigurationError(
+                    f"rule {code}: {setting!r} is not a setting; use one of {', '.join(RULE_SETTINGS)}"
+                )
+
+    def disabled(self, code: str) -> bool:
+        return self.rules.get(code) == "off"
+
+    def severity_for(self, code: str, default: Severity) -> Severity:
+        """The policy's severity for a rule, or the rule's own when the policy says nothing."""
+        setting = self.rules.get(code)
+        return Severity(setting) if setting in ("error", "warning", "info") else default
+
+    def is_schema_file(self, path: str) -> bool:
+        return any(fnmatch(path, glob) for glob in self.schema_globs)
+
+    def is_migration_file(self, path: str) -> bool:
+        folder = self.migrations_dir.strip("/")
+        return path.endswith(".sql") and (path.startswith(folder + "/") or f"/{folder}/" in path)

@@ -1,0 +1,280 @@
+"""The lock model: which lock each operation takes on which relation, and whether it rewrites or
+scans the table, per PostgreSQL major version.
+
+The facts are one table of `LockEntry` rows, each citing the PostgreSQL documentation page it comes
+from (https://www.postgresql.org/docs/current/<cite>). An operation is looked up by its kind and
+its variant (with or without CONCURRENTLY, NOT VALID, a volatile default, ...); the first row whose
+variant and version range match wins. Rules read the result; none of them re-derive lock facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from policies.operations import Operation, OperationKind
+from policies.report import LockRef
+from policies.type_changes import TypeChange, classify_type_change
+
+K = OperationKind
+
+ACCESS_SHARE = "ACCESS SHARE"
+ROW_EXCLUSIVE = "ROW EXCLUSIVE"
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+SHARE = "SHARE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+EXCLUSIVE = "EXCLUSIVE"
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+
+OLDEST_VERSION = 10
+NEWEST_VERSION = 18
+
+# Lock modes that block ordinary reads (SELECT) or writes (INSERT/UPDATE/DELETE).
+BLOCKS_READS = frozenset({ACCESS_EXCLUSIVE})
+BLOCKS_WRITES = frozenset({SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE})
+
+TABLE = "relation"  # the relation the operation alters
+REFERENCED = "referenced"  # the table a foreign key points at
+NAMED = "name"  # the object in Operation.name (the partition of ATTACH/DETACH)
+GIVEN = "given"  # LOCK TABLE: the mode written in the statement
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One fact of the lock model: for `kind` in `variant`, from `since` to `until` inclusive."""
+
+    kind: OperationKind
+    variant: str
+    locks: tuple[tuple[str, str], ...]
+    rewrites: bool = False
+    scans: bool = False
+    since: int = OLDEST_VERSION
+    until: int = NEWEST_VERSION
+    cite: str = "sql-altertable.html#SQL-ALTERTABLE-NOTES"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one operation does to the relations it touches on one PostgreSQL version."""
+
+    locks: tuple[LockRef, ...] = ()
+    rewrites: tuple[str, ...] = ()
+    scans: tuple[str, ...] = ()
+    cite: str = ""
+    note: str = ""
+
+    def mode_on(self, relation: str) -> str | None:
+        return next((lock.mode for lock in self.locks if lock.relation == relation), None)
+
+
+def _e(
+    kind: OperationKind,
+    variant: str,
+    *locks: tuple[str, str],
+    rewrites: bool = False,
+    scans: bool = False,
+    since: int = OLDEST_VERSION,
+    until: int = NEWEST_VERSION,
+    cite: str = "sql-altertable.html#SQL-ALTERTABLE-NOTES",
+    note: str = "",
+) -> LockEntry:
+    return LockEntry(kind, variant, tuple(locks), rewrites, scans, since, until, cite, note)
+
+
+AE = (TABLE, ACCESS_EXCLUSIVE)
+CREATE_INDEX_CITE = "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
+LOCKING_CITE = "explicit-locking.html#LOCKING-TABLES"
+
+ENTRIES: tuple[LockEntry, ...] = (
+    # ADD COLUMN: a non-volatile default is stored in the catalog from PostgreSQL 11 on
+    _e(K.ADD_COLUMN, "plain", AE),
+    _e(K.ADD_COLUMN, "default", AE, rewrites=True, until=10),
+    _e(K.ADD_COLUMN, "default", AE),
+    _e(K.ADD_COLUMN, "volatile_default", AE, rewrites=True),
+    _e(K.ADD_COLUMN, "generated_stored", AE, rewrites=True),
+    _e(K.ADD_COLUMN, "not_null_no_default", AE, scans=True, note="fails if the table has rows"),
+    _e(K.DROP_COLUMN, "*", AE),
+    _e(K.RENAME_COLUMN, "*", AE, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-RENAME"),
+    _e(K.SET_DEFAULT, "*", AE),
+    _e(K.DROP_DEFAULT, "*", AE),
+    # SET NOT NULL scans unless a valid CHECK (col IS NOT NULL) proves it (PostgreSQL 12+)
+    _e(K.SET_NOT_NULL, "proven", AE, since=12, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
+    _e(K.SET_NOT_NULL, "*", AE, scans=True, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
+    _e(K.DROP_NOT_NULL, "*", AE),
+    _e(K.ALTER_COLUMN_TYPE, "binary_coercible", AE, note="binary-coercible: no rewrite"),
+    _e(K.ALTER_COLUMN_TYPE, "*", AE, rewrites=True, note="rewrites the table and rebuilds its indexes"),
+    _e(K.ALTER_COLUMN_OTHER, "SetStatistics", (TABLE, SHARE_UPDATE_EXCLUSIVE)),
+    _e(K.ALTER_COLUMN_OTHER, "SetOptions", (TABLE, SHARE_UPDATE_EXCLUSIVE)),
+    _e(K.ALTER_COLUMN_OTHER, "ResetOptions", (TABLE, SHARE_UPDATE_EXCLUSIVE)),
+    _e(K.ALTER_COLUMN_OTHER, "DropExpression", AE, rewrites=True),
+    _e(K.ALTER_COLUMN_OTHER, "*", AE),
+    _e(K.ADD_IDENTITY, "*", AE),
+    _e(K.DROP_IDENTITY, "*", AE),
+    # constraints: declared inside CREATE TABLE they only lock the referenced table
+    _e(K.ADD_FOREIGN_KEY, "inline", (REFERENCED, SHARE_ROW_EXCLUSIVE), cite="sql-createtable.html"),
+    _e(K.ADD_FOREIGN_KEY, "not_valid", (TABLE, SHARE_ROW_EXCLUSIVE), (REFERENCED, SHARE_ROW_EXCLUSIVE)),
+    _e(K.ADD_FOREIGN_KEY, "*", (TABLE, SHARE_ROW_EXCLUSIVE), (REFERENCED, SHARE_ROW_EXCLUSIVE), scans=True),
+    _e(K.ADD_CHECK, "inline"),
+    _e(K.ADD_CHECK, "not_valid", AE),
+    _e(K.ADD_CHECK, "*", AE, scans=True),
+    _e(K.ADD_PRIMARY_KEY, "inline"),
+    _e(K.ADD_PRIMARY_KEY, "using_index", AE, note="columns must already be NOT NULL or are scanned"),
+    _e(K.ADD_PRIMARY_KEY, "*", AE, scans=True, note="builds a unique index under the lock"),
+    _e(K.ADD_UNIQUE, "inline"),
+    _e(K.ADD_UNIQUE, "using_index", AE),
+    _e(K.ADD_UNIQUE, "*", AE, scans=True, note="builds a unique index under the lock"),
+    _e(K.ADD_EXCLUSION, "inline"),
+    _e(K.ADD_EXCLUSION, "*", AE, scans=True, note="builds an index under the lock"),
+    _e(K.VALIDATE_CONSTRAINT, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True,
+       cite="sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT"),
+    _e(K.DROP_CONSTRAINT, "*", AE),
+    _e(K.RENAME_CONSTRAINT, "*", AE),
+    _e(K.ALTER_CONSTRAINT, "*", AE),
+    # indexes
+    _e(K.CREATE_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite=CREATE_INDEX_CITE,
+       note="two table scans; waits for transactions that could use the index"),
+    _e(K.CREATE_INDEX, "*", (TABLE, SHARE), scans=True, cite="sql-createindex.html"),
+    _e(K.DROP_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite="sql-dropindex.html"),
+    _e(K.DROP_INDEX, "*", AE, cite="sql-dropindex.html", note="also locks the index's table"),
+    _e(K.RENAME_INDEX, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), since=12, cite="sql-alterindex.html"),
+    _e(K.RENAME_INDEX, "*", AE, cite="sql-alterindex.html"),
+    _e(K.REINDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, since=12,
+       cite="sql-reindex.html#SQL-REINDEX-CONCURRENTLY"),
+    _e(K.REINDEX, "index", AE, scans=True, cite="sql-reindex.html",
+       note="blocks reads that use the index and all writes"),
+    _e(K.REINDEX, "*", (TABLE, SHARE), scans=True, cite="sql-reindex.html",
+       note="ACCESS EXCLUSIVE on each index: blocks reads that use them"),
+    # whole tables
+    _e(K.CREATE_TABLE, "*", cite="sql-createtable.html"),
+    _e(K.DROP_TABLE, "*", AE, cite=LOCKING_CITE),
+    _e(K.RENAME_TABLE, "*", AE, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-RENAME"),
+    _e(K.SET_SCHEMA, "*", AE),
+    _e(K.SET_LOGGED, "*", AE, rewrites=True),
+    _e(K.SET_TABLESPACE, "*", AE, rewrites=True),
+    _e(K.SET_STORAGE_PARAMETERS, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), note="most parameters; some need more"),
+    _e(K.ENABLE_ROW_SECURITY, "*", AE),
+    _e(K.DISABLE_ROW_SECURITY, "*", AE),
+    _e(K.ENABLE_TRIGGER, "*", (TABLE, SHARE_ROW_EXCLUSIVE)),
+    _e(K.DISABLE_TRIGGER, "*", (TABLE, SHARE_ROW_EXCLUSIVE)),
+    _e(K.CREATE_TRIGGER, "*", (TABLE, SHARE_ROW_EXCLUSIVE), cite="sql-createtrigger.html"),
+    _e(K.DROP_TRIGGER, "*", AE, cite="sql-droptrigger.html"),
+    _e(K.CREATE_POLICY, "*", AE, cite="sql-createpolicy.html"),
+    _e(K.ALTER_POLICY, "*", AE, cite="sql-alterpolicy.html"),
+    _e(K.DROP_POLICY, "*", AE, cite="sql-droppolicy.html"),
+    _e(K.ALTER_OWNER, "*", AE),
+    _e(K.ATTACH_PARTITION, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), (NAMED, ACCESS_EXCLUSIVE), scans=True, since=12,
+       cite="sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION",
+       note="scans the partition unless a CHECK constraint proves the bound"),
+    _e(K.ATTACH_PARTITION, "*", AE, (NAMED, ACCESS_EXCLUSIVE), scans=True,
+       cite="sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION"),
+    _e(K.DETACH_PARTITION, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), since=14,
+       cite="sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION"),
+    _e(K.DETACH_PARTITION, "*", AE, (NAMED, ACCESS_EXCLUSIVE),
+       cite="sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION"),
+    _e(K.ALTER_TABLE_OTHER, "*", AE),
+    _e(K.TRUNCATE, "*", AE, cite="sql-truncate.html"),
+    _e(K.LOCK_TABLE, "*", (TABLE, GIVEN), cite="sql-lock.html"),
+    # data
+    _e(K.INSERT, "*", (TABLE, ROW_EXCLUSIVE), cite=LOCKING_CITE),
+    _e(K.UPDATE, "all", (TABLE, ROW_EXCLUSIVE), scans=True, cite=LOCKING_CITE, note="writes every row"),
+    _e(K.UPDATE, "*", (TABLE, ROW_EXCLUSIVE), cite=LOCKING_CITE),
+    _e(K.DELETE, "all", (TABLE, ROW_EXCLUSIVE), scans=True, cite=LOCKING_CITE, note="deletes every row"),
+    _e(K.DELETE, "*", (TABLE, ROW_EXCLUSIVE), cite=LOCKING_CITE),
+    _e(K.MERGE, "*", (TABLE, ROW_EXCLUSIVE), cite=LOCKING_CITE),
+    _e(K.COMMENT, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite=LOCKING_CITE),
+    # maintenance
+    _e(K.VACUUM, "full", AE, rewrites=True, cite="sql-vacuum.html"),
+    _e(K.VACUUM, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite="sql-vacuum.html"),
+    _e(K.ANALYZE, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite="sql-analyze.html"),
+    _e(K.CLUSTER, "*", AE, rewrites=True, cite="sql-cluster.html"),
+    _e(K.REFRESH_MATERIALIZED_VIEW, "concurrently", (TABLE, EXCLUSIVE), scans=True,
+       cite="sql-refreshmaterializedview.html"),
+    _e(K.REFRESH_MATERIALIZED_VIEW, "*", AE, rewrites=True, cite="sql-refreshmaterializedview.html"),
+    _e(K.DROP_VIEW, "*", AE, cite=LOCKING_CITE),
+    _e(K.DROP_MATERIALIZED_VIEW, "*", AE, cite=LOCKING_CITE),
+    _e(K.DROP_SEQUENCE, "*", AE, cite=LOCKING_CITE),
+    _e(K.ALTER_SEQUENCE, "*", (TABLE, SHARE_ROW_EXCLUSIVE), cite="sql-altersequence.html"),
+)
+
+
+def _add_column_variant(op: Operation) -> str:
+    if op.generated_stored:
+        return "generated_stored"
+    if op.default_volatility is not None and op.default_volatility.may_be_volatile:
+        return "volatile_default"
+    if op.default is not None:
+        return "default"
+    return "not_null_no_default" if op.not_null else "plain"
+
+
+def _constraint_variant(op: Operation) -> str:
+    if op.inline:
+        return "inline"
+    if op.using_index:
+        return "using_index"
+    return "not_valid" if op.not_valid else "validate"
+
+
+def _type_variant(op: Operation) -> str:
+    change = classify_type_change(op.old_type, op.column_type or "", op.using)
+    return "binary_coercible" if change is TypeChange.BINARY_COERCIBLE else "rewrite"
+
+
+_VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {
+    K.ADD_COLUMN: _add_column_variant,
+    K.ALTER_COLUMN_TYPE: _type_variant,
+    K.SET_NOT_NULL: lambda op: "proven" if op.proven_not_null else "scan",
+    K.ADD_FOREIGN_KEY: _constraint_variant,
+    K.ADD_CHECK: _constraint_variant,
+    K.ADD_PRIMARY_KEY: _constraint_variant,
+    K.ADD_UNIQUE: _constraint_variant,
+    K.ADD_EXCLUSION: _constraint_variant,
+    K.ALTER_COLUMN_OTHER: lambda op: op.detail or "*",
+    K.VACUUM: lambda op: "full" if op.full else "plain",
+    K.UPDATE: lambda op: "where" if op.has_where else "all",
+    K.DELETE: lambda op: "where" if op.has_where else "all",
+    K.REINDEX: lambda op: "concurrently" if op.concurrently else (op.detail or "table"),
+}
+
+_BY_KIND: dict[OperationKind, tuple[LockEntry, ...]] = {}
+for _entry in ENTRIES:
+    _BY_KIND[_entry.kind] = (*_BY_KIND.get(_entry.kind, ()), _entry)
+
+
+def variant(op: Operation) -> str:
+    """The variant of an operation the lock table distinguishes (`concurrently`, `not_valid`, ...)."""
+    chooser = _VARIANTS.get(op.kind)
+    if chooser is not None:
+        return chooser(op)
+    return "concurrently" if op.concurrently else "plain"
+
+
+def lookup(op: Operation, pg_version: int) -> LockEntry | None:
+    """The lock-table row for an operation on a PostgreSQL major version, if the model knows it."""
+    wanted = variant(op)
+    for entry in _BY_KIND.get(op.kind, ()):
+        if entry.variant in (wanted, "*") and entry.since <= pg_version <= entry.until:
+            return entry
+    return None
+
+
+def effect(op: Operation, pg_version: int) -> Effect:
+    """Locks, rewrites and scans of one operation on one PostgreSQL major version."""
+    entry = lookup(op, pg_version)
+    if entry is None:
+        return Effect()
+    targets = {TABLE: op.relation, REFERENCED: op.referenced_relation, NAMED: op.name}
+    locks = []
+    for target, mode in entry.locks:
+        relation = targets[target]
+        if relation:
+            locks.append(LockRef(relation, (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode))
+    altered = (op.relation,) if op.relation else ()
+    return Effect(
+        locks=tuple(locks),
+        rewrites=altered if entry.rewrites else (),
+        scans=altered if entry.scans else (),
+        cite=entry.cite,
+        note=entry.note,
+    )

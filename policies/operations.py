@@ -1,0 +1,249 @@
+"""Typed operations: what a statement does, in the terms rules and the lock model reason with.
+
+A statement becomes one or more operations (an `ALTER TABLE` with three subcommands is three).
+Rules look at operations, never at parser nodes, so that `ALTER TABLE t ADD x int DEFAULT 0` and
+the same column added inside a drizzle `DO $$` block are judged alike. Classification itself lives
+in `policies.classify`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum, StrEnum
+from typing import Any
+
+from policies.expressions import Volatility
+
+
+class OperationKind(StrEnum):
+    """What one operation does; the lock model and the rules are keyed on it."""
+
+    ADD_COLUMN = "add_column"
+    DROP_COLUMN = "drop_column"
+    RENAME_COLUMN = "rename_column"
+    SET_NOT_NULL = "set_not_null"
+    DROP_NOT_NULL = "drop_not_null"
+    SET_DEFAULT = "set_default"
+    DROP_DEFAULT = "drop_default"
+    ALTER_COLUMN_TYPE = "alter_column_type"
+    ALTER_COLUMN_OTHER = "alter_column_other"
+    ADD_IDENTITY = "add_identity"
+    DROP_IDENTITY = "drop_identity"
+    ADD_PRIMARY_KEY = "add_primary_key"
+    ADD_UNIQUE = "add_unique"
+    ADD_FOREIGN_KEY = "add_foreign_key"
+    ADD_CHECK = "add_check"
+    ADD_EXCLUSION = "add_exclusion"
+    VALIDATE_CONSTRAINT = "validate_constraint"
+    DROP_CONSTRAINT = "drop_constraint"
+    RENAME_CONSTRAINT = "rename_constraint"
+    ALTER_CONSTRAINT = "alter_constraint"
+    CREATE_INDEX = "create_index"
+    DROP_INDEX = "drop_index"
+    RENAME_INDEX = "rename_index"
+    CREATE_TABLE = "create_table"
+    CREATE_TABLE_AS = "create_table_as"
+    DROP_TABLE = "drop_table"
+    RENAME_TABLE = "rename_table"
+    SET_SCHEMA = "set_schema"
+    SET_LOGGED = "set_logged"
+    SET_TABLESPACE = "set_tablespace"
+    SET_STORAGE_PARAMETERS = "set_storage_parameters"
+    ENABLE_ROW_SECURITY = "enable_row_security"
+    DISABLE_ROW_SECURITY = "disable_row_security"
+    ENABLE_TRIGGER = "enable_trigger"
+    DISABLE_TRIGGER = "disable_trigger"
+    ATTACH_PARTITION = "attach_partition"
+    DETACH_PARTITION = "detach_partition"
+    ALTER_TABLE_OTHER = "alter_table_other"
+    CREATE_ENUM = "create_enum"
+    ADD_ENUM_VALUE = "add_enum_value"
+    RENAME_ENUM_VALUE = "rename_enum_value"
+    TRUNCATE = "truncate"
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    MERGE = "merge"
+    SELECT = "select"
+    VACUUM = "vacuum"
+    ANALYZE = "analyze"
+    CLUSTER = "cluster"
+    REINDEX = "reindex"
+    REFRESH_MATERIALIZED_VIEW = "refresh_materialized_view"
+    LOCK_TABLE = "lock_table"
+    CREATE_SCHEMA = "create_schema"
+    DROP_SCHEMA = "drop_schema"
+    CREATE_TYPE = "create_type"
+    DROP_TYPE = "drop_type"
+    ALTER_TYPE = "alter_type"
+    CREATE_DOMAIN = "create_domain"
+    ALTER_DOMAIN = "alter_domain"
+    DROP_DOMAIN = "drop_domain"
+    CREATE_EXTENSION = "create_extension"
+    DROP_EXTENSION = "drop_extension"
+    ALTER_EXTENSION = "alter_extension"
+    CREATE_VIEW = "create_view"
+    DROP_VIEW = "drop_view"
+    CREATE_MATERIALIZED_VIEW = "create_materialized_view"
+    DROP_MATERIALIZED_VIEW = "drop_materialized_view"
+    CREATE_FUNCTION = "create_function"
+    DROP_FUNCTION = "drop_function"
+    CREATE_SEQUENCE = "create_sequence"
+    ALTER_SEQUENCE = "alter_sequence"
+    DROP_SEQUENCE = "drop_sequence"
+    CREATE_TRIGGER = "create_trigger"
+    DROP_TRIGGER = "drop_trigger"
+    CREATE_POLICY = "create_policy"
+    ALTER_POLICY = "alter_policy"
+    DROP_POLICY = "drop_policy"
+    CREATE_STATISTICS = "create_statistics"
+    CREATE_ROLE = "create_role"
+    ALTER_ROLE = "alter_role"
+    DROP_ROLE = "drop_role"
+    RENAME_OBJECT = "rename_object"
+    ALTER_OWNER = "alter_owner"
+    DROP_OTHER = "drop_other"
+    CREATE_OTHER = "create_other"
+    ALTER_OTHER = "alter_other"
+    COMMENT = "comment"
+    GRANT = "grant"
+    REVOKE = "revoke"
+    SET = "set"
+    TRANSACTION = "transaction"
+    DO_BLOCK = "do_block"
+    CALL = "call"
+    ALTER_SYSTEM = "alter_system"
+    CREATE_DATABASE = "create_database"
+    DROP_DATABASE = "drop_database"
+    NOTIFY = "notify"
+    UNKNOWN = "unknown"
+
+
+class ConstraintKind(StrEnum):
+    """The kinds of table constraint, as PostgreSQL names them."""
+
+    PRIMARY_KEY = "primary_key"
+    UNIQUE = "unique"
+    FOREIGN_KEY = "foreign_key"
+    CHECK = "check"
+    EXCLUSION = "exclusion"
+    NOT_NULL = "not_null"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column as a `CREATE TABLE` or `ADD COLUMN` defines it."""
+
+    name: str
+    type: str
+    not_null: bool = False
+    primary_key: bool = False
+    unique: bool = False
+    default: str | None = None
+    default_volatility: Volatility | None = None
+    generated_stored: bool = False
+    identity: bool = False
+
+    @property
+    def serial(self) -> bool:
+        """`serial` and friends: an integer with an implied `nextval()` default."""
+        return self.type in ("serial", "serial4", "bigserial", "serial8", "smallserial", "serial2")
+
+    def to_json(self) -> dict[str, Any]:
+        return _compact(self)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One classified change. Unset fields are their defaults and are left out of `to_json()`.
+
+    `relation` is schema-qualified when the SQL qualified it; `shape` is the parser node type the
+    operation came from (for `unknown` it is all we know). `old_type` and `proven_not_null` are
+    filled in by the analysis from what earlier statements established.
+    """
+
+    kind: OperationKind
+    shape: str
+    relation: str | None = None
+    columns: tuple[str, ...] = ()
+    name: str | None = None
+    new_name: str | None = None
+    column_specs: tuple[ColumnSpec, ...] = ()
+    column_type: str | None = None
+    old_type: str | None = None
+    using: str | None = None
+    not_null: bool = False
+    default: str | None = None
+    default_volatility: Volatility | None = None
+    generated_stored: bool = False
+    identity: bool = False
+    constraint: ConstraintKind | None = None
+    not_valid: bool = False
+    using_index: str | None = None
+    inline: bool = False
+    referenced_relation: str | None = None
+    referenced_columns: tuple[str, ...] = ()
+    check_not_null_column: str | None = None
+    concurrently: bool = False
+    if_not_exists: bool = False
+    if_exists: bool = False
+    cascade: bool = False
+    unique: bool = False
+    has_where: bool = False
+    full: bool = False
+    lock_mode: str | None = None
+    value: str | None = None
+    values: tuple[str, ...] = ()
+    proven_not_null: bool = False
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The operation as it appears in `StatementReport.operations`: only fields that are set."""
+        return _compact(self)
+
+    @property
+    def relations(self) -> tuple[str, ...]:
+        """Every relation the operation touches, the altered one first."""
+        found = [r for r in (self.relation, self.referenced_relation) if r]
+        return tuple(dict.fromkeys(found))
+
+
+def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for spec in fields(item):
+        value = getattr(item, spec.name)
+        if value is None or value is False or value == () or (value == "" and spec.name != "kind"):
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = [v.to_json() if isinstance(v, ColumnSpec) else v for v in value]
+        result[spec.name] = value
+    return result
+
+
+_OUTSIDE_TRANSACTION = {
+    OperationKind.CREATE_DATABASE,
+    OperationKind.DROP_DATABASE,
+    OperationKind.ALTER_SYSTEM,
+    OperationKind.VACUUM,
+}
+_OUTSIDE_WHEN_CONCURRENT = {
+    OperationKind.CREATE_INDEX,
+    OperationKind.DROP_INDEX,
+    OperationKind.REINDEX,
+    OperationKind.DETACH_PARTITION,
+}
+
+
+def runs_outside_transaction(operation: Operation) -> bool:
+    """True when PostgreSQL refuses to run the operation inside a transaction block.
+
+    Such statements fail under drizzle-orm's migrator, which wraps every migration in one
+    transaction; an apply that knows this must run them on their own, in autocommit.
+    """
+    if operation.kind in _OUTSIDE_TRANSACTION:
+        return True
+    if operation.kind is OperationKind.REINDEX and operation.detail in ("schema", "system", "database"):
+        return True
+    return operation.concurrently and operation.kind in _OUTSIDE_WHEN_CONCURRENT

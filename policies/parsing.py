@@ -1,0 +1,124 @@
+"""Parsing statements with pglast (PostgreSQL's own grammar), including the bodies of DO blocks.
+
+The parse tree is read as pglast's JSON form: it is several times faster to build than pglast's
+Python node objects and carries the same information, which matters when a whole repository's
+history is judged in one run. A statement that does not parse is kept, with its error and line,
+so that a rule can report it instead of the analysis crashing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pglast
+from pglast.parser import ParseError, parse_sql_json
+
+from policies.statements import Statement
+
+Node = Mapping[str, Any]
+"""One node of pglast's JSON tree: the fields of a node whose type name is known separately."""
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """A statement with its parse tree: `shape` is the node type (`AlterTableStmt`, ...).
+
+    `error` is set (and `shape` empty) when PostgreSQL's grammar rejects the statement;
+    `inner` holds the statements found in the body of a `DO` block, with their file lines.
+    """
+
+    statement: Statement
+    shape: str
+    node: Node
+    error: str | None = None
+    inner: tuple[ParsedStatement, ...] = ()
+    in_do_block: bool = False
+
+    @property
+    def line(self) -> int:
+        return self.statement.line
+
+
+def unwrap(wrapped: Node) -> tuple[str, Node]:
+    """Split a JSON node `{"TypeName": {...}}` into its type name and fields."""
+    ((name, fields),) = wrapped.items()
+    return name, fields
+
+
+def parse_statement(statement: Statement, in_do_block: bool = False) -> list[ParsedStatement]:
+    """Parse one split statement; normally one result, more if the scanner left several together."""
+    try:
+        tree = json.loads(parse_sql_json(statement.sql))
+    except ParseError as error:
+        return [_failed(statement, error, in_do_block)]
+    results: list[ParsedStatement] = []
+    raw_statements = tree.get("stmts", [])
+    for raw in raw_statements:
+        shape, node = unwrap(raw["stmt"])
+        part = statement
+        if len(raw_statements) > 1:
+            start = raw.get("stmt_location", 0)
+            end = start + raw["stmt_len"] if raw.get("stmt_len") else len(statement.sql)
+            text = statement.sql[start:end]
+            stripped = text.lstrip()
+            offset = start + len(text) - len(stripped)
+            part = Statement(
+                sql=stripped.rstrip().rstrip(";"),
+                line=statement.line + statement.sql.count("\n", 0, offset),
+                chunk=statement.chunk,
+                comments=statement.comments if not results else "",
+            )
+        inner = tuple(_do_block_statements(part, node)) if shape == "DoStmt" else ()
+        results.append(ParsedStatement(part, shape, node, None, inner, in_do_block))
+    return results
+
+
+def _failed(statement: Statement, error: ParseError, in_do_block: bool) -> ParsedStatement:
+    """A statement PostgreSQL would reject, placed at the line where the grammar stopped."""
+    location = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+    line = statement.line + statement.sql.count("\n", 0, max(location, 0))
+    placed = Statement(statement.sql, line, statement.chunk, statement.comments)
+    return ParsedStatement(placed, "", {}, str(error.args[0]) if error.args else str(error), (), in_do_block)
+
+
+def _do_block_statements(statement: Statement, node: Node) -> Iterator[ParsedStatement]:
+    """The SQL statements run by a PL/pgSQL `DO` block, so that rules judge them too."""
+    language = "plpgsql"
+    body_location = 0
+    for arg in node.get("args", []):
+        _, elem = unwrap(arg)
+        if elem.get("defname") == "language":
+            language = unwrap(elem["arg"])[1].get("sval", language)
+        elif elem.get("defname") == "as":
+            body_location = max(elem.get("arg_location", 0), 0)
+    if language.lower() != "plpgsql":
+        return
+    try:
+        functions = pglast.parse_plpgsql(statement.sql)
+    except ParseError as error:
+        yield _failed(statement, error, True)
+        return
+    body_line = statement.line + statement.sql.count("\n", 0, body_location)
+    for query, lineno in _embedded_queries(functions):
+        inner = Statement(sql=query.strip(), line=body_line + max(lineno, 1) - 1, chunk=statement.chunk)
+        yield from parse_statement(inner, in_do_block=True)
+
+
+def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
+    """Every `PLpgSQL_stmt_execsql` in a PL/pgSQL tree, in source order, with its body line."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from _embedded_queries(item)
+    elif isinstance(tree, dict):
+        execsql = tree.get("PLpgSQL_stmt_execsql")
+        if isinstance(execsql, dict):
+            expr = execsql.get("sqlstmt", {}).get("PLpgSQL_expr", {})
+            query = expr.get("query")
+            if isinstance(query, str):
+                yield query, int(execsql.get("lineno", 1))
+            return
+        for value in tree.values():
+            yield from _embedded_queries(value)

@@ -1,0 +1,51 @@
+"""The shape of a rule: a check function plus the metadata its documentation is generated from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.report import Category, Severity
+from policies.unit import AnalyzedStatement, MigrationUnit
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place a rule objects to: the statement (for line and suppression) and a message.
+
+    `severity` lets a rule soften a hit it is unsure of (an unknown old type, say); the policy
+    file's setting still wins over it.
+    """
+
+    statement: AnalyzedStatement | None
+    message: str
+    severity: Severity | None = None
+    line: int | None = None
+    path: str | None = None
+
+
+Check = Callable[[MigrationUnit], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule and its reference page: code (`SW` + family digit + number), name, category, default
+    severity, why it matters, the safer way as SQL, and a bad and a good example that its own test
+    runs. `bad_context`/`good_context` are `Context` fields the examples need (a PostgreSQL
+    version, the changed files of a pull request)."""
+
+    code: str
+    name: str
+    category: Category
+    severity: Severity
+    summary: str
+    rationale: str
+    safer: str
+    bad: str
+    good: str
+    check: Check
+    bad_context: Mapping[str, Any] = field(default_factory=dict)
+    good_context: Mapping[str, Any] = field(default_factory=dict)
+    change_set: bool = False
+    """True for rules about the pull request as a whole (run once, not per migration file)."""

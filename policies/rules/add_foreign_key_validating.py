@@ -1,0 +1,57 @@
+"""SW103: a foreign key added to an existing table without NOT VALID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.operations import OperationKind
+from policies.report import Category, Severity
+from policies.rules._rule import Hit, Rule
+from policies.unit import MigrationUnit
+
+
+def check(unit: MigrationUnit) -> Iterator[Hit]:
+    for statement in unit.statements:
+        for op in statement.operations:
+            if op.kind is not OperationKind.ADD_FOREIGN_KEY or op.inline or op.not_valid:
+                continue
+            if statement.is_new(op.relation):
+                continue
+            columns = ", ".join(op.columns)
+            yield Hit(
+                statement,
+                f'Adding foreign key ({columns}) to "{op.relation}" takes SHARE ROW EXCLUSIVE on '
+                f'"{op.relation}" and "{op.referenced_relation}" (blocks writes to both) while it checks '
+                "every existing row; add it NOT VALID, then VALIDATE CONSTRAINT in a later migration.",
+            )
+
+
+RULE = Rule(
+    code="SW103",
+    name="add-foreign-key-validating",
+    category=Category.LOCK,
+    severity=Severity.ERROR,
+    summary="Add foreign keys to existing tables as NOT VALID, validate separately.",
+    rationale=(
+        "ALTER TABLE ... ADD FOREIGN KEY locks both the table and the referenced table in SHARE ROW "
+        "EXCLUSIVE mode and, in the same statement, scans the whole table to check every row. Writes "
+        "to both tables wait for the scan. With NOT VALID the constraint is only recorded (it is "
+        "enforced for new rows at once) and VALIDATE CONSTRAINT later checks old rows under SHARE "
+        "UPDATE EXCLUSIVE, which lets reads and writes continue."
+    ),
+    safer=(
+        'ALTER TABLE "orders" ADD CONSTRAINT "orders_customer_id_fk" FOREIGN KEY ("customer_id")\n'
+        '  REFERENCES "customers" ("id") NOT VALID;\n'
+        "-- next migration:\n"
+        'ALTER TABLE "orders" VALIDATE CONSTRAINT "orders_customer_id_fk";'
+    ),
+    bad=(
+        'ALTER TABLE "orders" ADD CONSTRAINT "orders_customer_id_fk" FOREIGN KEY ("customer_id") '
+        'REFERENCES "customers" ("id");'
+    ),
+    good=(
+        'ALTER TABLE "orders" ADD CONSTRAINT "orders_customer_id_fk" FOREIGN KEY ("customer_id") '
+        'REFERENCES "customers" ("id") NOT VALID;'
+    ),
+    check=check,
+)

@@ -1,0 +1,53 @@
+"""SW501: a new primary key of type integer/serial instead of bigint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.operations import OperationKind
+from policies.report import Category, Severity
+from policies.rules._helpers import new_columns, operations
+from policies.rules._rule import Hit, Rule
+from policies.type_changes import normalise
+from policies.unit import AnalyzedStatement, MigrationUnit
+
+_SMALL = {"int4", "int2", "serial4", "serial2"}
+
+
+def check(unit: MigrationUnit) -> Iterator[Hit]:
+    types: dict[tuple[str | None, str], str] = {}
+    for _, op, spec in new_columns(unit):
+        types[(op.relation, spec.name)] = normalise(spec.type)
+    for statement, op, spec in new_columns(unit):
+        if spec.primary_key and normalise(spec.type) in _SMALL:
+            yield _hit(statement, op.relation, spec.name, spec.type)
+    for statement, op, _ in operations(unit, OperationKind.ADD_PRIMARY_KEY):
+        if len(op.columns) == 1 and types.get((op.relation, op.columns[0])) in _SMALL:
+            yield _hit(statement, op.relation, op.columns[0], types[(op.relation, op.columns[0])])
+
+
+def _hit(statement: AnalyzedStatement, relation: str | None, column: str, type_name: str) -> Hit:
+    return Hit(
+        statement,
+        f'Primary key "{relation}"."{column}" is {type_name}: 32-bit keys run out at 2,147,483,647 and '
+        "widening them later rewrites the table and every referencing one; use bigint.",
+    )
+
+
+RULE = Rule(
+    code="SW501",
+    name="integer-primary-key",
+    category=Category.DESIGN,
+    severity=Severity.WARNING,
+    summary="Use bigint (or bigint identity) for primary keys.",
+    rationale=(
+        "integer and serial keys stop at about 2.1 billion. Tables that grow, or burn sequence values "
+        "with failed inserts, reach that sooner than expected, and converting the key to bigint then "
+        "means rewriting the table and every table whose foreign keys reference it, under ACCESS "
+        "EXCLUSIVE. bigint costs four bytes more per row."
+    ),
+    safer='CREATE TABLE "orders" ("id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);',
+    bad='CREATE TABLE "orders" ("id" serial PRIMARY KEY);',
+    good='CREATE TABLE "orders" ("id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);',
+    check=check,
+)

@@ -1,0 +1,58 @@
+"""SW203: ALTER COLUMN ... TYPE that rewrites an existing table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.operations import OperationKind
+from policies.report import Category, Severity
+from policies.rules._helpers import column_ref, on_existing
+from policies.rules._rule import Hit, Rule
+from policies.unit import MigrationUnit
+
+
+def check(unit: MigrationUnit) -> Iterator[Hit]:
+    for statement, op, result in on_existing(unit, OperationKind.ALTER_COLUMN_TYPE):
+        if not result.rewrites:
+            continue
+        if op.old_type is None:
+            yield Hit(
+                statement,
+                f"Changing {column_ref(op)} to {op.column_type} rewrites the table and its indexes under "
+                "ACCESS EXCLUSIVE (blocks reads and writes) unless the old type is binary-coercible to it "
+                "(such as varchar(n) to a larger n or to text); the old type is not known here.",
+                severity=Severity.WARNING,
+            )
+        else:
+            using = " with a USING expression" if op.using else ""
+            yield Hit(
+                statement,
+                f"Changing {column_ref(op)} from {op.old_type} to {op.column_type}{using} rewrites the table "
+                "and rebuilds its indexes under ACCESS EXCLUSIVE (blocks reads and writes).",
+            )
+
+
+RULE = Rule(
+    code="SW203",
+    name="type-change-rewrite",
+    category=Category.REWRITE,
+    severity=Severity.ERROR,
+    summary="Change column types only along binary-coercible paths.",
+    rationale=(
+        "ALTER COLUMN ... TYPE rewrites every row and rebuilds every index of the table while holding "
+        "ACCESS EXCLUSIVE, unless the old type is binary-coercible to the new one: varchar(n) to "
+        "varchar(m) with m >= n or to text, numeric(p,s) to numeric(q,s) with q >= p, varbit(n) to a "
+        "larger n, cidr to inet. Anything else (int to bigint, text to jsonb, timestamp to timestamptz "
+        "outside UTC) is a full rewrite: add a new column, dual-write, backfill, swap."
+    ),
+    safer=(
+        'ALTER TABLE "orders" ADD COLUMN "id_new" bigint;\n'
+        "-- trigger copies id to id_new for new rows; backfill in batches; then swap in a later migration"
+    ),
+    bad='ALTER TABLE "orders" ALTER COLUMN "quantity" SET DATA TYPE bigint;',
+    good=(
+        'ALTER TABLE "orders" ADD COLUMN "note" varchar(100);\n'
+        'ALTER TABLE "orders" ALTER COLUMN "note" SET DATA TYPE varchar(500);'
+    ),
+    check=check,
+)

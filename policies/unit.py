@@ -1,0 +1,179 @@
+"""What rules see: one migration's analysed statements and what earlier statements established.
+
+`Knowledge` accumulates, statement by statement (and file by file within a pull request), the facts
+later statements depend on: which tables are new, the columns' types, which columns a validated
+CHECK proves NOT NULL, which indexes exist for foreign keys. Rules read it; they never parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from policies.context import ColumnFact, Context
+from policies.locks import Effect
+from policies.operations import Operation, OperationKind
+from policies.parsing import ParsedStatement
+
+K = OperationKind
+
+
+def relation_key(relation: str) -> str:
+    """`public.users` and `users` are the same table for PostgreSQL's default search path."""
+    return relation.removeprefix("public.")
+
+
+@dataclass
+class Knowledge:
+    """Facts established by the statements analysed so far (mutable while analysing)."""
+
+    new_relations: set[str] = field(default_factory=set)
+    columns: dict[str, dict[str, ColumnFact]] = field(default_factory=dict)
+    proven_not_null: set[tuple[str, str]] = field(default_factory=set)
+    not_valid_checks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    indexed_prefixes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    primary_keys: set[str] = field(default_factory=set)
+    new_enum_types: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_context(cls, context: Context) -> Knowledge:
+        knowledge = cls(new_relations={relation_key(t) for t in context.new_tables})
+        for relation, columns in context.columns.items():
+            knowledge.columns[relation_key(relation)] = dict(columns)
+        return knowledge
+
+    def is_new(self, relation: str | None) -> bool:
+        return relation is not None and relation_key(relation) in self.new_relations
+
+    def column(self, relation: str | None, column: str) -> ColumnFact | None:
+        if relation is None:
+            return None
+        return self.columns.get(relation_key(relation), {}).get(column)
+
+    def has_index_for(self, relation: str, columns: tuple[str, ...]) -> bool:
+        """An index whose leading columns are exactly the given ones (in any order) exists."""
+        wanted = set(columns)
+        return any(
+            set(prefix[: len(columns)]) == wanted
+            for prefix in self.indexed_prefixes.get(relation_key(relation), set())
+        )
+
+    def enrich(self, op: Operation) -> Operation:
+        """The operation with facts only earlier statements know (old column type, proofs)."""
+        if op.kind is K.ALTER_COLUMN_TYPE and op.columns:
+            fact = self.column(op.relation, op.columns[0])
+            if fact is not None and fact.type:
+                return replace(op, old_type=fact.type)
+        proven = op.relation and op.columns and (relation_key(op.relation), op.columns[0]) in self.proven_not_null
+        if op.kind is K.SET_NOT_NULL and proven:
+            return replace(op, proven_not_null=True)
+        return op
+
+    def learn(self, op: Operation) -> None:
+        """Record what an operation establishes for the statements after it."""
+        key = relation_key(op.relation) if op.relation else None
+        if op.kind in (K.CREATE_TABLE, K.CREATE_TABLE_AS, K.CREATE_MATERIALIZED_VIEW, K.CREATE_VIEW) and key:
+            self.new_relations.add(key)
+            self.columns[key] = {
+                spec.name: ColumnFact(spec.type, spec.not_null) for spec in op.column_specs
+            }
+            for spec in op.column_specs:
+                if spec.primary_key or spec.unique:
+                    self._index(key, (spec.name,))
+                if spec.primary_key:
+                    self.primary_keys.add(key)
+        elif op.kind is K.CREATE_INDEX and key:
+            self._index(key, op.columns)
+            if op.name and self.is_new(op.relation):
+                self.new_relations.add(relation_key(op.name))
+        elif op.kind is K.CREATE_ENUM and op.name:
+            self.new_enum_types.add(op.name)
+        elif key is not None:
+            self._learn_column_change(op, key)
+
+    def _learn_column_change(self, op: Operation, key: str) -> None:
+        column = op.columns[0] if op.columns else None
+        known = self.columns.setdefault(key, {})
+        if op.kind is K.ADD_COLUMN and column and op.column_type:
+            known[column] = ColumnFact(op.column_type, op.not_null)
+        elif op.kind is K.ALTER_COLUMN_TYPE and column and op.column_type:
+            old = known.get(column)
+            known[column] = ColumnFact(op.column_type, old.not_null if old else False)
+        elif op.kind in (K.SET_NOT_NULL, K.DROP_NOT_NULL, K.ADD_IDENTITY) and column:
+            old = known.get(column)
+            if old is not None or op.kind is not K.DROP_NOT_NULL:
+                known[column] = ColumnFact(old.type if old else "", op.kind is not K.DROP_NOT_NULL)
+            else:
+                known[column] = ColumnFact("", False)
+        elif op.kind is K.DROP_COLUMN and column:
+            known.pop(column, None)
+        elif op.kind in (K.ADD_PRIMARY_KEY, K.ADD_UNIQUE, K.ADD_EXCLUSION):
+            self._index(key, op.columns)
+            if op.kind is K.ADD_PRIMARY_KEY:
+                self.primary_keys.add(key)
+        elif op.kind is K.ADD_CHECK and op.check_not_null_column:
+            if op.not_valid and op.name:
+                self.not_valid_checks[op.name] = (key, op.check_not_null_column)
+            elif not op.not_valid:
+                self.proven_not_null.add((key, op.check_not_null_column))
+        elif op.kind is K.VALIDATE_CONSTRAINT and op.name in self.not_valid_checks:
+            self.proven_not_null.add(self.not_valid_checks[op.name])
+        elif op.kind is K.RENAME_TABLE and op.new_name:
+            schema = key.rpartition(".")[0]
+            new_key = relation_key(f"{schema}.{op.new_name}" if schema else op.new_name)
+            if key in self.new_relations:
+                self.new_relations.add(new_key)
+            self.columns[new_key] = self.columns.pop(key, {})
+        elif op.kind is K.RENAME_COLUMN and column and op.new_name and column in known:
+            known[op.new_name] = known.pop(column)
+
+    def _index(self, key: str, columns: tuple[str, ...]) -> None:
+        if columns:
+            self.indexed_prefixes.setdefault(key, set()).add(columns)
+
+
+@dataclass(frozen=True)
+class AnalyzedStatement:
+    """One statement with its operations and their effects, as rules see it.
+
+    `new_relations` are the relations created before this statement (or by it) in the same
+    migration or pull request; `suppressed` holds codes its `-- schemawarden-ignore` names
+    (`*` for all).
+    """
+
+    index: int
+    parsed: ParsedStatement
+    operations: tuple[Operation, ...]
+    effects: tuple[Effect, ...]
+    new_relations: frozenset[str]
+    suppressed: frozenset[str] = frozenset()
+
+    @property
+    def line(self) -> int:
+        return self.parsed.line
+
+    @property
+    def sql(self) -> str:
+        return self.parsed.statement.sql
+
+    def is_new(self, relation: str | None) -> bool:
+        """The relation was created earlier in this migration or pull request (or by this statement)."""
+        return relation is not None and relation_key(relation) in self.new_relations
+
+    def pairs(self) -> tuple[tuple[Operation, Effect], ...]:
+        return tuple(zip(self.operations, self.effects, strict=True))
+
+
+@dataclass(frozen=True)
+class MigrationUnit:
+    """One migration file as analysed: rules receive this and the context."""
+
+    path: str
+    text: str
+    statements: tuple[AnalyzedStatement, ...]
+    context: Context
+    knowledge: Knowledge
+    file_suppressed: frozenset[str] = frozenset()
+
+    @property
+    def pg_version(self) -> int:
+        return self.context.pg_version

@@ -1,0 +1,77 @@
+"""Every rule flags its own bad example and stays quiet on its own good example."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from policies import Context, analyze_migration_texts
+from policies.report import Category, Finding, Severity
+from policies.rules import Rule, all_rules
+
+RULES = all_rules()
+
+
+def _findings(rule: Rule, sql: str, context: Context) -> list[Finding]:
+    reports = analyze_migration_texts([("migrations/0001_example.sql", sql)], context)
+    return [f for report in reports for f in report.findings if f.code == rule.code]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_flags_its_bad_example(rule: Rule) -> None:
+    found = _findings(rule, rule.bad, Context(**rule.bad_context))
+    assert found, f"{rule.code} did not flag its bad example"
+    assert all(f.name == rule.name and f.category is rule.category for f in found)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_passes_its_good_example(rule: Rule) -> None:
+    assert _findings(rule, rule.good, Context(**rule.good_context)) == []
+
+
+def test_rule_codes_are_grouped_by_category_family() -> None:
+    families = {
+        Category.LOCK: "1", Category.REWRITE: "2", Category.DATA_LOSS: "3",
+        Category.COMPATIBILITY: "4", Category.DESIGN: "5", Category.PROCESS: "6",
+    }
+    for rule in RULES:
+        assert re.fullmatch(r"SW\d{3}", rule.code)
+        assert rule.code[2] == families[rule.category], rule.code
+
+
+def test_rule_names_are_unique_kebab_case() -> None:
+    names = [rule.name for rule in RULES]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in names)
+
+
+def test_every_rule_documents_rationale_and_safer_sql() -> None:
+    for rule in RULES:
+        assert len(rule.rationale) > 100, rule.code
+        assert rule.safer.strip() and rule.summary.endswith("."), rule.code
+
+
+def test_the_rulebook_covers_the_issue_list() -> None:
+    names = {rule.name for rule in RULES}
+    assert {
+        "require-concurrent-index-creation", "require-concurrent-index-deletion",
+        "add-column-rewriting-default", "add-stored-generated-column", "type-change-rewrite",
+        "set-not-null-scanning", "add-foreign-key-validating", "add-check-validating",
+        "add-unique-building-index", "vacuum-full", "cluster", "reindex-non-concurrently",
+        "refresh-materialized-view-blocking", "explicit-lock-table", "statements-after-access-exclusive",
+        "concurrently-in-transaction", "new-enum-value-used-in-transaction", "drop-table", "drop-column",
+        "drop-schema", "drop-type", "truncate", "cascade", "narrowing-type-change",
+        "update-delete-without-where", "rename-column", "rename-table", "add-not-null-column-without-default",
+        "drop-default-of-not-null-column", "integer-primary-key", "timestamp-without-time-zone", "char-n",
+        "json-not-jsonb", "varchar-length-limit", "foreign-key-without-index", "table-without-primary-key",
+        "schema-change-without-migration", "unparseable-statement",
+    } <= names
+
+
+def test_unknown_volatility_default_is_softened_to_a_warning() -> None:
+    sql = 'ALTER TABLE "orders" ADD COLUMN "code" text DEFAULT make_code();'
+    (finding,) = [f for r in analyze_migration_texts([("m.sql", sql)], Context()) for f in r.findings
+                  if f.code == "SW201"]
+    assert finding.severity is Severity.WARNING
+    assert "cannot prove non-volatile" in finding.message
