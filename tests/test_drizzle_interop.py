@@ -526,3 +526,66 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _v1_folder(root: Path, migrations: dict[str, str]) -> Path:
+    """A drizzle-kit 1.x folder: `<YYYYMMDDHHMMSS>_name/migration.sql` per migration, no journal."""
+    for name, body in migrations.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "migration.sql").write_text(body)
+    return root
+
+
+def test_v1_same_second_folders_are_ordered_like_drizzle(
+    drizzle_v1: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """Two folders with one timestamp: drizzle 1.x sorts names with localeCompare, not by bytes.
+
+    `20260101000000_Zeta` sorts before `..._alpha` byte-wise but after it for localeCompare, so a
+    byte-order sort applies them in a different order (and writes different ids) than drizzle.
+    """
+    folder = _v1_folder(
+        tmp_path / "migrations",
+        {
+            "20260101000000_alpha": 'CREATE TABLE "a" ("id" integer);',
+            "20260101000000_Zeta": 'CREATE TABLE "z" ("id" integer);',
+        },
+    )
+    sw_ok("apply", database_url, folder, tmp_path)
+    dz_ok(drizzle_v1, other_database_url, folder)
+
+    ours = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(database_url)]
+    theirs = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(other_database_url)]
+    assert ours == theirs
+
+
+def test_v1_late_folder_drizzle_applies_schemawarden_asks_for_a_decision(
+    drizzle_v1: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+) -> None:
+    """drizzle 1.x decides pending by name, so it applies a late-merged older folder; it is not
+    skipped. schemawarden holds it back as out-of-order until someone decides, and once drizzle
+    has applied it, schemawarden sees nothing pending (history id order != folder order is fine)."""
+    folder = _v1_folder(
+        tmp_path / "migrations",
+        {
+            "20260101000000_first": 'CREATE TABLE "a" ("id" integer);',
+            "20260102000000_second": 'CREATE TABLE "b" ("id" integer);',
+        },
+    )
+    sw_ok("apply", database_url, folder, tmp_path)
+    dz_ok(drizzle_v1, other_database_url, folder)
+    _v1_folder(folder, {"20260101120000_from_old_branch": 'CREATE TABLE "late" ("id" integer);'})
+
+    plan = sw("plan", database_url, folder, tmp_path, "--format", "json")
+    assert plan.returncode == 1, plan.describe()
+    assert [p["kind"] for p in plan.json()["problems"]] == ["out-of-order"], plan.describe()
+    assert "skip" not in plan.stdout, "drizzle 1.x does not skip it; the message must not say so"
+
+    dz_ok(drizzle_v1, other_database_url, folder)
+    assert [r["name"] for r in read_history(other_database_url)][-1] == "20260101120000_from_old_branch"
+    assert_nothing_pending(other_database_url, folder, tmp_path)
+
+    sw_ok("apply", database_url, folder, tmp_path, "--allow-out-of-order", "20260101120000_from_old_branch")
+    ours = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(database_url)]
+    theirs = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(other_database_url)]
+    assert ours == theirs
