@@ -1,16 +1,243 @@
-"""`schemawarden check`: judge SQL files or migration folders (built in the rulebook issue)."""
+"""`schemawarden check`: judge SQL files or migration folders and print the verdict.
+
+Locally and in CI it answers "what will this migration lock, rewrite or lose?". With
+`--base`, it judges only what a branch adds, and flags edits to migrations that already
+existed on the base: those have been applied somewhere and must not change.
+"""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.render import FORMATS, Format, render, summarize
+from policies.analysis import analyze_migration_texts, analyze_sql
+from policies.context import Context
+from policies.errors import ConfigurationError
+from policies.policy_file import EDITED_MIGRATION_RULE, MAX_PG_VERSION, MIN_PG_VERSION, Policy, load_policy
+from policies.report import Category, FileReport, Finding, Severity
+from reconciler.migrations import JOURNAL, Layout, load_migration_set
+
+DEFAULT_CONFIG = "schemawarden.toml"
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+# The process finding for a migration that the base already had and the branch changed.
+EDITED_MIGRATION_CODE = EDITED_MIGRATION_RULE[0]
+EDITED_MIGRATION_NAME = EDITED_MIGRATION_RULE[1]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One SQL file to judge: its path as shown to the user, its text and its journal tag."""
+
+    path: str
+    text: str
+    migration: str | None = None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("check", help="judge migrations: locks, rewrites, data loss, risk")
-    parser.add_argument("paths", nargs="*")
-    parser.set_defaults(handler=_not_built)
+    parser = subparsers.add_parser(
+        "check",
+        help="judge migrations: locks, rewrites, data loss, risk",
+        description="Judge SQL files or Drizzle migration folders. Exit 1 when a finding at or above "
+        "the failing severity remains, 2 on a usage or configuration error.",
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="SQL files or migration folders (default: the policy's)"
+    )
+    parser.add_argument(
+        "--base", metavar="GITREF", help="judge only migrations the working tree adds compared with GITREF"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--pg-version", type=int, metavar="N", help="PostgreSQL major version (11 to 18)")
+    parser.add_argument(
+        "--fail-on", choices=[s.value for s in Severity], help="failing severity (default: the policy's)"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help=f"policy file (default: ./{DEFAULT_CONFIG} if present)"
+    )
+    parser.set_defaults(handler=run)
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("schemawarden check: not built yet")
-    return 2
+def run(args: argparse.Namespace) -> int:
+    """Judge, print in the chosen format, and return 1 when the failing severity is reached."""
+    policy = read_policy(args.config)
+    pg_version = policy.pg_version if args.pg_version is None else args.pg_version
+    if not MIN_PG_VERSION <= pg_version <= MAX_PG_VERSION:
+        raise ConfigurationError(
+            f"--pg-version {pg_version} is not supported (allowed: {MIN_PG_VERSION} to {MAX_PG_VERSION})"
+        )
+    fail_on = Severity(args.fail_on or policy.fail_on)
+    scopes: list[str] = list(args.paths) or [policy.migrations.folder]
+    if args.base:
+        reports = judge_branch(args.base, scopes, policy, pg_version)
+    else:
+        targets = _targets(scopes, explicit=bool(args.paths), layout=policy.migrations.format)
+        reports = judge(targets, policy, pg_version)
+    fmt: Format = args.format
+    sys.stdout.write(render(fmt, reports, fail_on, color=fmt == "text" and sys.stdout.isatty()))
+    return EXIT_FAILED if summarize(reports, fail_on).failed else EXIT_OK
+
+
+def read_policy(config: str | None) -> Policy:
+    """The policy from `--config`, else ./schemawarden.toml, else the defaults."""
+    path = Path(config) if config else Path(DEFAULT_CONFIG)
+    if not path.is_file():
+        if config:
+            raise ConfigurationError(f"{config}: no such policy file")
+        return Policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read the policy file: {exc}") from exc
+    return load_policy(text, str(path))
+
+
+def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
+    """Each file on its own, against tables that already exist (a folder is not a pull request)."""
+    context = _context(policy, pg_version, ())
+    return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
+
+
+def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: int) -> list[FileReport]:
+    """What the working tree adds over `base`, judged as one pull request, plus edited migrations.
+
+    Added migrations are judged in order with facts carried between them (a table the first
+    creates is new in the second); the rules about the change as a whole see every changed path.
+    """
+    targets, changed, edited = changed_migrations(base, scopes)
+    context = _context(policy, pg_version, changed)
+    reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
+    setting = policy.rules.get(EDITED_MIGRATION_CODE, "error")
+    if setting != "off":
+        reports += [_edited_report(path, kind, Severity(setting)) for path, kind in edited]
+    return reports
+
+
+def _context(policy: Policy, pg_version: int, changed: Sequence[str]) -> Context:
+    return Context(
+        pg_version=pg_version,
+        rules=policy.severity_overrides(),
+        changed_files=tuple(changed),
+        schema_globs=policy.migrations.schema_globs,
+        migrations_dir=policy.migrations.folder,
+    )
+
+
+def _targets(paths: Iterable[str], explicit: bool, layout: str = "auto") -> list[Target]:
+    """Every SQL file named or found in the named migration folders, folders in journal order."""
+    targets: list[Target] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            targets.extend(migration_files(path, layout))
+        elif path.is_file():
+            targets.append(Target(_display(path), _read_sql(path)))
+        elif explicit:
+            raise ConfigurationError(f"{name}: no such file or folder")
+        else:
+            raise ConfigurationError(
+                f"{name}: the migrations folder of the policy does not exist; "
+                "pass SQL files or folders, or set [migrations] folder in schemawarden.toml"
+            )
+    return targets
+
+
+def migration_files(folder: Path, layout: str = "auto") -> list[Target]:
+    """The migrations of a folder in the order they apply.
+
+    A drizzle folder (journal, or `<timestamp>_name/migration.sql`) is read by the reconciler's
+    loader, exactly as it will be applied; any other folder of SQL files in name order.
+    """
+    is_drizzle = (folder / JOURNAL).is_file() or any(folder.glob("*/migration.sql"))
+    if is_drizzle or layout != "auto":
+        loaded = load_migration_set(folder, None if layout == "auto" else Layout(layout))
+        return [Target(_display(folder / m.path), m.text, m.tag) for m in loaded.migrations]
+    files = sorted(p for p in folder.rglob("*.sql") if p.is_file())
+    return [Target(_display(p), _read_sql(p)) for p in files]
+
+
+def changed_migrations(
+    base: str, scopes: Sequence[str]
+) -> tuple[list[Target], list[str], list[tuple[str, str]]]:
+    """Against `base`: the migration files added (to judge), all changed paths, and edited ones.
+
+    Edited means modified or deleted: the base had that migration, so an environment may
+    already have applied it. Untracked files count as added, as they will be in the PR.
+    """
+    _git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"--base {base}: not a commit here")
+    status = _git("diff", "--name-status", "--no-renames", "--relative", "-z", base, "--", what="git diff")
+    untracked = _git("ls-files", "--others", "--exclude-standard", "-z", what="git ls-files")
+    fields = status.split("\0")
+    changes = [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+    changes += [("A", name) for name in untracked.split("\0") if name]
+    scope_paths = [Path(s) for s in scopes]
+    added: list[Target] = []
+    edited: list[tuple[str, str]] = []
+    for kind, name in sorted(changes, key=lambda c: c[1]):
+        path = Path(name)
+        if path.suffix != ".sql" or not any(_within(path, scope) for scope in scope_paths):
+            continue
+        if kind == "A":
+            added.append(Target(path.as_posix(), _read_sql(path), _tag(path)))
+        else:
+            edited.append((path.as_posix(), "deleted" if kind == "D" else "modified"))
+    return added, sorted({name for _, name in changes}), edited
+
+
+def _edited_report(path: str, kind: str, severity: Severity) -> FileReport:
+    """A migration the base already had was changed: a process finding on the file."""
+    finding = Finding(
+        code=EDITED_MIGRATION_CODE,
+        name=EDITED_MIGRATION_NAME,
+        category=Category.PROCESS,
+        severity=severity,
+        line=None,
+        message=f"this migration existed on the base and was {kind}: an environment may already have "
+        "applied it, and drizzle will neither run it again nor notice the change",
+        safer="-- Restore the migration as it is on the base branch, and put the change in a new\n"
+        "-- migration (drizzle-kit generate) so that every environment receives it.",
+    )
+    return FileReport(path=path, migration=_tag(Path(path)), findings=(finding,))
+
+
+def _git(*args: str, what: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise ConfigurationError("--base needs git, which is not installed") from exc
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()
+        raise ConfigurationError(f"{what}" + (f" ({detail[0]})" if detail else ""))
+    return done.stdout
+
+
+def _within(path: Path, scope: Path) -> bool:
+    return path == scope or scope in path.parents or scope == Path(".")
+
+
+def _tag(path: Path) -> str:
+    """The drizzle tag: the file's stem (kit 0.x) or the folder of `migration.sql` (kit 1.x)."""
+    return path.parent.name if path.name == "migration.sql" else path.stem
+
+
+def _display(path: Path) -> str:
+    """Paths as the user and code scanning expect them: relative to here when possible, POSIX."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read_sql(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from exc
