@@ -219,3 +219,18 @@ def name_list(items: list[Any]) -> tuple[str, ...]:
 def qualified(names: list[Any]) -> str:
     """A dotted name from a list of `String` nodes (`public.mood`)."""
     return ".".join(name_list(names))
+
+
+_DISPLAY_NAMES = {
+    "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+    "float8": "double precision", "bpchar": "char", "bool": "boolean",
+}
+
+
+def display_type(type_text_value: str) -> str:
+    """PostgreSQL's internal type names as people write them: `int8` -> `bigint`, `bpchar(2)` -> `char(2)`."""
+    head, paren, rest = type_text_value.partition("(")
+    if not paren:
+        head, bracket, tail = type_text_value.partition("[")
+        return _DISPLAY_NAMES.get(head, head) + bracket + tail
+    return _DISPLAY_NAMES.get(head, head) + paren + rest

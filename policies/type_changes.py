@@ -82,7 +82,7 @@ def is_narrowing(old: str | None, new: str) -> bool:
     """True when values valid for `old` may not fit `new` (shorter text, smaller number)."""
     if old is None:
         return False
-    old_n, new_n = normalise(old), normalise(new)
+    old_n, new_n = normalise(old).removesuffix("[]"), normalise(new).removesuffix("[]")
     old_base, new_base = base_type(old_n), base_type(new_n)
     old_mods, new_mods = type_modifiers(old_n), type_modifiers(new_n)
     if old_base in _WIDTH and new_base in _WIDTH and (old_base[0] == new_base[0]):

@@ -75,3 +75,58 @@ def test_unknown_volatility_default_is_softened_to_a_warning() -> None:
                   if f.code == "SW201"]
     assert finding.severity is Severity.WARNING
     assert "cannot prove non-volatile" in finding.message
+
+
+def _codes(sql: str, context: Context | None = None) -> list[str]:
+    reports = analyze_migration_texts([("m.sql", sql)], context or Context())
+    return [f.code for r in reports for f in r.findings]
+
+
+def test_integer_primary_key_is_reported_once_per_column() -> None:
+    assert _codes("CREATE TABLE q (id integer PRIMARY KEY)").count("SW501") == 1
+    assert _codes('CREATE TABLE q (id integer NOT NULL);\nALTER TABLE q ADD PRIMARY KEY ("id");').count("SW501") == 1
+
+
+def test_narrowing_is_seen_through_arrays() -> None:
+    sql = "ALTER TABLE t ADD COLUMN x int8[];\nALTER TABLE t ALTER COLUMN x TYPE int4[];"
+    assert "SW307" in _codes(sql)
+
+
+def test_volatile_default_is_fine_on_a_new_table_and_any_default_rewrites_before_11() -> None:
+    assert "SW201" not in _codes('CREATE TABLE t (id bigint);\nALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid();')
+    constant = "ALTER TABLE t ADD COLUMN c int DEFAULT 0;"
+    assert "SW201" not in _codes(constant, Context(pg_version=11))
+    assert "SW201" in _codes(constant, Context(pg_version=10))
+
+
+def test_binary_coercible_type_change_of_a_known_column_is_not_a_rewrite() -> None:
+    sql = 'ALTER TABLE t ADD COLUMN c varchar(20);\nALTER TABLE t ALTER COLUMN c TYPE text;'
+    assert "SW203" not in _codes(sql)
+    assert "SW203" in _codes('ALTER TABLE t ADD COLUMN c varchar(20);\nALTER TABLE t ALTER COLUMN c TYPE int USING c::int;')
+
+
+def test_set_not_null_is_quiet_only_when_a_validated_check_proves_it_on_12_and_later() -> None:
+    sql = (
+        "ALTER TABLE t ADD CONSTRAINT c_nn CHECK (c IS NOT NULL) NOT VALID;\n"
+        "ALTER TABLE t VALIDATE CONSTRAINT c_nn;\n"
+        "ALTER TABLE t ALTER COLUMN c SET NOT NULL;"
+    )
+    assert "SW106" not in _codes(sql, Context(pg_version=12))
+    assert "SW106" in _codes(sql, Context(pg_version=11))
+    unvalidated = sql.replace("ALTER TABLE t VALIDATE CONSTRAINT c_nn;\n", "")
+    assert "SW106" in _codes(unvalidated)
+
+
+def test_concurrently_after_an_explicit_commit_is_not_in_a_transaction() -> None:
+    sql = "COMMIT;\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    assert "SW602" not in _codes(sql)
+
+
+def test_enum_value_used_later_in_the_same_migration_but_enum_created_there_is_fine() -> None:
+    sql = "CREATE TYPE mood AS ENUM ('sad');\nALTER TYPE mood ADD VALUE 'happy';\nCREATE TABLE p (m mood DEFAULT 'happy');"
+    assert "SW603" not in _codes(sql)
+
+
+def test_drop_default_is_quiet_for_a_known_nullable_column() -> None:
+    sql = "ALTER TABLE t ADD COLUMN c text DEFAULT 'x';\nALTER TABLE t ALTER COLUMN c DROP DEFAULT;"
+    assert "SW404" not in _codes(sql)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import new_columns, operations
@@ -18,18 +19,22 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     types: dict[tuple[str | None, str], str] = {}
     for _, op, spec in new_columns(unit):
         types[(op.relation, spec.name)] = normalise(spec.type)
+    reported: set[tuple[str | None, str]] = set()
     for statement, op, spec in new_columns(unit):
         if spec.primary_key and normalise(spec.type) in _SMALL:
+            reported.add((op.relation, spec.name))
             yield _hit(statement, op.relation, spec.name, spec.type)
     for statement, op, _ in operations(unit, OperationKind.ADD_PRIMARY_KEY):
-        if len(op.columns) == 1 and types.get((op.relation, op.columns[0])) in _SMALL:
-            yield _hit(statement, op.relation, op.columns[0], types[(op.relation, op.columns[0])])
+        key = (op.relation, op.columns[0]) if len(op.columns) == 1 else None
+        if key and key not in reported and types.get(key) in _SMALL:
+            reported.add(key)
+            yield _hit(statement, op.relation, key[1], types[key])
 
 
 def _hit(statement: AnalyzedStatement, relation: str | None, column: str, type_name: str) -> Hit:
     return Hit(
         statement,
-        f'Primary key "{relation}"."{column}" is {type_name}: 32-bit keys run out at 2,147,483,647 and '
+        f'Primary key "{relation}"."{column}" is {display_type(type_name)}: 32-bit keys run out at 2,147,483,647 and '
         "widening them later rewrites the table and every referencing one; use bigint.",
     )
 

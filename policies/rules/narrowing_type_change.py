@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import column_ref, operations
@@ -17,7 +18,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if op.column_type and is_narrowing(op.old_type, op.column_type):
             yield Hit(
                 statement,
-                f"Changing {column_ref(op)} from {op.old_type} to {op.column_type} narrows it: values that "
+                f"Changing {column_ref(op)} from {display_type(op.old_type or '')} to {display_type(op.column_type)} narrows it: values that "
                 "do not fit make the migration fail, or are rounded or cut.",
             )
 

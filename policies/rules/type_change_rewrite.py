@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import column_ref, on_existing
@@ -18,7 +19,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if op.old_type is None:
             yield Hit(
                 statement,
-                f"Changing {column_ref(op)} to {op.column_type} rewrites the table and its indexes under "
+                f"Changing {column_ref(op)} to {display_type(op.column_type or '')} rewrites the table and its indexes under "
                 "ACCESS EXCLUSIVE (blocks reads and writes) unless the old type is binary-coercible to it "
                 "(such as varchar(n) to a larger n or to text); the old type is not known here.",
                 severity=Severity.WARNING,
@@ -27,7 +28,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             using = " with a USING expression" if op.using else ""
             yield Hit(
                 statement,
-                f"Changing {column_ref(op)} from {op.old_type} to {op.column_type}{using} rewrites the table "
+                f"Changing {column_ref(op)} from {display_type(op.old_type)} to {display_type(op.column_type or '')}{using} rewrites the table "
                 "and rebuilds its indexes under ACCESS EXCLUSIVE (blocks reads and writes).",
             )
 
