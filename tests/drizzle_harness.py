@@ -160,6 +160,22 @@ class DrizzleHarness:
                 migrate_ms = None
         return MigrateResult(done.returncode, done.stdout, done.stderr, wall, migrate_ms)
 
+    def kit(self, args: list[str], *, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run this harness's drizzle-kit (e.g. `up`, which converts a 0.x folder to the 1.x layout)."""
+        target = self.install()
+        node = shutil.which("node")
+        if node is None:
+            raise HarnessError("node is not installed: the interoperability suite needs Node 20+")
+        bin_js = target / "node_modules" / "drizzle-kit" / "bin.cjs"
+        return subprocess.run(
+            [node, str(bin_js), *args],
+            cwd=target,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
 
 V0 = DrizzleHarness("drizzle-orm 0.45", NODE_DIR)
 V1 = DrizzleHarness("drizzle-orm 1.0 rc", NODE_DIR / "v1")

@@ -589,3 +589,71 @@ def test_v1_late_folder_drizzle_applies_schemawarden_asks_for_a_decision(
     ours = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(database_url)]
     theirs = [(r["id"], r["name"], r["hash"], r["created_at"]) for r in read_history(other_database_url)]
     assert ours == theirs
+
+
+# --- a team moving from drizzle-kit 0.x to 1.x (`drizzle-kit up`) --------------------------------
+
+
+def _kit_up(drizzle_v1: DrizzleHarness, source: Path, target: Path) -> Path:
+    """Convert a copy of a 0.x folder with the real `drizzle-kit up` (1.0 rc): what a team would do."""
+    shutil.copytree(source, target)
+    done = drizzle_v1.kit(["up", "--dialect", "postgresql", "--out", str(target)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (target / "meta" / "_journal.json").exists(), "drizzle-kit up should remove the journal"
+    return target
+
+
+def test_upgrade_to_1x_layout_after_schemawarden_applied_0x(
+    drizzle_v1: DrizzleHarness,
+    database_url: str,
+    other_database_url: str,
+    drizzle: DrizzleHarness,
+    tmp_path: Path,
+) -> None:
+    """schemawarden applied the 0.x folder; the team runs `drizzle-kit up`; nothing is pending for
+    either tool, drizzle 1.x upgrades the history table, and a new 1.x migration is recorded by
+    schemawarden exactly as drizzle 1.x records it on a database drizzle managed all along."""
+    upgraded = _kit_up(drizzle_v1, SAMPLE_0X, tmp_path / "up")
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
+    dz_ok(drizzle, other_database_url, SAMPLE_0X)
+
+    assert_nothing_pending(database_url, upgraded, tmp_path)
+    dz_ok(drizzle_v1, database_url, upgraded)  # upgrades the table, applies nothing
+    dz_ok(drizzle_v1, other_database_url, upgraded)
+    assert len(read_history(database_url)) == len(journal(SAMPLE_0X))
+    assert_nothing_pending(database_url, upgraded, tmp_path)
+
+    _v1_folder(upgraded, {"20270101000000_add_note": 'ALTER TABLE "todo" ADD COLUMN "note" text;'})
+    sw_ok("apply", database_url, upgraded, tmp_path)
+    ours = read_history(database_url)
+    dz_ok(drizzle_v1, database_url, upgraded)
+    assert read_history(database_url) == ours
+    dz_ok(drizzle_v1, other_database_url, upgraded)
+
+    theirs = read_history(other_database_url)
+    assert [(r["id"], r["hash"], r["created_at"], r["name"]) for r in ours] == [
+        (r["id"], r["hash"], r["created_at"], r["name"]) for r in theirs
+    ]
+    assert [r["applied_at"] is None for r in ours] == [r["applied_at"] is None for r in theirs]
+    assert history_columns(database_url) == history_columns(other_database_url)
+
+
+def test_new_1x_migration_on_a_0x_history_table_is_not_applied_half_way(
+    drizzle_v1: DrizzleHarness, database_url: str, tmp_path: Path
+) -> None:
+    """Before drizzle 1.x has upgraded the table (no `name` column) schemawarden either records the
+    new migration the way drizzle 1.x would, or refuses with an explanation; never a row that
+    drizzle 1.x cannot match."""
+    upgraded = _kit_up(drizzle_v1, SAMPLE_0X, tmp_path / "up")
+    sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
+    before = read_history(database_url)
+    _v1_folder(upgraded, {"20270101000000_add_note": 'ALTER TABLE "todo" ADD COLUMN "note" text;'})
+
+    result = sw("apply", database_url, upgraded, tmp_path)
+    if result.returncode != 0:
+        assert "drizzle" in result.stderr and "1.x" in result.stderr, result.describe()
+        assert read_history(database_url) == before
+        return
+    dz_ok(drizzle_v1, database_url, upgraded)
+    assert [r["name"] for r in read_history(database_url)][-1] == "20270101000000_add_note"
+    assert len(read_history(database_url)) == len(before) + 1
