@@ -657,3 +657,14 @@ def test_new_1x_migration_on_a_0x_history_table_is_not_applied_half_way(
     dz_ok(drizzle_v1, database_url, upgraded)
     assert [r["name"] for r in read_history(database_url)][-1] == "20270101000000_add_note"
     assert len(read_history(database_url)) == len(before) + 1
+
+
+def test_harness_installs_once_per_lock_file(drizzle: DrizzleHarness) -> None:
+    """A second run reuses the cached install: same folder, outside the repository, untouched."""
+    target = drizzle.install()
+    marker = target / ".installed"
+    stamp = marker.stat().st_mtime_ns
+    assert drizzle.install() == target
+    assert marker.stat().st_mtime_ns == stamp
+    assert ROOT not in target.parents
+    assert drizzle.version() == "0.45.4"
