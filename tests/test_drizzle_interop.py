@@ -175,23 +175,31 @@ def test_history_rows_match_drizzle_column_by_column(
     assert history_columns(database_url) == history_columns(other_database_url)
 
 
+@pytest.mark.parametrize(
+    ("schema", "table"),
+    [("app_meta", "migrations_log"), ("AppMeta", "Migrations Log")],  # drizzle quotes both names
+)
 def test_custom_history_schema_and_table_match_drizzle(
-    drizzle: DrizzleHarness, database_url: str, other_database_url: str, tmp_path: Path
+    drizzle: DrizzleHarness,
+    database_url: str,
+    other_database_url: str,
+    schema: str,
+    table: str,
+    tmp_path: Path,
 ) -> None:
     """drizzle's migrationsSchema/migrationsTable and schemawarden's history_schema/history_table agree."""
     (tmp_path / "schemawarden.toml").write_text(
-        '[environments.staging]\nhistory_schema = "app_meta"\nhistory_table = "migrations_log"\n'
+        f'[environments.staging]\nhistory_schema = "{schema}"\nhistory_table = "{table}"\n'
     )
     sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
-    dz_ok(drizzle, other_database_url, SAMPLE_0X, schema="app_meta", table="migrations_log")
+    dz_ok(drizzle, other_database_url, SAMPLE_0X, schema=schema, table=table)
 
-    ours = read_history(database_url, "app_meta", "migrations_log")
-    assert core(ours) == core(read_history(other_database_url, "app_meta", "migrations_log"))
-    assert history_columns(database_url, "app_meta", "migrations_log") == history_columns(
-        other_database_url, "app_meta", "migrations_log"
-    )
-    dz_ok(drizzle, database_url, SAMPLE_0X, schema="app_meta", table="migrations_log")
-    assert read_history(database_url, "app_meta", "migrations_log") == ours
+    ours = read_history(database_url, schema, table)
+    assert core(ours) == core(read_history(other_database_url, schema, table))
+    assert history_columns(database_url, schema, table) == history_columns(other_database_url, schema, table)
+    dz_ok(drizzle, database_url, SAMPLE_0X, schema=schema, table=table)
+    assert read_history(database_url, schema, table) == ours
+    assert_nothing_pending(other_database_url, SAMPLE_0X, tmp_path)
 
 
 # --- mixed use: each tool continues where the other stopped ------------------------------------
