@@ -3,7 +3,8 @@
 Each test runs the real drizzle-orm (installed from npm by `drizzle_harness`) and the real
 `schemawarden` command against the same real PostgreSQL: whichever tool applies a folder first,
 the other must see nothing left to do, and both must write the same history rows. Deselected by
-default; run with `pytest -m interop` (the shared histories also need `-m "interop and shared"`).
+default; run with `pytest -m interop` (the tests over ../shared/drizzle-histories are also marked
+`shared`).
 """
 
 from __future__ import annotations
@@ -91,12 +92,8 @@ def dz_ok(
 
 
 def pending_tags(plan_doc: Any) -> list[str]:
-    """Tags listed as pending in `schemawarden plan --format json` (one environment)."""
-    doc = plan_doc
-    if isinstance(doc, dict) and "environments" in doc:
-        (doc,) = doc["environments"]
-    pending = doc["pending"]
-    return [item["tag"] if isinstance(item, dict) else str(item) for item in pending]
+    """Tags listed as pending in `schemawarden plan --format json`."""
+    return [str(item["tag"]) for item in plan_doc["pending"]]
 
 
 def assert_nothing_pending(url: str, migrations: Path, cwd: Path) -> None:
