@@ -9,12 +9,13 @@ so that a rule can report it instead of the analysis crashing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pglast
-from pglast.parser import ParseError, parse_sql_json
+from pglast.parser import ParseError, parse_sql_json, scan
 
 from policies.statements import Statement
 
@@ -122,3 +123,30 @@ def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
             return
         for value in tree.values():
             yield from _embedded_queries(value)
+
+
+_MAYBE_LONG = re.compile(r'"[^"]{64,}"|[^\s"(),;.]{64,}')
+
+
+def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:
+    """Identifiers longer than `limit` bytes, as written.
+
+    The parser truncates them to PostgreSQL's limit before we see the tree (as the server does),
+    so they are found with the scanner, and only when a cheap look at the text finds a candidate.
+    """
+    if not _MAYBE_LONG.search(sql):
+        return ()
+    data = sql.encode()
+    found: list[str] = []
+    try:
+        tokens = scan(sql)
+    except ParseError:
+        return ()
+    for token in tokens:
+        if token.name != "IDENT":
+            continue
+        text = data[token.start : token.end + 1].decode(errors="replace")
+        name = text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
+        if len(name.encode()) > limit and name not in found:
+            found.append(name)
+    return tuple(found)

@@ -61,7 +61,7 @@ def test_ignore_comment_on_the_line_before_suppresses_only_named_codes() -> None
 
 
 def test_ignore_comment_takes_several_codes() -> None:
-    sql = '-- schemawarden-ignore SW302, SW108\nALTER TABLE "users" DROP COLUMN "legacy";'
+    sql = '-- schemawarden-ignore SW302, SW606\nALTER TABLE "users" DROP COLUMN "legacy";'
     assert analyze_sql("m.sql", sql, Context()).findings == ()
 
 
@@ -69,14 +69,14 @@ def test_ignore_file_comment_anywhere_suppresses_the_code_in_the_whole_file() ->
     sql = (
         'CREATE INDEX "a_idx" ON "orders" ("a");\n'
         'ALTER TABLE "users" DROP COLUMN "legacy";\n'
-        "-- schemawarden-ignore-file SW101\n"
+        "-- schemawarden-ignore-file SW101 SW606\n"
     )
     assert {c for _, c in codes(analyze_sql("m.sql", sql, Context()))} == {"SW302"}
 
 
 def test_policy_can_switch_a_rule_off_and_change_severity() -> None:
     sql = 'CREATE INDEX "a_idx" ON "orders" ("a");\nALTER TABLE "users" DROP COLUMN "legacy";'
-    report = analyze_sql("m.sql", sql, Context(rules={"SW101": "off", "SW302": "info"}))
+    report = analyze_sql("m.sql", sql, Context(rules={"SW101": "off", "SW302": "info", "SW606": "off"}))
     assert {f.code: f.severity for f in report.findings} == {"SW302": Severity.INFO}
 
 
@@ -144,7 +144,7 @@ def test_report_json_follows_the_contract() -> None:
     ]
     assert statement["locks"] == [{"relation": "t", "mode": "ACCESS EXCLUSIVE"}]
     assert statement["rewrites"] == ["t"]
-    assert {f["code"] for f in data["findings"]} == {"SW201"}
+    assert {f["code"] for f in data["findings"]} == {"SW201", "SW606"}
 
 
 def test_docs_rules_md_is_generated_from_the_rules() -> None:

@@ -130,3 +130,13 @@ def test_enum_value_used_later_in_the_same_migration_but_enum_created_there_is_f
 def test_drop_default_is_quiet_for_a_known_nullable_column() -> None:
     sql = "ALTER TABLE t ADD COLUMN c text DEFAULT 'x';\nALTER TABLE t ALTER COLUMN c DROP DEFAULT;"
     assert "SW404" not in _codes(sql)
+
+
+def test_long_identifier_inside_a_drizzle_do_block_is_found_once() -> None:
+    name = "workspace_member_invitations_workspace_id_workspaces_id_fk_constraint"
+    sql = (
+        f'DO $$ BEGIN\n ALTER TABLE "w" ADD CONSTRAINT "{name}" FOREIGN KEY ("a") REFERENCES "b"("id");\n'
+        "EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;"
+    )
+    assert _codes(sql).count("SW508") == 1
+    assert "SW508" not in _codes(f"COMMENT ON TABLE w IS '{name}'")

@@ -1,0 +1,49 @@
+"""SW606: blocking locks taken with no lock_timeout set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.locks import BLOCKS_WRITES
+from policies.operations import OperationKind
+from policies.report import Category, Severity
+from policies.rules._rule import Hit, Rule
+from policies.unit import MigrationUnit
+
+
+def check(unit: MigrationUnit) -> Iterator[Hit]:
+    for statement in unit.statements:
+        if any(op.kind is OperationKind.SET and op.name == "lock_timeout" for op in statement.operations):
+            return
+        for result in statement.effects:
+            blocking = [
+                lock for lock in result.locks if lock.mode in BLOCKS_WRITES and not statement.is_new(lock.relation)
+            ]
+            if blocking:
+                yield Hit(
+                    statement,
+                    f'{blocking[0].mode} on "{blocking[0].relation}" is requested with no lock_timeout: if a '
+                    "long query holds the table, this statement waits and every query behind it queues. "
+                    "schemawarden's apply sets lock_timeout itself; drizzle-orm's migrator does not.",
+                )
+                return
+
+
+RULE = Rule(
+    code="SW606",
+    name="lock-timeout-missing",
+    category=Category.PROCESS,
+    severity=Severity.INFO,
+    summary="Bound lock waits with lock_timeout when a migration takes blocking locks.",
+    rationale=(
+        "A statement that needs a lock conflicting with a running query waits for it, and every later "
+        "query on the table queues behind the waiting statement: a five-minute report turns a "
+        "millisecond ALTER TABLE into a five-minute outage. A lock_timeout makes the migration fail "
+        "fast instead, to be retried. schemawarden's apply sets one (and retries); drizzle-orm's "
+        "migrator does not, so migrations it runs should set their own."
+    ),
+    safer="SET lock_timeout = '5s';\nALTER TABLE \"orders\" ADD COLUMN \"note\" text;",
+    bad='ALTER TABLE "orders" ADD COLUMN "note" text;',
+    good="SET lock_timeout = '5s';\nALTER TABLE \"orders\" ADD COLUMN \"note\" text;",
+    check=check,
+)
