@@ -236,13 +236,16 @@ _OUTSIDE_WHEN_CONCURRENT = {
 }
 
 
-def runs_outside_transaction(operation: Operation) -> bool:
+def runs_outside_transaction(operation: Operation, pg_version: int | None = None) -> bool:
     """True when PostgreSQL refuses to run the operation inside a transaction block.
 
     Such statements fail under drizzle-orm's migrator, which wraps every migration in one
-    transaction; an apply that knows this must run them on their own, in autocommit.
+    transaction; an apply that knows this must run them on their own, in autocommit. With a
+    `pg_version` before 12, `ALTER TYPE ... ADD VALUE` is one of them too.
     """
     if operation.kind in _OUTSIDE_TRANSACTION:
+        return True
+    if operation.kind is OperationKind.ADD_ENUM_VALUE and pg_version is not None and pg_version < 12:
         return True
     if operation.kind is OperationKind.REINDEX and operation.detail in ("schema", "system", "database"):
         return True

@@ -186,3 +186,10 @@ def test_do_block_statements_are_parsed_with_their_lines() -> None:
     (parsed,) = parse_statement(Statement(sql, 10, 0))
     (inner,) = parsed.inner
     assert inner.line == 12 and inner.shape == "AlterTableStmt" and inner.in_do_block
+
+
+def test_enum_add_value_runs_outside_a_transaction_only_before_12() -> None:
+    added = op("ALTER TYPE mood ADD VALUE 'happy'")
+    assert runs_outside_transaction(added, 11)
+    assert not runs_outside_transaction(added, 12)
+    assert not runs_outside_transaction(added)
