@@ -208,17 +208,23 @@ class Operation:
         return tuple(dict.fromkeys(found))
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
+    names = _FIELD_NAMES.get(type(item))
+    if names is None:
+        names = _FIELD_NAMES[type(item)] = tuple(spec.name for spec in fields(item))
     result: dict[str, Any] = {}
-    for spec in fields(item):
-        value = getattr(item, spec.name)
-        if value is None or value is False or value == () or (value == "" and spec.name != "kind"):
+    for name in names:
+        value = getattr(item, name)
+        if value is None or value is False or value == () or value == "":
             continue
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, tuple):
             value = [v.to_json() if isinstance(v, ColumnSpec) else v for v in value]
-        result[spec.name] = value
+        result[name] = value
     return result
 
 

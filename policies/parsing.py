@@ -125,7 +125,7 @@ def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
             yield from _embedded_queries(value)
 
 
-_MAYBE_LONG = re.compile(r'"[^"]{64,}"|[^\s"(),;.]{64,}')
+_MAYBE_LONG = re.compile(r'"[^"]{64,}"|[\w$]{64,}')
 
 
 def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:

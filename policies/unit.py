@@ -8,6 +8,7 @@ CHECK proves NOT NULL, which indexes exist for foreign keys. Rules read it; they
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from policies.context import ColumnFact, Context
 from policies.locks import Effect
@@ -159,9 +160,6 @@ class AnalyzedStatement:
         """The relation was created earlier in this migration or pull request (or by this statement)."""
         return relation is not None and relation_key(relation) in self.new_relations
 
-    def pairs(self) -> tuple[tuple[Operation, Effect], ...]:
-        return tuple(zip(self.operations, self.effects, strict=True))
-
 
 @dataclass(frozen=True)
 class MigrationUnit:
@@ -177,3 +175,24 @@ class MigrationUnit:
     @property
     def pg_version(self) -> int:
         return self.context.pg_version
+
+    @cached_property
+    def by_kind(self) -> dict[OperationKind, list[Located]]:
+        """Every operation grouped by kind, in statement order (rules ask by kind, many times)."""
+        grouped: dict[OperationKind, list[Located]] = {}
+        order = 0
+        for statement in self.statements:
+            for op, result in zip(statement.operations, statement.effects, strict=True):
+                grouped.setdefault(op.kind, []).append(Located(order, statement, op, result))
+                order += 1
+        return grouped
+
+
+@dataclass(frozen=True)
+class Located:
+    """An operation with its statement, its effect and its position in the migration."""
+
+    order: int
+    statement: AnalyzedStatement
+    operation: Operation
+    effect: Effect

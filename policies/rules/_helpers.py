@@ -13,10 +13,10 @@ def operations(
     unit: MigrationUnit, *kinds: OperationKind
 ) -> Iterator[tuple[AnalyzedStatement, Operation, Effect]]:
     """Every operation of the given kinds (all when none given), in statement order."""
-    for statement in unit.statements:
-        for op, result in statement.pairs():
-            if not kinds or op.kind in kinds:
-                yield statement, op, result
+    groups = [unit.by_kind.get(kind, []) for kind in kinds] if kinds else list(unit.by_kind.values())
+    located = groups[0] if len(groups) == 1 else sorted((x for g in groups for x in g), key=lambda x: x.order)
+    for item in located:
+        yield item.statement, item.operation, item.effect
 
 
 def on_existing(
