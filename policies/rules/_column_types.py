@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 from policies.expressions import base_type, display_type
 from policies.operations import OperationKind
-from policies.rules._helpers import new_columns, operations
+from policies.rules._helpers import new_columns, operations, quoted
 from policies.rules._rule import Hit
 from policies.type_changes import normalise
 from policies.unit import MigrationUnit
@@ -22,10 +22,10 @@ def columns_of_type(
     """
     for statement, op, spec in new_columns(unit):
         if matches(normalise(spec.type)):
-            yield Hit(statement, message(f'"{op.relation}"."{spec.name}"', display_type(spec.type)))
+            yield Hit(statement, message(f'{quoted(op.relation)}."{spec.name}"', display_type(spec.type)))
     for statement, op, _ in operations(unit, OperationKind.ALTER_COLUMN_TYPE):
         if op.column_type and op.columns and matches(normalise(op.column_type)):
-            yield Hit(statement, message(f'"{op.relation}"."{op.columns[0]}"', display_type(op.column_type)))
+            yield Hit(statement, message(f'{quoted(op.relation)}."{op.columns[0]}"', display_type(op.column_type)))
 
 
 def base(type_text: str) -> str:

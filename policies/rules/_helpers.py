@@ -50,10 +50,17 @@ def lock_words(result: Effect, relation: str | None) -> str:
         return "takes a lock"
     mode = result.mode_on(relation)
     if mode is None:
-        return f'locks "{relation}"'
-    return f'takes {mode} on "{relation}" ({blocking(mode)})'
+        return f"locks {quoted(relation)}"
+    return f"takes {mode} on {quoted(relation)} ({blocking(mode)})"
 
 
 def column_ref(op: Operation) -> str:
     column = op.columns[0] if op.columns else "?"
-    return f'"{op.relation}"."{column}"'
+    return f'{quoted(op.relation)}."{column}"'
+
+
+def quoted(name: str | None) -> str:
+    """An identifier as SQL writes it: `public.users` -> `"public"."users"`."""
+    if not name:
+        return '"?"'
+    return ".".join(f'"{part}"' for part in name.split("."))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -17,7 +17,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             name = f' "{op.name}"' if op.name else ""
             yield Hit(
                 statement,
-                f'Adding CHECK constraint{name} to "{op.relation}" takes ACCESS EXCLUSIVE (blocks reads '
+                f'Adding CHECK constraint{name} to {quoted(op.relation)} takes ACCESS EXCLUSIVE (blocks reads '
                 "and writes) while it scans every row; add it NOT VALID and VALIDATE it separately.",
             )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from policies.expressions import Volatility
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -16,7 +16,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, result in on_existing(unit, OperationKind.ADD_COLUMN):
         if not result.rewrites or op.generated_stored:
             continue
-        column = f'"{op.relation}"."{op.columns[0]}"'
+        column = f'{quoted(op.relation)}."{op.columns[0]}"'
         if op.default_volatility is Volatility.VOLATILE:
             why = f"its default {op.default} is volatile, so every existing row gets its own value"
         elif op.default_volatility is Volatility.UNKNOWN:

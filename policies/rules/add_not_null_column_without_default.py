@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -16,7 +16,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if op.not_null and op.default is None and not op.generated_stored:
             yield Hit(
                 statement,
-                f'Adding "{op.relation}"."{op.columns[0]}" as NOT NULL without a default fails if the table '
+                f'Adding {quoted(op.relation)}."{op.columns[0]}" as NOT NULL without a default fails if the table '
                 "has rows, and once added, inserts from the application version still running (which "
                 "does not know the column) fail.",
             )

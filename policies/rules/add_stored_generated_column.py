@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -16,7 +16,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if op.generated_stored:
             yield Hit(
                 statement,
-                f'Adding the stored generated column "{op.relation}"."{op.columns[0]}" computes it for every '
+                f'Adding the stored generated column {quoted(op.relation)}."{op.columns[0]}" computes it for every '
                 "row, rewriting the table under ACCESS EXCLUSIVE (blocks reads and writes).",
             )
 

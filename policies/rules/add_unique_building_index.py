@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -26,7 +26,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         )
         yield Hit(
             statement,
-            f'Adding {_WORDS[op.kind]} ({columns}) to "{op.relation}" builds an index while holding '
+            f'Adding {_WORDS[op.kind]} ({columns}) to {quoted(op.relation)} builds an index while holding '
             f"ACCESS EXCLUSIVE (blocks reads and writes); {advice}.",
         )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations
+from policies.rules._helpers import operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -14,7 +14,7 @@ from policies.unit import MigrationUnit
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.CLUSTER):
         if not statement.is_new(op.relation):
-            target = f'"{op.relation}"' if op.relation else "every previously clustered table"
+            target = f'{quoted(op.relation)}' if op.relation else "every previously clustered table"
             yield Hit(
                 statement,
                 f"CLUSTER rewrites {target} in index order under ACCESS EXCLUSIVE (blocks reads and writes); "

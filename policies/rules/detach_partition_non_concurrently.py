@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -22,7 +22,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         )
         yield Hit(
             statement,
-            f'DETACH PARTITION "{op.name}" takes ACCESS EXCLUSIVE on the partitioned table "{op.relation}" '
+            f'DETACH PARTITION "{op.name}" takes ACCESS EXCLUSIVE on the partitioned table {quoted(op.relation)} '
             f"(blocks reads and writes on every partition); {advice}.",
         )
 

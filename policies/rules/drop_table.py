@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -15,7 +15,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in on_existing(unit, OperationKind.DROP_TABLE):
         yield Hit(
             statement,
-            f'DROP TABLE "{op.relation}" deletes the table and all its rows for good, and the application '
+            f'DROP TABLE {quoted(op.relation)} deletes the table and all its rows for good, and the application '
             "version still running during the rollout may still query it.",
         )
 

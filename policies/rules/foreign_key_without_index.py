@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations
+from policies.rules._helpers import operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit, relation_key
 
@@ -28,7 +28,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             columns = ", ".join(f'"{c}"' for c in op.columns)
             yield Hit(
                 statement,
-                f'Foreign key "{op.relation}" ({columns}) -> "{op.referenced_relation}" has no index on its '
+                f'Foreign key {quoted(op.relation)} ({columns}) -> {quoted(op.referenced_relation)} has no index on its '
                 f"columns: deleting or updating a referenced row scans all of \"{op.relation}\", and joins "
                 "on the key are slow.",
             )

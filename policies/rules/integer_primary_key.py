@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import new_columns, operations
+from policies.rules._helpers import new_columns, operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.type_changes import normalise
 from policies.unit import AnalyzedStatement, MigrationUnit
@@ -34,7 +34,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
 def _hit(statement: AnalyzedStatement, relation: str | None, column: str, type_name: str) -> Hit:
     return Hit(
         statement,
-        f'Primary key "{relation}"."{column}" is {display_type(type_name)}: 32-bit keys run out at 2,147,483,647 and '
+        f'Primary key {quoted(relation)}."{column}" is {display_type(type_name)}: 32-bit keys run out at 2,147,483,647 and '
         "widening them later rewrites the table and every referencing one; use bigint.",
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import blocking, on_existing
+from policies.rules._helpers import blocking, on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -16,7 +16,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         mode = op.lock_mode or "ACCESS EXCLUSIVE"
         yield Hit(
             statement,
-            f'LOCK TABLE "{op.relation}" IN {mode} MODE {blocking(mode)} until the migration commits; '
+            f'LOCK TABLE {quoted(op.relation)} IN {mode} MODE {blocking(mode)} until the migration commits; '
             "set lock_timeout and keep the transaction short, or drop the explicit lock.",
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.locks import BLOCKS_WRITES
 from policies.operations import OperationKind
 from policies.report import Category, Severity
+from policies.rules._helpers import quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -22,7 +23,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             if blocking:
                 yield Hit(
                     statement,
-                    f'{blocking[0].mode} on "{blocking[0].relation}" is requested with no lock_timeout: if a '
+                    f'{blocking[0].mode} on {quoted(blocking[0].relation)} is requested with no lock_timeout: if a '
                     "long query holds the table, this statement waits and every query behind it queues. "
                     "schemawarden's apply sets lock_timeout itself; drizzle-orm's migrator does not.",
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.report import Category, Severity
-from policies.rules._helpers import new_columns
+from policies.rules._helpers import new_columns, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -15,7 +15,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if spec.serial:
             yield Hit(
                 statement,
-                f'"{op.relation}"."{spec.name}" is {spec.type}: an identity column (GENERATED ALWAYS AS '
+                f'{quoted(op.relation)}."{spec.name}" is {spec.type}: an identity column (GENERATED ALWAYS AS '
                 "IDENTITY) is the standard form, owns its sequence and guards against manual ids.",
             )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -16,7 +16,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if not op.concurrently:
             yield Hit(
                 statement,
-                f'REFRESH MATERIALIZED VIEW "{op.relation}" takes ACCESS EXCLUSIVE on the view (blocks '
+                f'REFRESH MATERIALIZED VIEW {quoted(op.relation)} takes ACCESS EXCLUSIVE on the view (blocks '
                 "reads) while the query reruns; use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a "
                 "unique index on the view).",
             )

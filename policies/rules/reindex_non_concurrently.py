@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
+from policies.rules._helpers import quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -21,7 +22,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 )
                 yield Hit(
                     statement,
-                    f'REINDEX {op.detail or ""} "{op.relation}" blocks writes to the table and reads that use '
+                    f'REINDEX {op.detail or ""} {quoted(op.relation)} blocks writes to the table and reads that use '
                     f"the index while it rebuilds; {advice}.",
                 )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -15,7 +15,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in on_existing(unit, OperationKind.RENAME_TABLE):
         yield Hit(
             statement,
-            f'Renaming "{op.relation}" to "{op.new_name}" breaks the application version still running '
+            f'Renaming {quoted(op.relation)} to "{op.new_name}" breaks the application version still running '
             "during the rollout: its queries name the old table.",
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.locks import ACCESS_EXCLUSIVE
 from policies.operations import OperationKind
 from policies.report import Category, Severity
+from policies.rules._helpers import quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit, relation_key
 
@@ -31,10 +32,10 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             slow = any(result.scans or result.rewrites for result in statement.effects)
             if others or slow:
                 first, line = next(iter(held.items()))
-                why = "reads or rewrites a whole table" if slow else f'locks "{others[0]}" too'
+                why = "reads or rewrites a whole table" if slow else f"locks {quoted(others[0])} too"
                 yield Hit(
                     statement,
-                    f'This statement {why} while ACCESS EXCLUSIVE on "{first}" (taken at line {line}) is '
+                    f'This statement {why} while ACCESS EXCLUSIVE on {quoted(first)} (taken at line {line}) is '
                     "still held: the lock lasts until the migration commits, so everything after it "
                     "extends the time the table is blocked; move it to a separate migration.",
                 )

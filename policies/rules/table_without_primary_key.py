@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations
+from policies.rules._helpers import operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit, relation_key
 
@@ -18,7 +18,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if relation_key(op.relation) not in unit.knowledge.primary_keys:
             yield Hit(
                 statement,
-                f'Table "{op.relation}" has no primary key: rows cannot be addressed reliably, logical '
+                f'Table {quoted(op.relation)} has no primary key: rows cannot be addressed reliably, logical '
                 "replication cannot replicate its updates and deletes, and ORMs misbehave.",
             )
 

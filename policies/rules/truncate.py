@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -15,7 +15,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in on_existing(unit, OperationKind.TRUNCATE):
         yield Hit(
             statement,
-            f'TRUNCATE "{op.relation}" deletes every row and takes ACCESS EXCLUSIVE (blocks reads and writes).',
+            f'TRUNCATE {quoted(op.relation)} deletes every row and takes ACCESS EXCLUSIVE (blocks reads and writes).',
         )
 
 

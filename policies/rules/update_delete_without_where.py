@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -20,7 +20,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             effect = "rewrites every row" if op.kind is K.UPDATE else "deletes every row"
             yield Hit(
                 statement,
-                f'{verb} on "{op.relation}" without WHERE {effect} in one transaction, holding row locks on '
+                f'{verb} on {quoted(op.relation)} without WHERE {effect} in one transaction, holding row locks on '
                 "all of them until the migration commits.",
             )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations
+from policies.rules._helpers import operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -14,7 +14,7 @@ from policies.unit import MigrationUnit
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.VACUUM):
         if op.full and not statement.is_new(op.relation):
-            target = f'"{op.relation}"' if op.relation else "every table in the database"
+            target = f'{quoted(op.relation)}' if op.relation else "every table in the database"
             yield Hit(
                 statement,
                 f"VACUUM FULL rewrites {target} under ACCESS EXCLUSIVE (blocks reads and writes); use plain "
