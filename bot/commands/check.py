@@ -228,8 +228,10 @@ def _tag(path: Path) -> str:
 
 def _display(path: Path) -> str:
     """Paths as the user and code scanning expect them: relative to here when possible, POSIX."""
+    if not path.is_absolute():
+        return path.as_posix()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.relative_to(Path.cwd()).as_posix()
     except ValueError:
         return path.as_posix()
 

@@ -26,4 +26,6 @@ def document(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) 
 
 
 def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> str:
-    return json.dumps(document(reports, fail_on), indent=2, ensure_ascii=False) + "\n"
+    # One line: json's C encoder only runs without `indent`, and a whole repository's history
+    # is megabytes of JSON (pipe it through `jq` to read it).
+    return json.dumps(document(reports, fail_on), ensure_ascii=False) + "\n"

@@ -60,7 +60,8 @@ def document(
 def render(
     reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
 ) -> str:
-    return json.dumps(document(reports, fail_on, docs_url), indent=2, ensure_ascii=False) + "\n"
+    # One line, like the JSON format: json's C encoder only runs without `indent`.
+    return json.dumps(document(reports, fail_on, docs_url), ensure_ascii=False) + "\n"
 
 
 def _rule(finding: Finding, docs_url: str) -> dict[str, Any]:
