@@ -13,11 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import pglast
-from pglast import ast
-from pglast.parser import ParseError
-from pglast.visitors import Visitor
-
+from policies.classify import classify
+from policies.operations import Operation, OperationKind, runs_outside_transaction
+from policies.parsing import parse_statement
 from policies.statements import Statement
 
 
@@ -51,93 +49,49 @@ def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
             current.clear()
 
     for position, statement in enumerate(statements):
-        node = _parse_one(statement.sql)
-        if node is not None and _needs_autocommit(node, pg_major):
+        operations = _operations(statement)
+        if any(runs_outside_transaction(op, pg_major) for op in operations):
             close_transaction()
-            index, creates = _index_target(node)
+            index, creates = _index_target(operations)
             steps.append(Step(StepKind.AUTOCOMMIT, (statement,), index=index, creates_index=creates))
             continue
         current.append(statement)
-        new_value = node.newVal if isinstance(node, ast.AlterEnumStmt) and not node.oldVal else None
-        if new_value and _value_used_later(new_value, statements[position + 1 :]):
+        new_values = [op.value for op in operations if op.kind is OperationKind.ADD_ENUM_VALUE and op.value]
+        if any(_value_used_later(value, statements[position + 1 :]) for value in new_values):
             close_transaction()  # commit the new value before the statement that uses it
     close_transaction()
     return steps
 
 
-def runs_outside_transaction(sql_text: str, pg_major: int) -> bool:
-    """Whether PostgreSQL refuses to run this statement inside a transaction block."""
-    node = _parse_one(sql_text)
-    return node is not None and _needs_autocommit(node, pg_major)
+def relations_of(sql_text: str) -> list[str]:
+    """The relations a statement touches (also inside DO blocks), quoted for `to_regclass`."""
+    found: list[str] = []
+    for parsed in parse_statement(Statement(sql=sql_text, line=1, chunk=0)):
+        for inner in (parsed, *parsed.inner):
+            for operation in classify(inner):
+                found.extend(_quote(name) for name in operation.relations)
+    return list(dict.fromkeys(found))
 
 
-def _parse_one(sql_text: str) -> ast.Node | None:
-    try:
-        parsed = pglast.parse_sql(sql_text)
-    except ParseError:
-        return None  # PostgreSQL will report it when the statement runs
-    if len(parsed) != 1:
-        return None
-    stmt: ast.Node | None = parsed[0].stmt
-    return stmt
+def _operations(statement: Statement) -> list[Operation]:
+    return [op for parsed in parse_statement(statement) for op in classify(parsed)]
 
 
-def _needs_autocommit(node: ast.Node, pg_major: int) -> bool:
-    if isinstance(node, ast.IndexStmt | ast.DropStmt):
-        return bool(node.concurrent)
-    if isinstance(node, ast.ReindexStmt):
-        return any(p.defname == "concurrently" for p in node.params or ())
-    if isinstance(node, ast.VacuumStmt | ast.AlterSystemStmt | ast.CreatedbStmt | ast.DropdbStmt):
-        return True
-    if isinstance(node, ast.CreateTableSpaceStmt | ast.DropTableSpaceStmt):
-        return True
-    if isinstance(node, ast.AlterEnumStmt) and node.newVal and not node.oldVal:
-        return pg_major < 12  # ADD VALUE may run in a transaction block from PostgreSQL 12
-    if isinstance(node, ast.AlterTableStmt):
-        return any(
-            isinstance(cmd, ast.AlterTableCmd)
-            and isinstance(cmd.def_, ast.PartitionCmd)
-            and bool(cmd.def_.concurrent)
-            for cmd in node.cmds or ()
-        )
-    if isinstance(node, ast.ClusterStmt):
-        return node.relation is None  # CLUSTER of every table cannot run in a transaction
-    return False
+def _index_target(operations: Sequence[Operation]) -> tuple[str | None, bool]:
+    """The index a CONCURRENTLY statement builds or drops, quoted for `to_regclass`."""
+    for op in operations:
+        if op.kind is OperationKind.CREATE_INDEX and op.name:
+            schema = op.relation.rsplit(".", 1)[0] if op.relation and "." in op.relation else None
+            return _quote(f"{schema}.{op.name}" if schema else op.name), True
+        if op.kind is OperationKind.DROP_INDEX and op.name:
+            return _quote(op.name), False
+    return None, False
 
 
-def _index_target(node: ast.Node) -> tuple[str | None, bool]:
-    """The schema-qualified (when written so) index a CONCURRENTLY statement touches."""
-    if isinstance(node, ast.IndexStmt) and node.idxname:
-        schema = node.relation.schemaname if node.relation else None
-        return (_quote(schema, node.idxname), True)
-    if isinstance(node, ast.DropStmt) and node.objects and len(node.objects) == 1:
-        names = [n.sval for n in node.objects[0]]
-        return (_quote(*names) if 1 <= len(names) <= 2 else None, False)
-    return (None, False)
-
-
-def _quote(*parts: str | None) -> str:
-    return ".".join('"' + p.replace('"', '""') + '"' for p in parts if p)
+def _quote(dotted: str) -> str:
+    return ".".join('"' + part.replace('"', '""') + '"' for part in dotted.split("."))
 
 
 def _value_used_later(value: str, later: Sequence[Statement]) -> bool:
     literal = "'" + value.replace("'", "''") + "'"
     return any(literal in statement.sql for statement in later)
-
-
-def relations_of(sql_text: str) -> list[str]:
-    """The relations a statement names (schema-qualified when written so), for lock diagnostics."""
-    try:
-        parsed = pglast.parse_sql(sql_text)
-    except ParseError:
-        return []
-    found: list[str] = []
-
-    class RangeVarCollector(Visitor):
-        def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
-            name = _quote(node.schemaname, node.relname)
-            if name not in found:
-                found.append(name)
-
-    RangeVarCollector()(parsed)
-    return found

@@ -1,0 +1,54 @@
+"""How a migration is cut into execution steps: as few transactions as PostgreSQL allows."""
+
+from __future__ import annotations
+
+from policies.execution import StepKind, plan_steps, relations_of
+from policies.statements import split_statements
+
+
+def _steps(sql: str, pg_major: int = 16) -> list[tuple[str, list[int]]]:
+    return [
+        (s.kind.value, [st.line for st in s.statements]) for s in plan_steps(split_statements(sql), pg_major)
+    ]
+
+
+def test_a_plain_migration_is_one_transaction() -> None:
+    assert _steps("CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN b int;") == [("transaction", [1, 2])]
+
+
+def test_concurrent_index_runs_alone_between_transactions_and_names_its_index() -> None:
+    sql = 'CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY "a_idx" ON "app"."a" (id);\nSELECT 1;'
+    steps = plan_steps(split_statements(sql), 16)
+    assert [(s.kind, len(s.statements)) for s in steps] == [
+        (StepKind.TRANSACTION, 1),
+        (StepKind.AUTOCOMMIT, 1),
+        (StepKind.TRANSACTION, 1),
+    ]
+    assert steps[1].index == '"app"."a_idx"' and steps[1].creates_index
+
+
+def test_new_enum_value_is_committed_before_a_later_statement_uses_it() -> None:
+    sql = "ALTER TYPE mood ADD VALUE 'great';\nUPDATE t SET m = 'great' WHERE id = 1;"
+    assert _steps(sql) == [("transaction", [1]), ("transaction", [2])]
+    assert _steps("ALTER TYPE mood ADD VALUE 'great';\nUPDATE t SET n = 1 WHERE id = 1;") == [
+        ("transaction", [1, 2])
+    ]
+
+
+def test_add_value_runs_outside_a_transaction_before_postgres_12() -> None:
+    assert _steps("ALTER TYPE mood ADD VALUE 'great';", pg_major=11) == [("autocommit", [1])]
+
+
+def test_vacuum_and_alter_system_run_alone() -> None:
+    assert _steps("VACUUM t;\nALTER SYSTEM SET work_mem = '64MB';") == [
+        ("autocommit", [1]),
+        ("autocommit", [2]),
+    ]
+
+
+def test_relations_are_found_inside_drizzles_do_blocks() -> None:
+    sql = (
+        'DO $$ BEGIN\n ALTER TABLE "account" ADD CONSTRAINT "fk" FOREIGN KEY ("user_id") '
+        'REFERENCES "public"."user"("id");\nEXCEPTION\n WHEN duplicate_object THEN null;\nEND $$'
+    )
+    assert relations_of(sql) == ['"account"', '"public"."user"']
