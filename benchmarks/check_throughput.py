@@ -1,0 +1,122 @@
+"""Is `schemawarden check` fast enough to run on every push, next to squawk?
+
+Judges the whole shared corpus (~3,560 real migration files) with one `schemawarden check`
+process and with one `squawk` process (one invocation, a glob over every file), several times
+each, interleaved, and prints the median wall times, statements per second (both over the same
+statements: schemawarden's count of them) and the ratio (target: schemawarden's wall time within
+3x of squawk's). Both emit JSON, so both pay for output. The analysis alone (no interpreter
+start-up, no rendering) is also timed in this process, to tell start-up cost from work.
+
+Usage: python benchmarks/check_throughput.py [--corpus DIR] [--squawk PATH] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+TARGET_RATIO = 3.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--squawk", default=shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    corpus: Path = args.corpus.resolve()
+    files = sorted(p for p in corpus.rglob("*.sql") if p.is_file())
+    if not files:
+        print(f"no SQL files under {corpus}", file=sys.stderr)
+        return 2
+
+    sw_command = [sys.executable, "-m", "bot.cli", "check", "--format", "json", "--fail-on", "error", "."]
+    sq_command = [args.squawk, "--reporter", "json", "--pg-version=16", "**/*.sql"]
+    statements, sw_findings = _schemawarden_counts(sw_command, corpus)
+    sq_findings = _squawk_count(sq_command, corpus)
+
+    sw_times: list[float] = []
+    sq_times: list[float] = []
+    for _ in range(args.repeat):  # interleaved, so a noisy neighbour hurts both alike
+        sw_times.append(_wall(sw_command, corpus))
+        sq_times.append(_wall(sq_command, corpus))
+    analysis = _in_process_analysis(files)
+    startup = min(
+        _wall([sys.executable, "-c", "import bot.cli, policies.analysis"], corpus) for _ in range(3)
+    )
+
+    sw, sq = statistics.median(sw_times), statistics.median(sq_times)
+    ratio = sw / sq
+    print(f"corpus: {corpus} ({len(files)} files, {statements} statements)")
+    print(f"{'tool':<34}{'wall s (median)':>16}{'statements/s':>14}{'findings':>10}")
+    print(f"{'schemawarden check (1 process)':<34}{sw:>16.3f}{statements / sw:>14,.0f}{sw_findings:>10}")
+    print(
+        f"{'squawk-cli ' + _squawk_version(args.squawk) + ' (1 process)':<34}"
+        f"{sq:>16.3f}{statements / sq:>14,.0f}{sq_findings:>10}"
+    )
+    print(
+        f"ratio schemawarden / squawk wall time: {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x: "
+        f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    )
+    print(
+        f"schemawarden breakdown: interpreter + imports {startup:.3f} s; "
+        f"analysis alone {analysis:.3f} s ({statements / analysis:,.0f} statements/s)"
+    )
+    print(f"runs (s): schemawarden {_fmt(sw_times)}; squawk {_fmt(sq_times)}")
+    return 0
+
+
+def _wall(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def _schemawarden_counts(command: list[str], cwd: Path) -> tuple[int, int]:
+    """Statements and findings from one run's JSON summary (also checks the run worked)."""
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"schemawarden check failed ({done.returncode}): {done.stderr.strip()}")
+    summary = json.loads(done.stdout)["summary"]
+    return summary["statements"], sum(summary["findings"].values())
+
+
+def _squawk_count(command: list[str], cwd: Path) -> int:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"squawk failed ({done.returncode}): {done.stderr.strip()[:500]}")
+    return len(json.loads(done.stdout or "[]"))
+
+
+def _in_process_analysis(files: list[Path]) -> float:
+    """Seconds to analyse every file here, texts already in memory: the work without start-up."""
+    from bot.commands.check import Target, judge
+    from policies.policy_file import Policy
+
+    targets = [Target(p.name, p.read_bytes().decode("utf-8", "replace")) for p in files]
+    start = time.perf_counter()
+    judge(targets, Policy(), 16)
+    return time.perf_counter() - start
+
+
+def _squawk_version(binary: str) -> str:
+    done = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip().removeprefix("squawk ").strip()
+
+
+def _fmt(times: list[float]) -> str:
+    return ", ".join(f"{t:.3f}" for t in times)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
