@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from policies.rules import rule_by_code
 
 CHECK = Path(__file__).resolve().parent / "fixtures" / "check"
 
@@ -140,6 +141,10 @@ def test_sarif_and_github_formats_point_at_the_file_and_line(
     rule = log["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]
     assert rule["id"] == "SW101"
     assert rule["helpUri"].endswith("docs/rules.md#sw101-require-concurrent-index-creation")
+    documented = rule_by_code("SW101")
+    assert documented is not None
+    assert rule["shortDescription"]["text"] == documented.summary
+    assert rule["fullDescription"]["text"] == documented.rationale
 
     _, out, _ = run_check(capsys, "risky.sql", "--format", "github")
     first = out.splitlines()[0]

@@ -15,6 +15,7 @@ from typing import Any
 from bot.render.links import RULES_DOC_URL, rule_url
 from bot.render.summary import ordered_findings, summarize
 from policies.report import FileReport, Finding, Severity
+from policies.rules import rule_by_code
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -65,16 +66,23 @@ def render(
 
 
 def _rule(finding: Finding, docs_url: str) -> dict[str, Any]:
-    """A reportingDescriptor built from the rule's first finding (code, name, category, safer way)."""
-    help_text = f"Safer: {finding.safer}" if finding.safer else finding.name
+    """A reportingDescriptor: the rulebook's summary and rationale when it knows the code."""
+    rule = rule_by_code(finding.code)
+    summary = rule.summary if rule else finding.name
+    rationale = rule.rationale if rule else f"{finding.code} {finding.name} ({finding.category.value})"
+    safer = rule.safer if rule else finding.safer
+    default = rule.severity if rule else finding.severity
     return {
         "id": finding.code,
         "name": finding.name,
-        "shortDescription": {"text": finding.name},
-        "fullDescription": {"text": f"{finding.code} {finding.name} ({finding.category.value})"},
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": rationale},
         "helpUri": rule_url(finding.code, finding.name, docs_url),
-        "help": {"text": help_text, "markdown": f"**Safer way**\n\n```sql\n{finding.safer}\n```"},
-        "defaultConfiguration": {"level": _LEVEL[finding.severity]},
+        "help": {
+            "text": f"{rationale}\n\nSafer:\n{safer}",
+            "markdown": f"{rationale}\n\n**Safer way**\n\n```sql\n{safer}\n```",
+        },
+        "defaultConfiguration": {"level": _LEVEL[default]},
         "properties": {"tags": [finding.category.value], "category": finding.category.value},
     }
 
