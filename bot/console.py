@@ -75,7 +75,14 @@ def outcome_json(outcome: MigrationOutcome) -> dict[str, Any]:
 
 def print_plan(env: EnvironmentConfig, where: str, migration_set: MigrationSet, plan: Plan, fmt: str) -> None:
     if fmt == "json":
-        _print_json({"environment": env.name, "migrations": migration_set.source, **plan_json(plan)})
+        _print_json(
+            {
+                "environment": env.name,
+                "migrations": migration_set.source,
+                "warnings": list(migration_set.warnings),
+                **plan_json(plan),
+            }
+        )
         return
     last = plan.last_applied
     _out.print(f"[bold]Plan for {where}[/bold]")
@@ -93,13 +100,15 @@ def print_plan(env: EnvironmentConfig, where: str, migration_set: MigrationSet, 
     else:
         _out.print("  nothing pending: the environment is up to date")
     _print_problems(plan)
+    _print_warnings(migration_set)
 
 
-def print_apply(result: ApplyResult, where: str, fmt: str) -> None:
+def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fmt: str) -> None:
     if fmt == "json":
         _print_json(
             {
                 "environment": result.environment,
+                "warnings": list(migration_set.warnings),
                 "dry_run": result.dry_run,
                 "ok": result.ok,
                 "plan": plan_json(result.plan),
@@ -133,6 +142,7 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
         _print_json(
             {
                 "migrations": migration_set.source,
+                "warnings": list(migration_set.warnings),
                 "environments": [
                     {
                         "name": r.env.name,
@@ -156,6 +166,12 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
             row.env.name, row.env.gate, last.tag if last else "none", str(len(row.plan.pending)), problems
         )
     _out.print(table)
+    _print_warnings(migration_set)
+
+
+def _print_warnings(migration_set: MigrationSet) -> None:
+    for warning in migration_set.warnings:
+        _out.print(f"  [yellow]warning[/yellow]: {warning}")
 
 
 def _print_problems(plan: Plan) -> None:
@@ -195,7 +211,7 @@ class _LineObserver(SilentObserver):
     """Plain lines on stderr when there is no terminal (CI logs)."""
 
     def migration_started(self, migration: Migration, position: int, total: int) -> None:
-        _err.print(f"[{position + 1}/{total}] {migration.tag}")
+        sys.stderr.write(f"[{position + 1}/{total}] {migration.tag}\n")  # plain: rich is slow per line
 
     def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
         _err.print(

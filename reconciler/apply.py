@@ -228,11 +228,17 @@ class _Runner:
     def _apply_migration(self, migration: Migration) -> MigrationOutcome:
         started = time.perf_counter()
         steps = plan_steps(migration.statements, self.pg_major)
-        if steps and steps[-1].kind is StepKind.AUTOCOMMIT:
-            steps.append(Step(StepKind.TRANSACTION, ()))  # records history after the last statement
+        if not steps or steps[-1].kind is StepKind.AUTOCOMMIT:
+            # an empty migration is still recorded, as drizzle does; after a last autocommit
+            # statement, the history row needs a transaction of its own
+            steps.append(Step(StepKind.TRANSACTION, ()))
         history_table = str(self.table)
-        done = audit.completed_steps(self.control, history_table, migration.hash)
-        resuming = bool(done) or audit.was_interrupted(self.control, history_table, migration.hash)
+        # progress rows exist only for migrations cut into several steps; skip the round trips otherwise
+        multi_step = len(steps) > 1
+        done = audit.completed_steps(self.control, history_table, migration.hash) if multi_step else set()
+        resuming = multi_step and (
+            bool(done) or audit.was_interrupted(self.control, history_table, migration.hash)
+        )
         entry = audit.open_entry(self.control, self.attempt, migration.tag, migration.hash)
         committed_any = bool(done)
         try:
@@ -261,7 +267,6 @@ class _Runner:
                 error_line=failure.statement.line,
                 partial=partial,
             )
-        self._close(entry, "applied")
         return MigrationOutcome(
             migration.tag, "applied", _ms_since(started), len(entry.statements), entry.attempts
         )
@@ -341,9 +346,11 @@ class _Runner:
             self._set_timeouts(local=True)
             for statement in step.statements:
                 self._execute(migration, statement, entry)
-            if last:
+            if last:  # history row, progress and the audit row's outcome commit together
                 record_applied(self.work, self.table, migration)
-                audit.clear_progress(self.work, history_table, migration.hash)
+                if index > 0:
+                    audit.clear_progress(self.work, history_table, migration.hash)
+                audit.close_entry(self.work, entry, "applied")
             else:
                 audit.record_step(self.work, history_table, migration.hash, index)
 

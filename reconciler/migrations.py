@@ -85,6 +85,7 @@ class MigrationSet:
     source: str
     layout: Layout
     migrations: tuple[Migration, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # things a person should know that do not stop an apply
 
     def by_tag(self, tag: str) -> Migration | None:
         return next((m for m in self.migrations if m.tag == tag), None)
@@ -125,11 +126,13 @@ def load_migration_files(
             f"the folder is in {detected.value} layout but {layout.value} was configured",
             'Fix [migrations] format in schemawarden.toml, or set it to "auto"',
         )
+    warnings: tuple[str, ...] = ()
     if detected is Layout.DRIZZLE_0:
         migrations = _load_journal_layout(relevant, source)
+        warnings = _stray_files(relevant, migrations, source)
     else:
         migrations = _load_folder_layout(relevant, source)
-    return MigrationSet(source=source, layout=detected, migrations=tuple(migrations))
+    return MigrationSet(source=source, layout=detected, migrations=tuple(migrations), warnings=warnings)
 
 
 def _is_migration_file(relative: str) -> bool:
@@ -227,16 +230,24 @@ def _load_journal_layout(files: Mapping[str, bytes], source: str) -> list[Migrat
             )
         )
 
-    stray = sorted(p for p in files if p != JOURNAL and p.endswith(".sql") and p[:-4] not in seen_tags)
-    if stray:
-        more = f" (and {len(stray) - 1} more)" if len(stray) > 1 else ""
-        raise MigrationSetError(
-            f"{source}/{stray[0]}",
-            f"SQL file is not in {JOURNAL}{more}; drizzle-orm's migrator would never apply it",
-            "Create migrations with `drizzle-kit generate` (or `--custom` for hand-written SQL), "
-            "or move files that are not migrations out of the folder",
-        )
     return migrations
+
+
+def _stray_files(files: Mapping[str, bytes], migrations: list[Migration], source: str) -> tuple[str, ...]:
+    """SQL files of a journal folder that no journal entry names.
+
+    drizzle-orm never applies them and says nothing. They are reported, not refused: real
+    projects ship such files (dokploy's 0130_abandoned_dagger.sql), and refusing the folder
+    would block every deploy over a file that has never run anywhere.
+    """
+    known = {m.path for m in migrations}
+    stray = sorted(p for p in files if p != JOURNAL and p.endswith(".sql") and p not in known)
+    return tuple(
+        f"{source}/{path}: SQL file is not in {JOURNAL}, so neither drizzle-orm nor schemawarden will "
+        "ever apply it. Create migrations with `drizzle-kit generate` (or `--custom` for hand-written "
+        "SQL), or move files that are not migrations out of the folder"
+        for path in stray
+    )
 
 
 def _journal_entries(journal: object, journal_path: str) -> list[object]:
@@ -297,7 +308,7 @@ def _load_folder_layout(files: Mapping[str, bytes], source: str) -> list[Migrati
             "Move it into its own migration folder (`drizzle-kit generate --custom`) or out of the folder",
         )
     migrations: list[Migration] = []
-    for idx, path in enumerate(sorted(files)):
+    for idx, path in enumerate(sorted(files, key=_locale_order)):
         folder = path.split("/")[0]
         match = V1_FOLDER.match(folder)
         if not match:
@@ -318,6 +329,20 @@ def _load_folder_layout(files: Mapping[str, bytes], source: str) -> list[Migrati
             )
         )
     return migrations
+
+
+def _locale_order(name: str) -> tuple[tuple[tuple[int, str], ...], str]:
+    """Folder order as drizzle-orm 1.x's `localeCompare` gives it (ICU root collation, ASCII names).
+
+    Punctuation sorts before digits, digits before letters, letters case-insensitively, and on
+    a tie lowercase first. drizzle's order depends on the machine's locale; this is the default
+    one, and it only matters for folders created in the same second.
+    """
+
+    def char_class(char: str) -> int:
+        return 2 if char.isalpha() else 1 if char.isdigit() else 0
+
+    return tuple((char_class(c), c.casefold()) for c in name), name.swapcase()
 
 
 def _folder_millis(stamp: str, path: str) -> int:

@@ -87,13 +87,31 @@ def test_plan_exits_1_and_explains_an_out_of_order_migration(database_url: str, 
 def test_malformed_folder_is_a_usage_error_naming_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = write_journal_folder(tmp_path / "m", [("0000_a", "SELECT 1;")])
-    (folder / "0001_stray.sql").write_text("SELECT 2;")
+    folder = write_journal_folder(tmp_path / "m", [("0000_a", "SELECT 1;"), ("0001_b", "SELECT 2;")])
+    (folder / "0001_b.sql").unlink()
     code = main(["plan", "--env", "staging", "--migrations", str(folder)])
     err = capsys.readouterr().err
     assert code == 2
-    assert "0001_stray.sql: SQL file is not in meta/_journal.json" in err
+    assert "0001_b.sql: journal entry '0001_b' (entries[1] of meta/_journal.json) has no SQL file" in err
     assert "Traceback" not in err
+
+
+def test_a_stray_sql_file_is_warned_about_by_name_and_never_applied(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = write_journal_folder(tmp_path / "m", [("0000_a", "CREATE TABLE a (id int);")])
+    (folder / "0001_stray.sql").write_text("CREATE TABLE stray (id int);")
+    result = run_cli(["apply", "--env", "staging", "--migrations", str(folder)], database_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning" in result.stdout
+        and "0001_stray.sql: SQL file is not in meta/_journal.json" in result.stdout
+    )
+    plan = run_cli(
+        ["plan", "--env", "staging", "--migrations", str(folder), "--format", "json"], database_url, tmp_path
+    )
+    assert json.loads(plan.stdout)["pending"] == []
+    assert "0001_stray.sql" in json.loads(plan.stdout)["warnings"][0]
 
 
 def test_unknown_environment_and_bad_config_are_usage_errors(

@@ -102,11 +102,31 @@ def test_journal_entry_without_its_file_is_named(sample_copy: Path) -> None:
     assert "has no SQL file" in str(error) and "Restore the file" in str(error)
 
 
-def test_sql_file_missing_from_the_journal_is_named(sample_copy: Path) -> None:
+def test_sql_file_missing_from_the_journal_is_reported_by_name(sample_copy: Path) -> None:
     (sample_copy / "0011_hand_written.sql").write_text("SELECT 1;")
-    error = _error(sample_copy)
-    assert error.path.endswith("0011_hand_written.sql")
-    assert "not in meta/_journal.json" in str(error) and "never apply it" in str(error)
+    migration_set = load_migration_set(sample_copy)
+    assert [m.tag for m in migration_set.migrations][-1] == "0010_backfill_todo_status"
+    (warning,) = migration_set.warnings
+    assert "0011_hand_written.sql: SQL file is not in meta/_journal.json" in warning
+    assert "ever apply it" in warning and "drizzle-kit generate" in warning
+
+
+def test_drizzle_1_folders_of_the_same_second_sort_like_locale_compare(tmp_path: Path) -> None:
+    for name in [
+        "20260101000000_Zeta",
+        "20260101000000_alpha",
+        "20260101000000_add1",
+        "20260101000000_add_x",
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "migration.sql").write_text("SELECT 1;")
+    tags = [m.tag for m in load_migration_set(tmp_path).migrations]
+    assert tags == [
+        "20260101000000_add_x",
+        "20260101000000_add1",
+        "20260101000000_alpha",
+        "20260101000000_Zeta",
+    ]
 
 
 def test_duplicate_tag_is_refused(sample_copy: Path) -> None:

@@ -139,7 +139,7 @@ def _apply_and_report(
         console.print_plan(env, where, migration_set, preview, fmt)
     with console.progress(fmt) as observer:
         result = apply_environment(env, url, migration_set, options, observer)
-    console.print_apply(result, where, fmt)
+    console.print_apply(result, where, migration_set, fmt)
     return EXIT_OK if result.ok else EXIT_PROBLEM
 
 
