@@ -67,7 +67,7 @@ def main() -> int:
         f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})"
     )
     print(
-        f"schemawarden breakdown: interpreter + imports {startup:.3f} s; "
+        f"schemawarden breakdown: start-up (check --help) {startup:.3f} s; "
         f"analysis alone {analysis:.3f} s ({statements / analysis:,.0f} statements/s)"
     )
     print(f"runs (s): schemawarden {_fmt(sw_times)}; squawk {_fmt(sq_times)}")
