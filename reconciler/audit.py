@@ -107,6 +107,16 @@ def mark_interrupted(conn: psycopg.Connection[tuple[object, ...]], history_table
 def open_entry(
     conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str
 ) -> LogEntry:
+    # The `running` row only has to outlive a dead client, not a crashed server (which rolls the
+    # migration back anyway), so it need not wait for its WAL flush: one fsync less per migration.
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = off")
+        return _insert_entry(conn, attempt, tag, digest)
+
+
+def _insert_entry(
+    conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str
+) -> LogEntry:
     row = conn.execute(
         f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
             (environment, history_table, migration_tag, migration_hash, actor, pull_request,
