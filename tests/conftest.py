@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,15 +31,29 @@ def admin_url() -> str:
     return EmbeddedPostgres(ROOT / ".pytest-pgdata").admin_url()
 
 
-@pytest.fixture
-def database_url(admin_url: str) -> Iterator[str]:
-    """A fresh, empty database of its own for one test, dropped afterwards."""
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped when the block ends."""
     name = f"sw_test_{uuid.uuid4().hex[:12]}"
     ensure_database(admin_url, name)
     try:
         yield with_database(admin_url, name)
     finally:
         drop_database(admin_url, name)
+
+
+@pytest.fixture
+def database_url(admin_url: str) -> Iterator[str]:
+    """A fresh, empty database of its own for one test, dropped afterwards."""
+    with fresh_database(admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def other_database_url(admin_url: str) -> Iterator[str]:
+    """A second fresh database, for applying the same files with another tool."""
+    with fresh_database(admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,6 @@ from drizzle_harness import (
     run_schemawarden,
     write_journal_folder,
 )
-from reconciler.embedded import drop_database, ensure_database, with_database
 
 pytestmark = pytest.mark.interop
 
@@ -58,17 +55,6 @@ def drizzle_v1() -> DrizzleHarness:
     """drizzle-orm 1.0 release candidate: the migrator that reads the folder-per-migration layout."""
     V1.install()
     return V1
-
-
-@pytest.fixture
-def other_database_url(admin_url: str) -> Iterator[str]:
-    """A second fresh database, for applying the same files with the other tool."""
-    name = f"sw_test_{uuid.uuid4().hex[:12]}"
-    ensure_database(admin_url, name)
-    try:
-        yield with_database(admin_url, name)
-    finally:
-        drop_database(admin_url, name)
 
 
 def sw(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
