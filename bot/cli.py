@@ -20,8 +20,15 @@ EXIT_USAGE = 2
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from bot.commands import check
+RECONCILE_COMMANDS = frozenset({"plan", "apply", "status", "demo"})
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; for a reconcile `command`, without loading the rulebook's `check`.
+
+    Loading `check` imports every rule and renderer, a tenth of a second that `apply` in a
+    deploy pipeline need not pay.
+    """
     from bot.commands import reconcile as reconcile_commands
 
     parser = argparse.ArgumentParser(
@@ -31,14 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     reconcile_commands.register(subparsers)
-    check.register(subparsers)
+    if command not in RECONCILE_COMMANDS:
+        from bot.commands import check
+
+        check.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     logging.basicConfig(

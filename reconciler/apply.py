@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -187,6 +188,7 @@ class _Runner:
 
     def run(self, migration_set: MigrationSet) -> ApplyResult:
         audit.ensure_audit_tables(self.control)
+        audit.use_audit_connection(self.control)
         audit.mark_interrupted(self.control, str(self.table))
         plan = make_plan(
             migration_set,
@@ -281,7 +283,8 @@ class _Runner:
     ) -> None:
         if self.control.broken or self.control.closed:
             return  # the connection is gone: the row stays `running` and is marked interrupted next time
-        audit.close_entry(self.control, entry, status, error, line, sqlstate)
+        with audit.durably(self.control):
+            audit.close_entry(self.control, entry, status, error, line, sqlstate)
 
     def _run_with_retries(
         self, migration: Migration, step: Step, index: int, last: bool, resuming: bool, entry: audit.LogEntry
@@ -334,16 +337,16 @@ class _Runner:
                     audit.StatementRecord(statement.line, statement.sql, 0.0, "already done")
                 )
             else:
-                self._set_timeouts(local=False)
+                self._set_session_timeouts()
                 try:
                     self._execute(migration, statement, entry)
                 finally:
                     if not self.work.broken:
                         self.work.execute("RESET lock_timeout; RESET statement_timeout")
-            audit.record_step(self.control, history_table, migration.hash, index)
+            with audit.durably(self.control):
+                audit.record_step(self.control, history_table, migration.hash, index)
             return
-        with self.work.transaction():
-            self._set_timeouts(local=True)
+        with self._transaction():
             for statement in step.statements:
                 self._execute(migration, statement, entry)
             if last:  # history row, progress and the audit row's outcome commit together
@@ -353,6 +356,21 @@ class _Runner:
                 audit.close_entry(self.work, entry, "applied")
             else:
                 audit.record_step(self.work, history_table, migration.hash, index)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One migration transaction, opened with its timeouts in a single round trip."""
+        self.work.execute(
+            f"BEGIN; SET LOCAL lock_timeout = '{int(self.env.lock_timeout)}ms'; "
+            f"SET LOCAL statement_timeout = '{int(self.env.statement_timeout)}ms'"
+        )
+        try:
+            yield
+        except BaseException:
+            if not self.work.broken:
+                self.work.execute("ROLLBACK")
+            raise
+        self.work.execute("COMMIT")
 
     def _execute(self, migration: Migration, statement: Statement, entry: audit.LogEntry) -> None:
         started = time.perf_counter()
@@ -368,10 +386,11 @@ class _Runner:
         record.duration_ms = _ms_since(started)
         self.observer.statement_finished(migration, statement)
 
-    def _set_timeouts(self, local: bool) -> None:
+    def _set_session_timeouts(self) -> None:
+        """Timeouts for a statement that runs outside a transaction (reset right after it)."""
         self.work.execute(
-            "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-            (f"{self.env.lock_timeout}ms", local, f"{self.env.statement_timeout}ms", local),
+            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+            (f"{self.env.lock_timeout}ms", f"{self.env.statement_timeout}ms"),
         )
 
     def _concurrent_index_already_done(self, step: Step, resuming: bool) -> bool:

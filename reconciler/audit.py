@@ -8,6 +8,8 @@ runner that died: it is marked `interrupted`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +89,25 @@ class LogEntry:
     attempts: int = 1
 
 
+def use_audit_connection(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Make a connection the audit writer: its commits do not wait for the WAL flush.
+
+    The `running` row only has to outlive a dead client, not a crashed server (which rolls the
+    migration back anyway), so it saves an fsync per migration. What must survive a server
+    crash (progress of non-transactional steps, failures) is written `durably`; a migration's
+    success is recorded in the migration's own, synchronous transaction.
+    """
+    conn.execute("SET synchronous_commit = off")
+
+
+@contextmanager
+def durably(conn: psycopg.Connection[tuple[object, ...]]) -> Iterator[None]:
+    """A transaction on the audit connection that waits for its WAL flush."""
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = on")
+        yield
+
+
 def ensure_audit_tables(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     for ddl in _DDL:
         conn.execute(ddl)
@@ -107,16 +128,7 @@ def mark_interrupted(conn: psycopg.Connection[tuple[object, ...]], history_table
 def open_entry(
     conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str
 ) -> LogEntry:
-    # The `running` row only has to outlive a dead client, not a crashed server (which rolls the
-    # migration back anyway), so it need not wait for its WAL flush: one fsync less per migration.
-    with conn.transaction():
-        conn.execute("SET LOCAL synchronous_commit = off")
-        return _insert_entry(conn, attempt, tag, digest)
-
-
-def _insert_entry(
-    conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str
-) -> LogEntry:
+    """Insert the `running` row (on the audit connection, see `use_audit_connection`)."""
     row = conn.execute(
         f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
             (environment, history_table, migration_tag, migration_hash, actor, pull_request,
