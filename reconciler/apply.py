@@ -255,8 +255,9 @@ class _Runner:
             message = failure.message
             if partial:
                 message += (
-                    f" Statements before line {failure.statement.line} ran outside a transaction and "
-                    "stay applied; the next apply resumes at this statement."
+                    f" The steps before line {failure.statement.line} had to be committed on their own "
+                    "(they cannot share a transaction with what follows) and stay applied; the next "
+                    "apply resumes at this statement."
                 )
             self._close(entry, "failed", message, failure.statement.line, failure.sqlstate)
             return MigrationOutcome(
@@ -290,41 +291,47 @@ class _Runner:
         self, migration: Migration, step: Step, index: int, last: bool, resuming: bool, entry: audit.LogEntry
     ) -> None:
         for attempt in range(self.env.lock_retries + 1):
+            first_record = len(entry.statements)
             try:
                 self._run_step(migration, step, index, last, resuming, entry)
                 return
-            except psycopg.errors.LockNotAvailable as exc:
+            except psycopg.Error as exc:
+                if step.kind is StepKind.TRANSACTION:  # the log must not claim what was rolled back
+                    for record in entry.statements[first_record:]:
+                        if record.outcome == "ok":
+                            record.outcome = "rolled back"
                 statement = self._failed_statement(step, entry)
-                if attempt == self.env.lock_retries:
-                    raise _StepFailed(
-                        self._lock_timeout_message(migration, statement, attempt + 1), statement, exc.sqlstate
-                    ) from None
-                entry.attempts += 1
+                retry = isinstance(exc, psycopg.errors.LockNotAvailable) and attempt < self.env.lock_retries
+                if not retry:
+                    raise self._failure(migration, statement, exc, attempt + 1) from None
                 wait_s = self.env.retry_backoff / 1000 * (2**attempt) * random.uniform(0.5, 1.5)
+                entry.attempts += 1
                 self.observer.retrying(migration, statement, attempt + 1, wait_s)
                 self.sleep(wait_s)
-            except psycopg.errors.QueryCanceled as exc:
-                statement = self._failed_statement(step, entry)
-                raise _StepFailed(
-                    f"{migration.tag} line {statement.line}: ran longer than statement_timeout "
-                    f"({self.env.statement_timeout} ms) and was cancelled; the migration's transaction "
-                    "was rolled back. Make the change without a long lock or rewrite (batched updates, "
-                    "CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE), or raise statement_timeout "
-                    "for this environment.",
-                    statement,
-                    exc.sqlstate,
-                ) from None
-            except psycopg.Error as exc:
-                statement = self._failed_statement(step, entry)
-                primary = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-                raise _StepFailed(
-                    f"{migration.tag} line {statement.line}: {primary}"
-                    + (f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else "")
-                    + ". The migration's transaction was rolled back; earlier migrations stay applied "
-                    "and later ones were not attempted.",
-                    statement,
-                    exc.sqlstate,
-                ) from None
+
+    def _failure(
+        self, migration: Migration, statement: Statement, exc: psycopg.Error, attempts: int
+    ) -> _StepFailed:
+        """The user-facing account of an error that stops the migration."""
+        where = f"{migration.tag} line {statement.line}"
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            message = self._lock_timeout_message(migration, statement, attempts)
+        elif isinstance(exc, psycopg.errors.QueryCanceled):
+            message = (
+                f"{where}: ran longer than statement_timeout ({self.env.statement_timeout} ms) and was "
+                "cancelled; the migration's transaction was rolled back. Make the change without a long "
+                "lock or rewrite (batched updates, CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE), "
+                "or raise statement_timeout for this environment."
+            )
+        else:
+            primary = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            message = (
+                f"{where}: {primary}"
+                + (f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else "")
+                + ". The migration's transaction was rolled back; earlier migrations stay applied "
+                "and later ones were not attempted."
+            )
+        return _StepFailed(message, statement, exc.sqlstate)
 
     def _run_step(
         self, migration: Migration, step: Step, index: int, last: bool, resuming: bool, entry: audit.LogEntry

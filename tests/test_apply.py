@@ -170,6 +170,13 @@ def test_lock_held_by_another_session_times_out_retries_and_leaves_nothing_half_
     assert scalar(database_url, "SELECT to_regclass('side') IS NULL") is True
     assert len(history(database_url)) == 1
     assert apply_log(database_url)[-1][:3] == ("0001_add", "failed", 3)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT statements FROM schemawarden.apply_log WHERE migration_tag = '0001_add'"
+        ).fetchone()
+    assert row is not None
+    # each attempt ran CREATE TABLE (line 1), then waited on t (line 3); nothing claims to be applied
+    assert [(s["line"], s["outcome"]) for s in row[0]] == [(1, "rolled back"), (3, "failed")] * 3
 
 
 def test_failure_half_way_keeps_earlier_migrations_and_never_tries_later_ones(
