@@ -45,7 +45,7 @@ SAME_RISK: dict[str, tuple[str, ...]] = {
     "ban-drop-schema": ("SW303",),
     "ban-truncate-cascade": ("SW305", "SW306"),
     "changing-column-type": ("SW203", "SW307"),
-    "constraint-missing-not-valid": ("SW103", "SW104", "SW105", "SW108"),
+    "constraint-missing-not-valid": ("SW103", "SW104", "SW105", "SW108", "SW112"),
     "disallowed-unique-constraint": ("SW105",),
     "prefer-bigint-over-int": ("SW501",),
     "prefer-bigint-over-smallint": ("SW501",),
@@ -64,6 +64,9 @@ SAME_RISK: dict[str, tuple[str, ...]] = {
     "require-lock-timeout": ("SW606",),
     "transaction-nesting": ("SW607",),
     "ban-uncommitted-transaction": ("SW607",),
+    "ban-set-schema": ("SW406",),
+    "renaming-object": ("SW407",),
+    "ban-alter-domain-with-add-constraint": ("SW113",),
 }
 
 # squawk rules schemawarden deliberately does not copy -> the section of docs/squawk.md saying why.
@@ -73,6 +76,7 @@ DELIBERATE: dict[str, str] = {
     "ban-drop-constraint": "ban-drop-constraint",
     "ban-duplicate-column-assignments": "ban-duplicate-column-assignments",
     "require-enum-value-ordering": "require-enum-value-ordering",
+    "ban-create-domain-with-constraint": "ban-create-domain-with-constraint",
 }
 
 # squawk rules schemawarden covers on purpose more narrowly: their other hits are explained there.
@@ -262,7 +266,7 @@ def default_squawk() -> str:
 
 
 def table(agreement: Agreement) -> str:
-    head = f"{'squawk rule':<46}{'SW codes':<26}{'squawk':>7}{'same':>6}{'expl.':>6}{'gap':>5}{'SW only':>8}  note"
+    head = f"{'squawk rule':<46}{'SW codes':<32}{'squawk':>7}{'same':>6}{'expl.':>6}{'gap':>5}{'SW only':>8}  note"
     lines = [head, "-" * len(head)]
     for row in agreement.rows:
         if row.deliberate is not None:
@@ -275,7 +279,7 @@ def table(agreement: Agreement) -> str:
             note = ""
         codes = ",".join(row.codes) or "-"
         lines.append(
-            f"{row.rule:<46}{codes:<26}{len(row.squawk):>7}{len(row.both):>6}{len(row.explained):>6}"
+            f"{row.rule:<46}{codes:<32}{len(row.squawk):>7}{len(row.both):>6}{len(row.explained):>6}"
             f"{len(row.gaps):>5}{len(row.only_schemawarden):>8}  {note}"
         )
     lines.append("-" * len(head))

@@ -127,9 +127,7 @@ def _rename(shape: str, node: Node) -> Iterator[Operation]:
     if kind is K.RENAME_OBJECT:
         obj = node.get("object")
         if obj is not None:
-            name, fields = unwrap(obj)
-            items = fields.get("items", fields.get("names", fields.get("objname", [])))
-            old = qualified(items) if name in ("List", "TypeName", "ObjectWithArgs") else fields.get("sval")
+            old = _object_name(obj)
         old = old or relation
         yield Operation(
             kind, shape, name=old, new_name=node.get("newname"),
@@ -272,11 +270,47 @@ def _transaction(shape: str, node: Node) -> Iterator[Operation]:
 
 
 def _alter_object_schema(shape: str, node: Node) -> Iterator[Operation]:
+    """`ALTER ... SET SCHEMA`: a relation (table, view, sequence) or another object (type, function)."""
+    detail = str(node.get("objectType", "")).removeprefix("OBJECT_").lower() or None
     relation = relation_name(node.get("relation"))
-    if relation:
-        yield Operation(K.SET_SCHEMA, shape, relation=relation, new_name=node.get("newschema"))
-    else:
-        yield Operation(K.ALTER_OTHER, shape, new_name=node.get("newschema"), detail="set_schema")
+    name = _object_name(node["object"]) if not relation and node.get("object") is not None else None
+    yield Operation(
+        K.SET_SCHEMA, shape, relation=relation, name=name, new_name=node.get("newschema"), detail=detail,
+        if_exists=bool(node.get("missing_ok")),
+    )
+
+
+def _object_name(obj: Node) -> str | None:
+    """The qualified name of a non-relation object node (a type, domain or function)."""
+    name, fields = unwrap(obj)
+    if name in ("List", "TypeName", "ObjectWithArgs"):
+        return qualified(fields.get("items", fields.get("names", fields.get("objname", [])))) or None
+    sval = fields.get("sval")
+    return str(sval) if sval else None
+
+
+_DOMAIN_CHANGES = {
+    "T": "set_default",
+    "N": "drop_not_null",
+    "O": "set_not_null",
+    "C": "add_constraint",
+    "X": "drop_constraint",
+    "V": "validate_constraint",
+}
+
+
+def _alter_domain(shape: str, node: Node) -> Iterator[Operation]:
+    """`ALTER DOMAIN`: `detail` says which change; adding a constraint records NOT VALID."""
+    definition = node.get("def", {})
+    constraint = definition.get("Constraint", {}) if isinstance(definition, dict) else {}
+    yield Operation(
+        K.ALTER_DOMAIN,
+        shape,
+        name=qualified(node.get("typeName", [])) or None,
+        detail=_DOMAIN_CHANGES.get(str(node.get("subtype", "")), "other"),
+        value=constraint.get("conname") or node.get("name"),
+        not_valid=bool(constraint.get("skip_validation")),
+    )
 
 
 def _simple(kind: OperationKind, name_key: str | None = None) -> Handler:
@@ -342,7 +376,7 @@ _HANDLERS: dict[str, Handler] = {
     "DefineStmt": _simple(K.CREATE_OTHER),
     "AlterTypeStmt": _simple(K.ALTER_TYPE, "typeName"),
     "CreateDomainStmt": _simple(K.CREATE_DOMAIN, "domainname"),
-    "AlterDomainStmt": _simple(K.ALTER_DOMAIN, "typeName"),
+    "AlterDomainStmt": _alter_domain,
     "CreateStatsStmt": _simple(K.CREATE_STATISTICS),
     "CreateRoleStmt": _simple(K.CREATE_ROLE, "role"),
     "AlterRoleStmt": _simple(K.ALTER_ROLE),

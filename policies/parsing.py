@@ -132,11 +132,12 @@ def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:
     """Identifiers longer than `limit` bytes, as written.
 
     The parser truncates them to PostgreSQL's limit before we see the tree (as the server does),
-    so they are found with the scanner, and only when a cheap look at the text finds a candidate.
+    so they are found with the scanner, and only when a cheap look at the text finds a candidate:
+    a run of 64 characters, or any non-ASCII text (a 22-character name of 3-byte characters is
+    already 66 bytes).
     """
-    if not _MAYBE_LONG.search(sql):
+    if sql.isascii() and not _MAYBE_LONG.search(sql):
         return ()
-    data = sql.encode()
     found: list[str] = []
     try:
         tokens = scan(sql)
@@ -145,7 +146,7 @@ def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:
     for token in tokens:
         if token.name != "IDENT":
             continue
-        text = data[token.start : token.end + 1].decode(errors="replace")
+        text = sql[token.start : token.end + 1]  # the scanner gives character offsets
         name = text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
         if len(name.encode()) > limit and name not in found:
             found.append(name)

@@ -16,6 +16,9 @@ from policies.operations import Operation, OperationKind
 from policies.parsing import ParsedStatement
 
 K = OperationKind
+_CREATED_OBJECTS = frozenset(
+    {K.CREATE_TYPE, K.CREATE_DOMAIN, K.CREATE_SEQUENCE, K.CREATE_FUNCTION, K.CREATE_SCHEMA}
+)
 
 
 def relation_key(relation: str) -> str:
@@ -34,6 +37,8 @@ class Knowledge:
     indexed_prefixes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     primary_keys: set[str] = field(default_factory=set)
     new_enum_types: set[str] = field(default_factory=set)
+    new_objects: set[str] = field(default_factory=set)
+    """Types, domains, sequences, functions and schemas created by the statements so far."""
 
     @classmethod
     def from_context(cls, context: Context) -> Knowledge:
@@ -49,6 +54,10 @@ class Knowledge:
         if relation is None:
             return None
         return self.columns.get(relation_key(relation), {}).get(column)
+
+    def is_new_object(self, name: str | None) -> bool:
+        """A type, domain, sequence, function or schema this migration (or pull request) created."""
+        return name is not None and relation_key(name) in self.new_objects
 
     def has_index_for(self, relation: str, columns: tuple[str, ...]) -> bool:
         """An index whose leading columns are exactly the given ones (in any order) exists."""
@@ -88,6 +97,9 @@ class Knowledge:
                 self.new_relations.add(relation_key(op.name))
         elif op.kind is K.CREATE_ENUM and op.name:
             self.new_enum_types.add(op.name)
+            self.new_objects.add(relation_key(op.name))
+        elif op.kind in _CREATED_OBJECTS and (op.name or op.relation):
+            self.new_objects.add(relation_key(op.name or op.relation or ""))
         elif key is not None:
             self._learn_column_change(op, key)
 

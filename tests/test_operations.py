@@ -193,3 +193,18 @@ def test_enum_add_value_runs_outside_a_transaction_only_before_12() -> None:
     assert runs_outside_transaction(added, 11)
     assert not runs_outside_transaction(added, 12)
     assert not runs_outside_transaction(added)
+
+
+def test_alter_domain_says_which_change_and_whether_it_validates() -> None:
+    added = op("ALTER DOMAIN amount ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID")
+    assert (added.kind, added.name, added.detail, added.value, added.not_valid) == (
+        K.ALTER_DOMAIN, "amount", "add_constraint", "positive", True
+    )
+    assert op("ALTER DOMAIN amount SET NOT NULL").detail == "set_not_null"
+
+
+def test_set_schema_names_relations_and_other_objects() -> None:
+    table = op("ALTER TABLE archive.orders SET SCHEMA cold")
+    assert (table.kind, table.relation, table.new_name, table.detail) == (K.SET_SCHEMA, "archive.orders", "cold", "table")
+    domain = op("ALTER DOMAIN amount SET SCHEMA money")
+    assert (domain.kind, domain.relation, domain.name, domain.detail) == (K.SET_SCHEMA, None, "amount", "domain")

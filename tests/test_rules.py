@@ -140,3 +140,48 @@ def test_long_identifier_inside_a_drizzle_do_block_is_found_once() -> None:
     )
     assert _codes(sql).count("SW508") == 1
     assert "SW508" not in _codes(f"COMMENT ON TABLE w IS '{name}'")
+
+
+def test_validation_in_the_transaction_that_added_the_foreign_key_is_flagged() -> None:
+    add = "ALTER TABLE e ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) NOT VALID;\n"
+    validate = "ALTER TABLE e VALIDATE CONSTRAINT fk;"
+    assert "SW112" in _codes(add + validate)
+    assert "SW112" in _codes("BEGIN;\n" + add + validate + "\nCOMMIT;")
+    assert "SW112" not in _codes(add + "COMMIT;\n" + validate)
+    assert "SW112" not in _codes(add + validate, Context(transactional=False))
+    assert "SW112" not in _codes("CREATE TABLE e (u bigint);\n" + add + validate)
+
+
+def test_validating_a_check_in_its_own_transaction_is_reported_once_as_sw112() -> None:
+    sql = "ALTER TABLE t ADD CONSTRAINT c CHECK (n > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;"
+    codes = _codes(sql)
+    assert "SW112" in codes and "SW108" not in codes
+
+
+def test_identifier_length_counts_utf8_bytes() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 25 bytes, 7 characters
+    assert "SW508" in _codes(f'CREATE TABLE "{family * 3}" (id bigint PRIMARY KEY)')
+    assert "SW508" not in _codes(f'CREATE TABLE "{family * 2}" (id bigint PRIMARY KEY)')
+    assert "SW508" not in _codes("CREATE TABLE \"über\" (id bigint PRIMARY KEY); -- " + "x" * 70)
+
+
+def test_reindex_system_is_not_asked_to_run_concurrently() -> None:
+    assert "SW109" not in _codes("REINDEX SYSTEM mydb")
+    assert "SW109" in _codes("REINDEX DATABASE mydb")
+
+
+def test_moving_or_renaming_objects_the_app_names_is_flagged_unless_created_here() -> None:
+    assert "SW406" in _codes("ALTER TABLE orders SET SCHEMA archive")
+    assert "SW406" in _codes("ALTER DOMAIN amount SET SCHEMA money")
+    assert "SW406" not in _codes("CREATE TABLE orders (id bigint PRIMARY KEY);\nALTER TABLE orders SET SCHEMA archive")
+    assert "SW407" in _codes("ALTER SEQUENCE order_no RENAME TO order_number")
+    assert "SW407" in _codes("ALTER DOMAIN amount RENAME TO money")
+    assert "SW407" not in _codes("ALTER INDEX orders_idx RENAME TO orders_id_idx")
+    assert "SW407" not in _codes("CREATE TYPE mood AS ENUM ('sad');\nALTER TYPE mood RENAME VALUE 'sad' TO 'blue'")
+
+
+def test_domain_constraints_that_scan_columns_are_flagged_and_new_domains_are_not() -> None:
+    assert "SW113" in _codes("ALTER DOMAIN amount SET NOT NULL")
+    assert "SW113" not in _codes("ALTER DOMAIN amount VALIDATE CONSTRAINT positive")
+    assert "SW113" not in _codes("CREATE DOMAIN amount AS numeric CHECK (VALUE > 0)")
+    assert "SW113" not in _codes("CREATE DOMAIN amount AS numeric;\nALTER DOMAIN amount ADD CHECK (VALUE > 0)")

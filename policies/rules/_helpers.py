@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 from policies.locks import BLOCKS_READS, BLOCKS_WRITES, Effect
 from policies.operations import ColumnSpec, Operation, OperationKind
-from policies.unit import AnalyzedStatement, MigrationUnit
+from policies.unit import AnalyzedStatement, MigrationUnit, relation_key
+
+_ENDS_TRANSACTION = frozenset({"commit", "rollback", "prepare"})
 
 
 def operations(
@@ -33,6 +35,46 @@ def new_columns(unit: MigrationUnit) -> Iterator[tuple[AnalyzedStatement, Operat
     for statement, op, _ in operations(unit, OperationKind.CREATE_TABLE, OperationKind.ADD_COLUMN):
         for spec in op.column_specs:
             yield statement, op, spec
+
+
+def ends_transaction(statement: AnalyzedStatement) -> bool:
+    """COMMIT, ROLLBACK (END, ABORT) or PREPARE TRANSACTION: the locks taken so far are released."""
+    return any(
+        op.kind is OperationKind.TRANSACTION and op.detail in _ENDS_TRANSACTION for op in statement.operations
+    )
+
+
+def validated_where_added(
+    unit: MigrationUnit,
+) -> Iterator[tuple[AnalyzedStatement, Operation, AnalyzedStatement, Operation]]:
+    """VALIDATE CONSTRAINT of a constraint added NOT VALID earlier in the same transaction.
+
+    Yields (validating statement, its operation, adding statement, its operation). drizzle-orm runs
+    a migration in one transaction, so the pair shares one unless a COMMIT comes between them; the
+    add's locks are then still held while the validation scans.
+    """
+    in_transaction = unit.context.transactional
+    added: dict[tuple[str, str], tuple[AnalyzedStatement, Operation]] = {}
+    for statement in unit.statements:
+        if ends_transaction(statement):
+            added.clear()
+            in_transaction = False
+            continue
+        for op in statement.operations:
+            if op.kind is OperationKind.TRANSACTION and op.detail in ("begin", "start"):
+                in_transaction = True
+            elif op.kind in _VALIDATABLE and op.not_valid and op.name and op.relation:
+                if not statement.is_new(op.relation):
+                    added[(relation_key(op.relation), op.name)] = (statement, op)
+            elif op.kind is OperationKind.VALIDATE_CONSTRAINT and op.name and op.relation:
+                found = added.get((relation_key(op.relation), op.name))
+                if found is not None:
+                    yield statement, op, found[0], found[1]
+        if not in_transaction:
+            added.clear()
+
+
+_VALIDATABLE = frozenset({OperationKind.ADD_FOREIGN_KEY, OperationKind.ADD_CHECK})
 
 
 def blocking(mode: str) -> str:

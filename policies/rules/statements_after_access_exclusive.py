@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.locks import ACCESS_EXCLUSIVE
-from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import quoted
+from policies.rules._helpers import ends_transaction, quoted, validated_where_added
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit, relation_key
 
@@ -16,9 +15,10 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     if not unit.context.transactional:
         return
     held: dict[str, int] = {}
+    # SW112 names the precise fault of a VALIDATE in the transaction that added the constraint.
+    validations = {validating.index for validating, *_ in validated_where_added(unit)}
     for statement in unit.statements:
-        if any(op.kind is OperationKind.TRANSACTION and op.detail in ("commit", "rollback", "end")
-               for op in statement.operations):
+        if ends_transaction(statement):
             held.clear()
             continue
         existing = [
@@ -27,7 +27,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             for lock in result.locks
             if not statement.is_new(lock.relation)
         ]
-        if held:
+        if held and statement.index not in validations:
             others = sorted({r for r, _ in existing if relation_key(r) not in held})
             slow = any(result.scans or result.rewrites for result in statement.effects)
             if others or slow:
