@@ -18,6 +18,7 @@ from policies.report import Severity
 
 DEFAULT_PG_VERSION = 16
 RULE_SETTINGS = ("error", "warning", "info", "off")
+FILE_CHANGES = ("added", "modified", "deleted")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Context:
     * `columns`: known columns of existing tables (relation -> column -> fact), when introspected.
     * `table_sizes`: environment -> relation -> size, for impact wording (open for later use).
     * `transactional`: the migration runs in one transaction, as drizzle-orm's migrator does.
+    * `migration_changes`: migration files the pull request touches -> `added`, `modified` or
+      `deleted` compared with its base (the caller decides which files are migrations).
     """
 
     pg_version: int = DEFAULT_PG_VERSION
@@ -60,6 +63,7 @@ class Context:
     columns: Mapping[str, Mapping[str, ColumnFact]] = field(default_factory=dict)
     table_sizes: Mapping[str, Mapping[str, TableSize]] = field(default_factory=dict)
     transactional: bool = True
+    migration_changes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not OLDEST_VERSION <= self.pg_version <= NEWEST_VERSION:
@@ -74,6 +78,10 @@ class Context:
                 raise ConfigurationError(
                     f"rule {code}: {setting!r} is not a setting; use one of {', '.join(RULE_SETTINGS)}"
                 )
+
+        for path, status in self.migration_changes.items():
+            if status not in FILE_CHANGES:
+                raise ConfigurationError(f"{path}: {status!r} is not a change; use one of {', '.join(FILE_CHANGES)}")
 
     def disabled(self, code: str) -> bool:
         return self.rules.get(code) == "off"

@@ -26,10 +26,6 @@ DEFAULT_PG_VERSION = 16
 
 _RULE_CODE = re.compile(r"^SW\d{3}$")
 
-# Raised by `schemawarden check --base` (it needs git, so it lives in the bot, not the rulebook);
-# listed here so that [rules] may set its severity or switch it off.
-EDITED_MIGRATION_RULE = ("SW690", "edited-migration")
-
 # pydantic's error types in the words of TOML, which is what the user wrote.
 _TOML_TYPES = {
     "int_type": "an integer",
@@ -50,7 +46,7 @@ def known_rule_codes() -> frozenset[str] | None:
     from policies.rules import all_rules
 
     codes = frozenset(rule.code for rule in all_rules())
-    return codes | {EDITED_MIGRATION_RULE[0]} if codes else None
+    return codes or None
 
 
 class _Strict(BaseModel):

@@ -10,25 +10,21 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.render import FORMATS, Format, render, summarize
 from policies.analysis import analyze_migration_texts, analyze_sql
 from policies.context import Context
 from policies.errors import ConfigurationError
-from policies.policy_file import EDITED_MIGRATION_RULE, MAX_PG_VERSION, MIN_PG_VERSION, Policy, load_policy
-from policies.report import Category, FileReport, Finding, Severity
+from policies.policy_file import MAX_PG_VERSION, MIN_PG_VERSION, Policy, load_policy
+from policies.report import FileReport, Severity
 from reconciler.migrations import JOURNAL, Layout, load_migration_set
 
 DEFAULT_CONFIG = "schemawarden.toml"
 EXIT_OK = 0
 EXIT_FAILED = 1
-
-# The process finding for a migration that the base already had and the branch changed.
-EDITED_MIGRATION_CODE = EDITED_MIGRATION_RULE[0]
-EDITED_MIGRATION_NAME = EDITED_MIGRATION_RULE[1]
 
 
 @dataclass(frozen=True)
@@ -111,21 +107,26 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
     creates is new in the second); the rules about the change as a whole see every changed path.
     """
     targets, changed, edited = changed_migrations(base, scopes)
-    context = _context(policy, pg_version, changed)
+    migration_changes = {t.path: "added" for t in targets} | dict(edited)
+    context = _context(policy, pg_version, changed, migration_changes)
     reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
-    setting = policy.rules.get(EDITED_MIGRATION_CODE, "error")
-    if setting != "off":
-        reports += [_edited_report(path, kind, Severity(setting)) for path, kind in edited]
-    return reports
+    # A report about an edited migration (SW690) names the migration's tag, as a judged one does.
+    return [
+        replace(r, migration=_tag(Path(r.path))) if r.migration is None and r.path in dict(edited) else r
+        for r in reports
+    ]
 
 
-def _context(policy: Policy, pg_version: int, changed: Sequence[str]) -> Context:
+def _context(
+    policy: Policy, pg_version: int, changed: Sequence[str], migration_changes: Mapping[str, str] | None = None
+) -> Context:
     return Context(
         pg_version=pg_version,
         rules=policy.severity_overrides(),
         changed_files=tuple(changed),
         schema_globs=policy.migrations.schema_globs,
         migrations_dir=policy.migrations.folder,
+        migration_changes=dict(migration_changes or {}),
     )
 
 
@@ -188,22 +189,6 @@ def changed_migrations(
         else:
             edited.append((path.as_posix(), "deleted" if kind == "D" else "modified"))
     return added, sorted({name for _, name in changes}), edited
-
-
-def _edited_report(path: str, kind: str, severity: Severity) -> FileReport:
-    """A migration the base already had was changed: a process finding on the file."""
-    finding = Finding(
-        code=EDITED_MIGRATION_CODE,
-        name=EDITED_MIGRATION_NAME,
-        category=Category.PROCESS,
-        severity=severity,
-        line=None,
-        message=f"this migration existed on the base and was {kind}: an environment may already have "
-        "applied it, and drizzle will neither run it again nor notice the change",
-        safer="-- Restore the migration as it is on the base branch, and put the change in a new\n"
-        "-- migration (drizzle-kit generate) so that every environment receives it.",
-    )
-    return FileReport(path=path, migration=_tag(Path(path)), findings=(finding,))
 
 
 def _git(*args: str, what: str) -> str:

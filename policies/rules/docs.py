@@ -87,7 +87,10 @@ def _context_note(context: Mapping[str, Any]) -> str:
         return ""
     parts = []
     for key, value in context.items():
-        shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+        if isinstance(value, Mapping):
+            shown = ", ".join(f"{k} ({v})" for k, v in value.items())
+        else:
+            shown = ", ".join(value) if isinstance(value, tuple) else str(value)
         parts.append(f"{key.replace('_', ' ')}: {shown}")
     return " (" + "; ".join(parts) + ")"
 
