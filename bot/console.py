@@ -1,21 +1,19 @@
 """Terminal and JSON output of the reconciler commands (plan, apply, status).
 
-Human output goes through rich (a progress bar only when stdout is a terminal); `--format json`
-prints one JSON document with no secrets in it (environments are named, never their URLs).
+Human output is plain text, coloured and with a progress bar only when it goes to a terminal
+(kept free of rendering libraries: `apply` runs in deploy pipelines, where start-up time counts);
+`--format json` prints one JSON document with no secrets in it (environments are named, never
+their URLs).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import Any, TextIO
 
 from policies.statements import Statement
 from reconciler.apply import ApplyResult, MigrationOutcome, SilentObserver
@@ -24,8 +22,37 @@ from reconciler.locking import LockHolder
 from reconciler.migrations import Migration, MigrationSet
 from reconciler.plan import Plan
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_COLOURS = {"bold": "1", "red": "31", "green": "32", "yellow": "33"}
+
+
+def _paint(text: str, style: str, stream: TextIO | None = None) -> str:
+    """ANSI colour for a terminal, the bare text anywhere else."""
+    stream = stream or sys.stdout
+    return f"\033[{_COLOURS[style]}m{text}\033[0m" if stream.isatty() else text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _say(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _columns(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()
+) -> None:
+    """Rows as aligned plain columns (the last column is not padded)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells[:-1], widths[:-1], strict=True))
+        ]
+        return "  " + "  ".join([*padded, cells[-1]])
+
+    sys.stdout.write("\n".join([line(header), *(line(r) for r in rows)]) + "\n")
 
 
 @dataclass(frozen=True)
@@ -85,30 +112,31 @@ def print_plan(env: EnvironmentConfig, where: str, migration_set: MigrationSet, 
         )
         return
     last = plan.last_applied
-    _out.print(f"[bold]Plan for {where}[/bold]")
-    _out.print(
+    _say(_paint(f"Plan for {where}", "bold"))
+    _say(
         f"  migrations: {migration_set.source} ({migration_set.layout.value}, "
         f"{len(migration_set.migrations)} migrations)"
     )
-    _out.print(f"  recorded version: {last.tag if last else 'none (empty history)'}")
+    _say(f"  recorded version: {last.tag if last else 'none (empty history)'}")
     if plan.pending:
         _print_pending(plan)
     else:
-        _out.print("  nothing pending: the environment is up to date")
+        _say("  nothing pending: the environment is up to date")
     _print_problems(plan)
     _print_warnings(migration_set)
 
 
 def _print_pending(plan: Plan) -> None:
-    """The pending list as plain aligned lines: rich tables cost ~1 ms a row on long histories."""
-    width = max(len(p.migration.tag) for p in plan.pending)
-    lines = [f"  {'#':>3}  {'pending migration':<{width}}  statements  status"]
-    for number, item in enumerate(plan.pending, 1):
-        state = "ready" if item.runnable else "blocked: " + "; ".join(item.blocked_by)
-        lines.append(
-            f"  {number:>3}  {item.migration.tag:<{width}}  {len(item.migration.statements):>10}  {state}"
+    rows = [
+        (
+            str(number),
+            item.migration.tag,
+            str(len(item.migration.statements)),
+            "ready" if item.runnable else "blocked: " + "; ".join(item.blocked_by),
         )
-    _out.file.write("\n".join(lines) + "\n")
+        for number, item in enumerate(plan.pending, 1)
+    ]
+    _columns(("#", "pending migration", "statements", "status"), rows, right=frozenset({0, 2}))
 
 
 def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fmt: str) -> None:
@@ -125,24 +153,24 @@ def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fm
         )
         return
     if result.dry_run:
-        _out.print("[bold]Dry run[/bold]: nothing was changed.")
+        _say(_paint("Dry run", "bold") + ": nothing was changed.")
         return
     applied = [o for o in result.outcomes if o.status == "applied"]
     failed = [o for o in result.outcomes if o.status != "applied"]
     for outcome in applied:
-        _out.print(
-            f"  [green]applied[/green] {outcome.tag} ({outcome.statements_run} statements, "
+        _say(
+            f"  {_paint('applied', 'green')} {outcome.tag} ({_count(outcome.statements_run, 'statement')}, "
             f"{outcome.duration_ms:.0f} ms"
             + (f", {outcome.attempts} attempts" if outcome.attempts > 1 else "")
             + ")"
         )
     for outcome in failed:
-        _out.print(f"  [red]failed[/red]  {outcome.tag}: {outcome.error}")
+        _say(f"  {_paint('failed', 'red')}  {outcome.tag}: {outcome.error}")
     if not result.outcomes and not result.plan.runnable:
-        _out.print("  nothing applied")
+        _say("  nothing applied")
     _print_problems(result.plan)
-    verdict = "[green]ok[/green]" if result.ok else "[red]not ok[/red]"
-    _out.print(f"Result for {where}: {verdict}, {len(applied)} applied, {len(failed)} failed")
+    verdict = _paint("ok", "green") if result.ok else _paint("not ok", "red")
+    _say(f"Result for {where}: {verdict}, {len(applied)} applied, {len(failed)} failed")
 
 
 def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -> None:
@@ -163,29 +191,29 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
             }
         )
         return
-    table = Table("environment", "gate", "recorded version", "pending", "problems", box=None, pad_edge=False)
+    table: list[tuple[str, str, str, str, str]] = []
     for row in rows:
         if row.plan is None:
-            table.add_row(row.env.name, row.env.gate, "[red]unreachable[/red]", "-", row.error or "")
+            table.append((row.env.name, row.env.gate, "unreachable", "-", row.error or ""))
             continue
         last = row.plan.last_applied
         problems = ", ".join(sorted({p.kind.value for p in row.plan.open_problems})) or "none"
-        table.add_row(
-            row.env.name, row.env.gate, last.tag if last else "none", str(len(row.plan.pending)), problems
+        table.append(
+            (row.env.name, row.env.gate, last.tag if last else "none", str(len(row.plan.pending)), problems)
         )
-    _out.print(table)
+    _columns(("environment", "gate", "recorded version", "pending", "problems"), table)
     _print_warnings(migration_set)
 
 
 def _print_warnings(migration_set: MigrationSet) -> None:
     for warning in migration_set.warnings:
-        _out.print(f"  [yellow]warning[/yellow]: {warning}")
+        _say(f"  {_paint('warning', 'yellow')}: {warning}")
 
 
 def _print_problems(plan: Plan) -> None:
     for problem in plan.problems:
         note = " (accepted by an explicit decision)" if problem.accepted else ""
-        _out.print(f"  [yellow]{problem.kind.value}[/yellow]{note}: {problem.message}")
+        _say(f"  {_paint(problem.kind.value, 'yellow')}{note}: {problem.message}")
 
 
 def _print_json(document: dict[str, Any]) -> None:
@@ -193,50 +221,60 @@ def _print_json(document: dict[str, Any]) -> None:
 
 
 class _ProgressObserver(SilentObserver):
-    """A progress bar over migrations, with retries and waits said on stderr."""
+    """A one-line progress bar on the terminal, redrawn in place; retries and waits on their own lines."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("applying", total=None)
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.drawn = False
 
     def migration_started(self, migration: Migration, position: int, total: int) -> None:
-        self.progress.update(self.task, total=total, completed=position, description=migration.tag)
-
-    def migration_finished(self, outcome: MigrationOutcome) -> None:
-        self.progress.advance(self.task)
+        filled = self.WIDTH * position // max(total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stdout.write(f"\r\033[K[{bar}] {position}/{total} {migration.tag}")
+        sys.stdout.flush()
+        self.drawn = True
 
     def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
-        self.progress.console.print(
-            f"  lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s"
-        )
+        self._line(f"lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s")
 
     def waiting_for_runner(self, holder: LockHolder | None) -> None:
-        who = holder.describe() if holder else "another runner"
-        self.progress.console.print(f"  waiting for {who} to finish")
+        self._line(f"waiting for {holder.describe() if holder else 'another runner'} to finish")
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+
+    def _line(self, text: str) -> None:
+        self.clear()
+        sys.stdout.write(f"  {text}\n")
 
 
 class _LineObserver(SilentObserver):
     """Plain lines on stderr when there is no terminal (CI logs)."""
 
     def migration_started(self, migration: Migration, position: int, total: int) -> None:
-        sys.stderr.write(f"[{position + 1}/{total}] {migration.tag}\n")  # plain: rich is slow per line
+        sys.stderr.write(f"[{position + 1}/{total}] {migration.tag}\n")
 
     def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
-        _err.print(
-            f"  lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s"
+        sys.stderr.write(
+            f"  lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s\n"
         )
 
     def waiting_for_runner(self, holder: LockHolder | None) -> None:
-        _err.print(f"  waiting for {holder.describe() if holder else 'another runner'} to finish")
+        sys.stderr.write(f"  waiting for {holder.describe() if holder else 'another runner'} to finish\n")
 
 
 @contextmanager
 def progress(fmt: str) -> Iterator[SilentObserver]:
     """The observer that suits where output goes: a bar on a terminal, lines otherwise."""
-    if fmt == "text" and _out.is_terminal:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=_out, transient=True) as bar:
-            yield _ProgressObserver(bar)
+    if fmt == "text" and sys.stdout.isatty():
+        bar = _ProgressObserver()
+        try:
+            yield bar
+        finally:
+            bar.clear()
     elif fmt == "text":
         yield _LineObserver()
     else:
