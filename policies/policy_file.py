@@ -84,6 +84,18 @@ class Policy(_Strict):
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     migrations: MigrationsSection = Field(default_factory=MigrationsSection)
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    docs_url: str | None = None
+    """Absolute URL of the rule reference (docs/rules.md as published); findings link to its sections."""
+
+    @field_validator("docs_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+\S*$", value):
+            raise ValueError(
+                f"{value!r} is not an absolute http(s) URL; name the published rule reference, "
+                "e.g. https://github.com/<owner>/schemawarden/blob/main/docs/rules.md"
+            )
+        return value.split("#")[0] if value else value
 
     @field_validator("rules", mode="before")
     @classmethod

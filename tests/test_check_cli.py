@@ -140,11 +140,16 @@ def test_sarif_and_github_formats_point_at_the_file_and_line(
     assert region == {"artifactLocation": {"uri": "risky.sql"}, "region": {"startLine": 2}}
     rule = log["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]
     assert rule["id"] == "SW101"
-    assert rule["helpUri"].endswith("docs/rules.md#sw101-require-concurrent-index-creation")
+    assert "helpUri" not in rule  # no docs_url in the policy: SARIF gets no made-up address
     documented = rule_by_code("SW101")
     assert documented is not None
     assert rule["shortDescription"]["text"] == documented.summary
     assert rule["fullDescription"]["text"] == documented.rationale
+
+    (workdir / "schemawarden.toml").write_text('docs_url = "https://docs.example.org/schemawarden/rules.md"\n')
+    log = json.loads(run_check(capsys, "risky.sql", "--format", "sarif")[1])
+    [rule] = [r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "SW101"]
+    assert rule["helpUri"] == "https://docs.example.org/schemawarden/rules.md#sw101-require-concurrent-index-creation"
 
     _, out, _ = run_check(capsys, "risky.sql", "--format", "github")
     first = out.splitlines()[0]

@@ -133,3 +133,11 @@ def test_a_truncated_file_names_the_last_line() -> None:
     message = _error('pg_version = 16\nfail_on = [\n  "error",\n')
     assert "not valid TOML" in message
     assert "line 4" in message
+
+
+def test_docs_url_is_an_absolute_address_of_the_rule_reference() -> None:
+    assert Policy().docs_url is None
+    url = "https://github.com/acme/schemawarden/blob/main/docs/rules.md"
+    assert load_policy(f'docs_url = "{url}"\n', PATH).docs_url == url
+    message = _error('docs_url = "docs/rules.md"\n')
+    assert "docs_url: 'docs/rules.md' is not an absolute http(s) URL" in message

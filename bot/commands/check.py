@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         targets = _targets(scopes, explicit=bool(args.paths), layout=policy.migrations.format)
         reports = judge(targets, policy, pg_version)
     fmt: Format = args.format
-    sys.stdout.write(render(fmt, reports, fail_on, color=fmt == "text" and sys.stdout.isatty()))
+    color = fmt == "text" and sys.stdout.isatty()
+    sys.stdout.write(render(fmt, reports, fail_on, color=color, docs_url=policy.docs_url))
     return EXIT_FAILED if summarize(reports, fail_on).failed else EXIT_OK
 
 

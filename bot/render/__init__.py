@@ -1,6 +1,6 @@
 """Output formats for file reports: one module each, all taking a list of `FileReport`.
 
-`render(fmt, reports, fail_on=..., color=...)` is the one entry point the CLI and the bot use.
+`render(fmt, reports, fail_on=..., color=..., docs_url=...)` is the one entry point the CLI and the bot use.
 """
 
 from __future__ import annotations
@@ -19,15 +19,20 @@ __all__ = ["FORMATS", "Format", "Summary", "render", "summarize"]
 
 
 def render(
-    fmt: Format, reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, color: bool = False
+    fmt: Format,
+    reports: Sequence[FileReport],
+    fail_on: Severity = Severity.ERROR,
+    color: bool = False,
+    docs_url: str | None = None,
 ) -> str:
-    """The reports in format `fmt`; `color` only matters for `text`."""
+    """The reports in format `fmt`; `color` only matters for `text`, `docs_url` (the base of the
+    rule reference, from the policy) for the links of `markdown` and `sarif`."""
     if fmt == "text":
         return text.render(reports, fail_on, color=color)
     if fmt == "markdown":
-        return markdown.render(reports, fail_on)
+        return markdown.render(reports, fail_on, docs_url)
     if fmt == "json":
         return json_format.render(reports, fail_on)
     if fmt == "sarif":
-        return sarif.render(reports, fail_on)
+        return sarif.render(reports, fail_on, docs_url)
     return github.render(reports, fail_on)

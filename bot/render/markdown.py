@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from bot.render.links import RULES_DOC_URL, rule_url
+from bot.render.links import rule_url
 from bot.render.summary import ordered_findings, summarize
 from policies.report import FileReport, Finding, Severity, StatementReport
 
@@ -21,7 +21,7 @@ _ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ
 
 
 def render(
-    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
+    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str | None = None
 ) -> str:
     summary = summarize(reports, fail_on)
     verdict = (
@@ -37,7 +37,7 @@ def render(
     return "\n".join(out).rstrip() + "\n"
 
 
-def _file_section(report: FileReport, docs_url: str) -> list[str]:
+def _file_section(report: FileReport, docs_url: str | None) -> list[str]:
     title = f"### `{_code_text(report.path)}`"
     if report.migration:
         title += f" (migration `{_code_text(report.migration)}`)"
@@ -64,7 +64,7 @@ def _statement_row(statement: StatementReport) -> str:
     return f"| {statement.line} | {_code(sql)} | {locks or '—'} | {'<br>'.join(effects) or '—'} |"
 
 
-def _finding(finding: Finding, docs_url: str) -> list[str]:
+def _finding(finding: Finding, docs_url: str | None) -> list[str]:
     where = f"line {finding.line}" if finding.line is not None else "file"
     link = f"[{finding.code} {finding.name}]({rule_url(finding.code, finding.name, docs_url)})"
     head = (

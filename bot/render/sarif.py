@@ -12,20 +12,19 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from bot.render.links import RULES_DOC_URL, rule_url
+from bot.render.links import help_uri
 from bot.render.summary import ordered_findings, summarize
 from policies.report import FileReport, Finding, Severity
 from policies.rules import rule_by_code
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-TOOL_URI = "https://github.com/schemawarden/schemawarden"
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
 def document(
-    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
+    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str | None = None
 ) -> dict[str, Any]:
     """One run of schemawarden as a SARIF log."""
     rules: list[dict[str, Any]] = []
@@ -47,7 +46,6 @@ def document(
                     "driver": {
                         "name": "schemawarden",
                         "version": _tool_version(),
-                        "informationUri": TOOL_URI,
                         "rules": rules,
                     }
                 },
@@ -59,25 +57,24 @@ def document(
 
 
 def render(
-    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str = RULES_DOC_URL
+    reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, docs_url: str | None = None
 ) -> str:
     # One line, like the JSON format: json's C encoder only runs without `indent`.
     return json.dumps(document(reports, fail_on, docs_url), ensure_ascii=False) + "\n"
 
 
-def _rule(finding: Finding, docs_url: str) -> dict[str, Any]:
+def _rule(finding: Finding, docs_url: str | None) -> dict[str, Any]:
     """A reportingDescriptor: the rulebook's summary and rationale when it knows the code."""
     rule = rule_by_code(finding.code)
     summary = rule.summary if rule else finding.name
     rationale = rule.rationale if rule else f"{finding.code} {finding.name} ({finding.category.value})"
     safer = rule.safer if rule else finding.safer
     default = rule.severity if rule else finding.severity
-    return {
+    descriptor: dict[str, Any] = {
         "id": finding.code,
         "name": finding.name,
         "shortDescription": {"text": summary},
         "fullDescription": {"text": rationale},
-        "helpUri": rule_url(finding.code, finding.name, docs_url),
         "help": {
             "text": f"{rationale}\n\nSafer:\n{safer}",
             "markdown": f"{rationale}\n\n**Safer way**\n\n```sql\n{safer}\n```",
@@ -85,6 +82,10 @@ def _rule(finding: Finding, docs_url: str) -> dict[str, Any]:
         "defaultConfiguration": {"level": _LEVEL[default]},
         "properties": {"tags": [finding.category.value], "category": finding.category.value},
     }
+    uri = help_uri(finding.code, finding.name, docs_url)
+    if uri is not None:
+        descriptor["helpUri"] = uri  # SARIF wants an absolute URI: only with a configured docs_url
+    return descriptor
 
 
 def _result(report: FileReport, finding: Finding, rule_index: int) -> dict[str, Any]:
