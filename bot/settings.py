@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies.errors import ConfigurationError
+from policies.policy_file import Policy, load_policy
 from reconciler.environments import EnvironmentConfig
 
 CONFIG_FILE = "schemawarden.toml"
-DEFAULT_MIGRATIONS = "migrations"
 _URL_VARIABLE = re.compile(r"^SCHEMAWARDEN_ENV_([A-Z0-9_]+)_URL$")
 _DEFAULT_ENVIRONMENTS: dict[str, dict[str, Any]] = {
     "staging": {"gate": "auto"},
@@ -69,18 +68,16 @@ def load_settings(
     environ = dict(os.environ) if environ is None else environ
     process = _process_settings(environ)
     config_path: Path | None = config or process.config
-    file_data: dict[str, Any] = {}
+    policy = Policy()
     if config_path is not None and config_path.is_file():
-        file_data = _read_toml(config_path)
+        policy = _read_policy(config_path)
     elif config is not None:
         raise ConfigurationError(f"{config}: configuration file not found; check --config")
     else:
         config_path = None
 
-    folder = migrations or Path(
-        _table(file_data, "migrations", config_path).get("folder", DEFAULT_MIGRATIONS)
-    )
-    environments = _environments(file_data, config_path, environ)
+    folder = migrations or Path(policy.migrations.folder)
+    environments = _environments(policy.environments, config_path, environ)
     actor = process.actor or environ.get("USER") or environ.get("LOGNAME") or "unknown"
     return Settings(
         data_dir=data_dir or process.data_dir,
@@ -98,33 +95,28 @@ def _process_settings(environ: dict[str, str]) -> ProcessSettings:
         if k in {"SCHEMAWARDEN_DATA_DIR", "SCHEMAWARDEN_CONFIG", "SCHEMAWARDEN_ACTOR"}
     }
     try:
-        return ProcessSettings.model_validate({k.removeprefix("SCHEMAWARDEN_").lower(): v for k, v in known.items()})
+        return ProcessSettings.model_validate(
+            {k.removeprefix("SCHEMAWARDEN_").lower(): v for k, v in known.items()}
+        )
     except ValidationError as exc:
         raise ConfigurationError(
             f"bad SCHEMAWARDEN_* environment variable: {exc.errors()[0]['msg']}"
         ) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_policy(path: Path) -> Policy:
+    """The whole file, validated once by the policy model: unknown keys are errors everywhere."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-
-
-def _table(data: dict[str, Any], key: str, path: Path | None) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"{path}: [{key}] must be a table")
-    return value
+    return load_policy(text, str(path))
 
 
 def _environments(
-    file_data: dict[str, Any], config_path: Path | None, environ: dict[str, str]
+    configured: dict[str, dict[str, Any]], config_path: Path | None, environ: dict[str, str]
 ) -> dict[str, EnvironmentConfig]:
-    tables = _table(file_data, "environments", config_path) or dict(_DEFAULT_ENVIRONMENTS)
+    tables = {name: dict(table) for name, table in configured.items()} or dict(_DEFAULT_ENVIRONMENTS)
     urls = {m.group(1).lower(): value for key, value in environ.items() if (m := _URL_VARIABLE.match(key))}
     for name in urls:
         tables.setdefault(name, {})

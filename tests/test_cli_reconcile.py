@@ -168,3 +168,13 @@ def test_status_reports_each_environment_and_an_unreachable_one(database_url: st
     assert len(by_name["staging"]["pending"]) == 11 and by_name["staging"]["error"] is None
     assert "cannot connect to environment 'production'" in by_name["production"]["error"]
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_typo_in_the_policy_file_is_refused_by_apply_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "schemawarden.toml"
+    config.write_text('[migratons]\nfolder = "drizzle"\n')
+    assert main(["apply", "--env", "staging", "--config", str(config), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "schemawarden.toml" in err and "migratons" in err
