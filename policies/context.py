@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
 from policies.errors import ConfigurationError
-from policies.locks import NEWEST_VERSION, OLDEST_VERSION
 from policies.report import Severity
+from policies.versions import DEFAULT_PG_VERSION, is_supported, supported_range
 
-DEFAULT_PG_VERSION = 16
 RULE_SETTINGS = ("error", "warning", "info", "off")
 FILE_CHANGES = ("added", "modified", "deleted")
 
@@ -66,10 +65,10 @@ class Context:
     migration_changes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not OLDEST_VERSION <= self.pg_version <= NEWEST_VERSION:
+        if not is_supported(self.pg_version):
             raise ConfigurationError(
                 f"PostgreSQL version {self.pg_version} is not supported: "
-                f"use a major version from {OLDEST_VERSION} to {NEWEST_VERSION}"
+                f"use a major version from {supported_range()}"
             )
         for code, setting in self.rules.items():
             if not re.fullmatch(r"SW\d{3}", code):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from policies.operations import Operation, OperationKind
 from policies.report import LockRef
 from policies.type_changes import TypeChange, classify_type_change
+from policies.versions import NEWEST_VERSION, OLDEST_VERSION
 
 K = OperationKind
 
@@ -26,8 +27,6 @@ SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
 EXCLUSIVE = "EXCLUSIVE"
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 
-OLDEST_VERSION = 10
-NEWEST_VERSION = 18
 
 # Lock modes that block ordinary reads (SELECT) or writes (INSERT/UPDATE/DELETE).
 BLOCKS_READS = frozenset({ACCESS_EXCLUSIVE})
@@ -87,9 +86,8 @@ CREATE_INDEX_CITE = "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
 LOCKING_CITE = "explicit-locking.html#LOCKING-TABLES"
 
 ENTRIES: tuple[LockEntry, ...] = (
-    # ADD COLUMN: a non-volatile default is stored in the catalog from PostgreSQL 11 on
+    # ADD COLUMN: a non-volatile default is stored in the catalog (PostgreSQL 11 on, all we support)
     _e(K.ADD_COLUMN, "plain", AE),
-    _e(K.ADD_COLUMN, "default", AE, rewrites=True, until=10),
     _e(K.ADD_COLUMN, "default", AE),
     _e(K.ADD_COLUMN, "volatile_default", AE, rewrites=True),
     _e(K.ADD_COLUMN, "generated_stored", AE, rewrites=True),

@@ -15,14 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from policies.errors import ConfigurationError
+from policies.versions import DEFAULT_PG_VERSION, NEWEST_VERSION, OLDEST_VERSION, supported_range
 
 SeverityName = Literal["error", "warning", "info"]
 RuleSetting = Literal["off", "info", "warning", "error"]
 MigrationFormat = Literal["auto", "drizzle-0", "drizzle-1"]
 
-MIN_PG_VERSION = 11
-MAX_PG_VERSION = 18
-DEFAULT_PG_VERSION = 16
 
 _RULE_CODE = re.compile(r"^SW\d{3}$")
 
@@ -80,7 +78,7 @@ class Policy(_Strict):
     """The whole policy file; `environments` is validated by the reconciler's own model."""
 
     fail_on: SeverityName = "error"
-    pg_version: int = Field(default=DEFAULT_PG_VERSION, ge=MIN_PG_VERSION, le=MAX_PG_VERSION)
+    pg_version: int = Field(default=DEFAULT_PG_VERSION, ge=OLDEST_VERSION, le=NEWEST_VERSION)
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     migrations: MigrationsSection = Field(default_factory=MigrationsSection)
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -150,7 +148,7 @@ def _describe(error: Any) -> str:
     if kind in ("literal_error", "enum"):
         return f"{key}: {error['input']!r} is not allowed ({error['ctx']['expected']})"
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"{key}: {error['input']!r} is out of range (allowed: {MIN_PG_VERSION} to {MAX_PG_VERSION})"
+        return f"{key}: {error['input']!r} is out of range (allowed: {supported_range()})"
     if kind in _TOML_TYPES:
         return f"{key}: must be {_TOML_TYPES[kind]} (got {error['input']!r})"
     return f"{key}: {error['msg']} (got {error['input']!r})"

@@ -83,8 +83,8 @@ def test_policy_can_switch_a_rule_off_and_change_severity() -> None:
 def test_bad_policy_values_are_user_errors() -> None:
     with pytest.raises(ConfigurationError, match="not a setting"):
         Context(rules={"SW101": "fatal"})
-    with pytest.raises(SchemawardenError, match="from 10 to 18"):
-        Context(pg_version=9)
+    with pytest.raises(SchemawardenError, match="from 11 to 18"):
+        Context(pg_version=10)
 
 
 def test_drizzle_foreign_key_inside_do_block_is_judged_at_its_own_line() -> None:

@@ -141,3 +141,23 @@ def test_docs_url_is_an_absolute_address_of_the_rule_reference() -> None:
     assert load_policy(f'docs_url = "{url}"\n', PATH).docs_url == url
     message = _error('docs_url = "docs/rules.md"\n')
     assert "docs_url: 'docs/rules.md' is not an absolute http(s) URL" in message
+
+
+def test_the_policy_file_the_context_and_the_lock_model_accept_one_version_range() -> None:
+    from policies.context import Context
+    from policies.locks import ENTRIES
+    from policies.versions import NEWEST_VERSION, OLDEST_VERSION, is_supported
+
+    for version in (OLDEST_VERSION - 1, OLDEST_VERSION, NEWEST_VERSION, NEWEST_VERSION + 1):
+        try:
+            load_policy(f"pg_version = {version}\n", PATH)
+            policy_accepts = True
+        except ConfigurationError:
+            policy_accepts = False
+        try:
+            Context(pg_version=version)
+            context_accepts = True
+        except ConfigurationError:
+            context_accepts = False
+        assert policy_accepts == context_accepts == is_supported(version), version
+    assert all(OLDEST_VERSION <= e.since <= e.until <= NEWEST_VERSION for e in ENTRIES)

@@ -18,8 +18,9 @@ from bot.render import FORMATS, Format, render, summarize
 from policies.analysis import analyze_migration_texts, analyze_sql
 from policies.context import Context
 from policies.errors import ConfigurationError
-from policies.policy_file import MAX_PG_VERSION, MIN_PG_VERSION, Policy, load_policy
+from policies.policy_file import Policy, load_policy
 from policies.report import FileReport, Severity
+from policies.versions import is_supported, supported_range
 from reconciler.migrations import JOURNAL, Layout, load_migration_set
 
 DEFAULT_CONFIG = "schemawarden.toml"
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--base", metavar="GITREF", help="judge only migrations the working tree adds compared with GITREF"
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-    parser.add_argument("--pg-version", type=int, metavar="N", help="PostgreSQL major version (11 to 18)")
+    parser.add_argument("--pg-version", type=int, metavar="N", help=f"PostgreSQL major version ({supported_range()})")
     parser.add_argument(
         "--fail-on", choices=[s.value for s in Severity], help="failing severity (default: the policy's)"
     )
@@ -64,10 +65,8 @@ def run(args: argparse.Namespace) -> int:
     """Judge, print in the chosen format, and return 1 when the failing severity is reached."""
     policy = read_policy(args.config)
     pg_version = policy.pg_version if args.pg_version is None else args.pg_version
-    if not MIN_PG_VERSION <= pg_version <= MAX_PG_VERSION:
-        raise ConfigurationError(
-            f"--pg-version {pg_version} is not supported (allowed: {MIN_PG_VERSION} to {MAX_PG_VERSION})"
-        )
+    if not is_supported(pg_version):
+        raise ConfigurationError(f"--pg-version {pg_version} is not supported (allowed: {supported_range()})")
     fail_on = Severity(args.fail_on or policy.fail_on)
     scopes: list[str] = list(args.paths) or [policy.migrations.folder]
     if args.base:

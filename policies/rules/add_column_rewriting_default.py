@@ -1,4 +1,4 @@
-"""SW201: ADD COLUMN whose default rewrites an existing table (volatile, or any default before 11)."""
+"""SW201: ADD COLUMN whose volatile default rewrites an existing table."""
 
 from __future__ import annotations
 
@@ -17,12 +17,10 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         if not result.rewrites or op.generated_stored:
             continue
         column = f'{quoted(op.relation)}."{op.columns[0]}"'
-        if op.default_volatility is Volatility.VOLATILE:
-            why = f"its default {op.default} is volatile, so every existing row gets its own value"
-        elif op.default_volatility is Volatility.UNKNOWN:
+        if op.default_volatility is Volatility.UNKNOWN:
             why = f"its default {op.default} calls a function schemawarden cannot prove non-volatile"
         else:
-            why = f"before PostgreSQL 11 any default is written into every row (target is {unit.pg_version})"
+            why = f"its default {op.default} is volatile, so every existing row gets its own value"
         yield Hit(
             statement,
             f"Adding {column} rewrites the whole table under ACCESS EXCLUSIVE (blocks reads and writes): "
