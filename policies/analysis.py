@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import cache
 
 from policies.classify import classify
 from policies.context import Context
@@ -113,10 +114,15 @@ def _is_suppressed(code: str, hit: Hit, unit: MigrationUnit) -> bool:
     return code in hit.statement.suppressed or "*" in hit.statement.suppressed
 
 
-def _enabled(context: Context, change_set: bool) -> Iterator[Rule]:
-    for rule in all_rules():
-        if rule.change_set == change_set and not context.disabled(rule.code):
-            yield rule
+def _enabled(context: Context, change_set: bool) -> tuple[Rule, ...]:
+    """The rules to run: looked up once per policy, not once per file."""
+    off = frozenset(code for code, setting in context.rules.items() if setting == "off")
+    return _rules_for(off, change_set)
+
+
+@cache
+def _rules_for(off: frozenset[str], change_set: bool) -> tuple[Rule, ...]:
+    return tuple(rule for rule in all_rules() if rule.change_set == change_set and rule.code not in off)
 
 
 def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:

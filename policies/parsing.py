@@ -125,18 +125,30 @@ def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
             yield from _embedded_queries(value)
 
 
-_MAYBE_LONG = re.compile(r'"[^"]{64,}"|[\w$]{64,}')
+_LONG_QUOTED = re.compile(r'"[^"]{64,}"')
+# Every ASCII character that cannot be part of an unquoted identifier becomes a space, so that
+# `split()` yields the identifier-like runs (one C pass, where a regex would retry at each position).
+_RUNS = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_$")})
+
+
+def _may_have_long_identifier(sql: str, limit: int) -> bool:
+    """A cheap superset test: a quoted or unquoted run over `limit` characters, or non-ASCII text."""
+    if not sql.isascii():
+        return True  # a 22-character name of 3-byte characters is already 66 bytes
+    if len(sql) <= limit:
+        return False
+    if '"' in sql and _LONG_QUOTED.search(sql):
+        return True
+    return max(map(len, sql.translate(_RUNS).split()), default=0) > limit
 
 
 def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:
     """Identifiers longer than `limit` bytes, as written.
 
     The parser truncates them to PostgreSQL's limit before we see the tree (as the server does),
-    so they are found with the scanner, and only when a cheap look at the text finds a candidate:
-    a run of 64 characters, or any non-ASCII text (a 22-character name of 3-byte characters is
-    already 66 bytes).
+    so they are found with the scanner, and only when a cheap look at the text finds a candidate.
     """
-    if sql.isascii() and not _MAYBE_LONG.search(sql):
+    if not _may_have_long_identifier(sql, limit):
         return ()
     found: list[str] = []
     try:

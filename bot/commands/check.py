@@ -8,9 +8,11 @@ existed on the base: those have been applied somewhere and must not change.
 from __future__ import annotations
 
 import argparse
+import gc
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -76,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         reports = judge(targets, policy, pg_version)
     fmt: Format = args.format
     color = fmt == "text" and sys.stdout.isatty()
-    sys.stdout.write(render(fmt, reports, fail_on, color=color, docs_url=policy.docs_url))
+    with _without_cycle_collection():  # rendering a corpus's reports builds as many objects again
+        output = render(fmt, reports, fail_on, color=color, docs_url=policy.docs_url)
+    sys.stdout.write(output)
     return EXIT_FAILED if summarize(reports, fail_on).failed else EXIT_OK
 
 
@@ -94,10 +98,28 @@ def read_policy(config: str | None) -> Policy:
     return load_policy(text, str(path))
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while judging.
+
+    The analysis allocates millions of small acyclic objects (parse trees, operations), which
+    reference counting frees; the cyclic collector would only re-walk them, for a sixth of the time
+    of a corpus-sized run. It is switched back on (if it was on) when the judging is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
     """Each file on its own, against tables that already exist (a folder is not a pull request)."""
     context = _context(policy, pg_version, ())
-    return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
+    with _without_cycle_collection():
+        return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
 
 
 def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: int) -> list[FileReport]:
@@ -109,7 +131,8 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
     targets, changed, edited = changed_migrations(base, scopes)
     migration_changes = {t.path: "added" for t in targets} | dict(edited)
     context = _context(policy, pg_version, changed, migration_changes)
-    reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
+    with _without_cycle_collection():
+        reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
     # A report about an edited migration (SW690) names the migration's tag, as a judged one does.
     return [
         replace(r, migration=_tag(Path(r.path))) if r.migration is None and r.path in dict(edited) else r
