@@ -8,6 +8,7 @@ binary-coercible to the new one and no USING expression changes the values
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from policies.expressions import base_type, type_modifiers
 
@@ -40,6 +41,7 @@ _COERCIBLE_BASES = {
 _WIDTH = {"int2": 1, "int4": 2, "int8": 3, "float4": 1, "float8": 2}
 
 
+@lru_cache(maxsize=4096)  # a project writes a few dozen distinct types, thousands of times
 def normalise(type_text: str) -> str:
     """One spelling per type: `integer` -> `int4`, `character varying(3)` -> `varchar(3)`."""
     text = type_text.strip().lower().replace('"', "")

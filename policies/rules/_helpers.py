@@ -15,6 +15,10 @@ def operations(
     unit: MigrationUnit, *kinds: OperationKind
 ) -> Iterator[tuple[AnalyzedStatement, Operation, Effect]]:
     """Every operation of the given kinds (all when none given), in statement order."""
+    if len(kinds) == 1:  # the common case: no merging, and most units have none of the kind
+        for item in unit.by_kind.get(kinds[0], ()):
+            yield item.statement, item.operation, item.effect
+        return
     groups = [unit.by_kind.get(kind, []) for kind in kinds] if kinds else list(unit.by_kind.values())
     located = groups[0] if len(groups) == 1 else sorted((x for g in groups for x in g), key=lambda x: x.order)
     for item in located:
