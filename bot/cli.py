@@ -24,20 +24,21 @@ RECONCILE_COMMANDS = frozenset({"plan", "apply", "status", "demo"})
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; for a reconcile `command`, without loading the rulebook's `check`.
+    """The parser; when `command` is known, only that family of subcommands is loaded.
 
-    Loading `check` imports every rule and renderer, a tenth of a second that `apply` in a
-    deploy pipeline need not pay.
+    `check` loads every rule and renderer, `apply` the database drivers; a deploy pipeline
+    or a pre-commit hook need not pay for the other (about a quarter of a second).
     """
-    from bot.commands import reconcile as reconcile_commands
-
     parser = argparse.ArgumentParser(
         prog="schemawarden",
         description="GitOps reconciler and PR bot for PostgreSQL schemas managed with Drizzle ORM.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    reconcile_commands.register(subparsers)
+    if command != "check":
+        from bot.commands import reconcile as reconcile_commands
+
+        reconcile_commands.register(subparsers)
     if command not in RECONCILE_COMMANDS:
         from bot.commands import check
 
