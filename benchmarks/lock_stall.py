@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from drizzle_harness import V0, CliResult, run_schemawarden, write_journal_folder  # noqa: E402
 from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
+from reconciler.environments import parse_duration_ms  # noqa: E402
 
 TABLE = "bench_item"
 BASE_WHEN = 1_700_000_000_000
@@ -225,11 +226,8 @@ def check_loopback(url: str) -> None:
 
 
 def parse_seconds(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "min": 60.0}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text) / 1000  # PostgreSQL's default unit for lock_timeout is ms
+    """The benchmark reads lock_timeout exactly as schemawarden's settings do."""
+    return parse_duration_ms(text) / 1000
 
 
 def main(argv: list[str] | None = None) -> int:
