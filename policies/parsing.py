@@ -1,19 +1,19 @@
 """Parsing statements with pglast (PostgreSQL's own grammar), including the bodies of DO blocks.
 
-The parse tree is read as pglast's JSON form: it is several times faster to build than pglast's
-Python node objects and carries the same information, which matters when a whole repository's
-history is judged in one run. A statement that does not parse is kept, with its error and line,
+The parse tree is read as pglast's JSON form (decoded with orjson, twice as fast as `json`): it is
+several times faster to build than pglast's Python node objects and carries the same information,
+which matters when a whole repository's history is judged in one run. A statement that does not parse is kept, with its error and line,
 so that a rule can report it instead of the analysis crashing.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pglast
 from pglast.parser import ParseError, parse_sql_json, scan
 
@@ -52,7 +52,7 @@ def unwrap(wrapped: Node) -> tuple[str, Node]:
 def parse_statement(statement: Statement, in_do_block: bool = False) -> list[ParsedStatement]:
     """Parse one split statement; normally one result, more if the scanner left several together."""
     try:
-        tree = json.loads(parse_sql_json(statement.sql))
+        tree = orjson.loads(parse_sql_json(statement.sql))
     except ParseError as error:
         return [_failed(statement, error, in_do_block)]
     results: list[ParsedStatement] = []
