@@ -131,8 +131,11 @@ _LONG_QUOTED = re.compile(r'"[^"]{64,}"')
 _RUNS = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_$")})
 
 
-def _may_have_long_identifier(sql: str, limit: int) -> bool:
-    """A cheap superset test: a quoted or unquoted run over `limit` characters, or non-ASCII text."""
+def may_have_long_identifier(sql: str, limit: int = 63) -> bool:
+    """A cheap superset test: a quoted or unquoted run over `limit` characters, or non-ASCII text.
+
+    It also holds for any part of `sql`: when a whole file fails it, none of its statements passes.
+    """
     if not sql.isascii():
         return True  # a 22-character name of 3-byte characters is already 66 bytes
     if len(sql) <= limit:
@@ -148,7 +151,7 @@ def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:
     The parser truncates them to PostgreSQL's limit before we see the tree (as the server does),
     so they are found with the scanner, and only when a cheap look at the text finds a candidate.
     """
-    if not _may_have_long_identifier(sql, limit):
+    if not may_have_long_identifier(sql, limit):
         return ()
     found: list[str] = []
     try:
