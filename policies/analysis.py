@@ -65,6 +65,7 @@ def _analyze_file(
     path: str, text: str, context: Context, migration: str | None, knowledge: Knowledge
 ) -> tuple[FileReport, Knowledge]:
     analyzed: list[AnalyzedStatement] = []
+    new_relations: frozenset[str] = frozenset()
     for statement in split_statements(text):
         suppressed = _codes(_IGNORE, statement.comments)
         for parsed in _flatten(parse_statement(statement)):
@@ -74,11 +75,10 @@ def _analyze_file(
                 knowledge.learn(enriched)
                 operations.append(enriched)
             effects = tuple(effect(op, context.pg_version) for op in operations)
+            if len(new_relations) != len(knowledge.new_relations):  # it only grows: share unchanged copies
+                new_relations = frozenset(knowledge.new_relations)
             analyzed.append(
-                AnalyzedStatement(
-                    len(analyzed), parsed, tuple(operations), effects, frozenset(knowledge.new_relations),
-                    suppressed,
-                )
+                AnalyzedStatement(len(analyzed), parsed, tuple(operations), effects, new_relations, suppressed)
             )
     unit = MigrationUnit(path, text, tuple(analyzed), context, knowledge, _codes(_IGNORE_FILE, text))
     findings: list[Finding] = []

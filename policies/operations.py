@@ -211,15 +211,14 @@ class Operation:
 def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
     # A dataclass's __init__ sets its fields in declaration order, so its __dict__ lists them in
     # that order: read it directly (the output is a few hundred thousand of these per corpus).
-    result: dict[str, Any] = {}
-    for name, value in vars(item).items():
-        if value is None or value is False or value == () or value == "":
-            continue
+    # No field is a number, so "unset" is exactly "falsy" (None, False, (), ""): drop those in one
+    # comprehension, as most of the thirty-odd fields of an operation are unset.
+    result: dict[str, Any] = {name: value for name, value in vars(item).items() if value}
+    for name, value in result.items():
         if isinstance(value, Enum):
-            value = value.value
+            result[name] = value.value
         elif isinstance(value, tuple):
-            value = [v.to_json() if isinstance(v, ColumnSpec) else v for v in value]
-        result[name] = value
+            result[name] = [v.to_json() if isinstance(v, ColumnSpec) else v for v in value]
     return result
 
 

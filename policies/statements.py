@@ -42,9 +42,8 @@ def split_statements(text: str) -> list[Statement]:
     statement, so that the parser later reports it at its line instead of losing it.
     """
     statements: list[Statement] = []
-    offset = 0
+    base_line = 1
     for chunk_index, chunk in enumerate(split_chunks(text)):
-        base_line = text.count("\n", 0, offset) + 1
         for start, end in _statement_spans(chunk):
             comments, body_start = _leading_comments(chunk, start, end)
             sql = chunk[body_start:end].rstrip().rstrip(";").rstrip()
@@ -52,7 +51,7 @@ def split_statements(text: str) -> list[Statement]:
                 continue
             line = base_line + chunk.count("\n", 0, body_start)
             statements.append(Statement(sql=sql, line=line, chunk=chunk_index, comments=comments))
-        offset += len(chunk) + len(BREAKPOINT)
+        base_line += chunk.count("\n")  # the breakpoint itself is on the line the next chunk starts on
     return statements
 
 

@@ -19,7 +19,9 @@ def operations(
         for item in unit.by_kind.get(kinds[0], ()):
             yield item.statement, item.operation, item.effect
         return
-    groups = [unit.by_kind.get(kind, []) for kind in kinds] if kinds else list(unit.by_kind.values())
+    groups = [unit.by_kind[kind] for kind in kinds if kind in unit.by_kind] if kinds else list(unit.by_kind.values())
+    if not groups:
+        return
     located = groups[0] if len(groups) == 1 else sorted((x for g in groups for x in g), key=lambda x: x.order)
     for item in located:
         yield item.statement, item.operation, item.effect
