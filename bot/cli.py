@@ -13,10 +13,6 @@ from collections.abc import Callable, Sequence
 
 from policies.errors import SchemawardenError
 
-EXIT_OK = 0
-EXIT_PROBLEM = 1
-EXIT_USAGE = 2
-
 Handler = Callable[[argparse.Namespace], int]
 
 

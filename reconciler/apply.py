@@ -25,7 +25,13 @@ from policies.statements import Statement
 from reconciler import audit
 from reconciler.connect import connect_environment, server_major
 from reconciler.environments import EnvironmentConfig
-from reconciler.history import HistoryTable, ensure_history_table, read_history, record_applied
+from reconciler.history import (
+    HistoryTable,
+    ensure_history_table,
+    history_columns,
+    read_history,
+    record_applied,
+)
 from reconciler.locking import LockHolder, lock_holder, try_lock, unlock, wait_for_lock
 from reconciler.migrations import Layout, Migration, MigrationSet
 from reconciler.plan import Approvals, Plan, make_plan
@@ -136,17 +142,17 @@ def apply_environment(
     observer = observer or SilentObserver()
     table = HistoryTable(env.history_schema, env.history_table)
     app_name = f"schemawarden apply {env.name} by {options.actor}"[:63]
-    with connect_environment(env, url, app_name) as control, connect_environment(env, url, app_name) as work:
+    with connect_environment(env, url, app_name) as control:
         if options.dry_run:
             plan = make_plan(migration_set, read_history(control, table), options.approvals, options.stop_at)
             return ApplyResult(env.name, plan, (), dry_run=True)
-        _take_runner_lock(control, table, env, options, observer)
-        try:
-            runner = _Runner(env, table, control, work, options, observer, sleep)
-            return runner.run(migration_set)
-        finally:
-            if not control.closed and not control.broken:
-                unlock(control, table)
+        with connect_environment(env, url, app_name) as work:
+            _take_runner_lock(control, table, env, options, observer)
+            try:
+                return _Runner(env, table, control, work, options, observer, sleep).run(migration_set)
+            finally:
+                if not control.closed and not control.broken:
+                    unlock(control, table)
 
 
 def _take_runner_lock(
@@ -215,12 +221,8 @@ class _Runner:
         """A drizzle 1.x folder needs the 1.x history table, which drizzle upgrades itself."""
         if layout is not Layout.DRIZZLE_1:
             return
-        row = self.control.execute(
-            """SELECT count(*) FILTER (WHERE column_name = 'name'), count(*)
-               FROM information_schema.columns WHERE table_schema = %s AND table_name = %s""",
-            (self.table.schema, self.table.table),
-        ).fetchone()
-        if row and int(str(row[1])) > 0 and int(str(row[0])) == 0:
+        columns = history_columns(self.control, self.table)
+        if columns and "name" not in columns:
             raise SchemawardenError(
                 f"{self.env.label}: {self.table} is a drizzle 0.x history table but the migrations "
                 "folder is in the drizzle 1.x layout. Run drizzle-orm 1.x's migrator once (it upgrades "

@@ -46,7 +46,7 @@ def read_history(conn: psycopg.Connection[tuple[object, ...]], table: HistoryTab
     """All rows in id order; an empty list when the table does not exist yet."""
     if not _table_exists(conn, table):
         return []
-    has_name = "name" in _columns(conn, table)
+    has_name = "name" in history_columns(conn, table)
     name_column = sql.SQL("name") if has_name else sql.SQL("NULL::text")
     query = sql.SQL("SELECT id, hash, created_at, {} FROM {} ORDER BY id").format(
         name_column, table.qualified
@@ -106,7 +106,8 @@ def _table_exists(conn: psycopg.Connection[tuple[object, ...]], table: HistoryTa
     return row is not None
 
 
-def _columns(conn: psycopg.Connection[tuple[object, ...]], table: HistoryTable) -> set[str]:
+def history_columns(conn: psycopg.Connection[tuple[object, ...]], table: HistoryTable) -> set[str]:
+    """The columns the history table has (empty when it does not exist): 0.x or 1.x form."""
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
         (table.schema, table.table),

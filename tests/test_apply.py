@@ -255,3 +255,18 @@ def test_dry_run_changes_nothing(database_url: str) -> None:
         scalar(database_url, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('drizzle', 'schemawarden')")
         == 0
     )
+
+
+def test_a_drizzle_1_folder_on_a_drizzle_0_history_table_is_refused_with_the_way_out(
+    database_url: str,
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute('CREATE SCHEMA "drizzle"')
+        conn.execute(
+            'CREATE TABLE "drizzle"."__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)'
+        )
+    migration_set = load_migration_set(SAMPLE / "extras" / "kit-1.0.0-rc.5-fresh" / "migrations")
+    with pytest.raises(SchemawardenError) as caught:
+        apply(database_url, migration_set)
+    assert "drizzle 0.x history table" in str(caught.value) and "upgrades the table" in str(caught.value)
+    assert scalar(database_url, "SELECT to_regclass('account') IS NULL") is True

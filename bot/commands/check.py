@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot.commands import EXIT_OK, EXIT_PROBLEM
 from bot.render import FORMATS, Format, render, summarize
 from policies.analysis import analyze_migration_texts, analyze_sql
 from policies.context import Context
@@ -26,8 +27,6 @@ from policies.versions import is_supported, supported_range
 from reconciler.migrations import JOURNAL, Layout, load_migration_set
 
 DEFAULT_CONFIG = "schemawarden.toml"
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     with _without_cycle_collection():
         output, failed = _judge_and_render(args, policy, pg_version, fail_on)
     sys.stdout.write(output)
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_PROBLEM if failed else EXIT_OK
 
 
 def _judge_and_render(

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from bot import console
+from bot.commands import EXIT_OK, EXIT_PROBLEM
 from bot.settings import Settings, load_settings
 from policies.errors import ConfigurationError, SchemawardenError
 from reconciler.apply import ApplyOptions, apply_environment
@@ -16,8 +17,6 @@ from reconciler.environments import EnvironmentConfig
 from reconciler.history import HistoryRow, HistoryTable, read_history
 from reconciler.migrations import SAMPLE_PROJECT, MigrationSet, load_migration_set
 from reconciler.plan import Approvals, make_plan
-
-EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
