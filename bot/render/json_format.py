@@ -6,9 +6,10 @@ without bumping `version`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from bot.render.summary import summarize
 from policies.report import FileReport, Severity
@@ -26,7 +27,7 @@ def document(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) 
 
 
 def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> str:
-    # One line: json's C encoder only runs without `indent`, and a whole repository's history
-    # is megabytes of JSON (pipe it through `jq` to read it).
-    # The document is a tree by construction: no need for the encoder's circular-reference check.
-    return json.dumps(document(reports, fail_on), ensure_ascii=False, check_circular=False) + "\n"
+    # One line, encoded by orjson (already used to read parse trees): a whole repository's history
+    # is megabytes of JSON, which orjson writes about seven times faster than `json` (pipe it
+    # through `jq` to read it).
+    return orjson.dumps(document(reports, fail_on), option=orjson.OPT_APPEND_NEWLINE).decode()
