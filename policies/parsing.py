@@ -17,7 +17,7 @@ import orjson
 import pglast
 from pglast.parser import ParseError, parse_sql_json, scan
 
-from policies.statements import Statement
+from policies.statements import BREAKPOINT, Statement, leading_comments, split_statements
 
 Node = Mapping[str, Any]
 """One node of pglast's JSON tree: the fields of a node whose type name is known separately."""
@@ -49,6 +49,64 @@ def unwrap(wrapped: Node) -> tuple[str, Node]:
     return name, fields
 
 
+def parse_migration(text: str) -> list[ParsedStatement]:
+    """Every top-level statement of a migration file, parsed, with its file line and drizzle chunk.
+
+    One parser call for the whole file when that sees what drizzle's chunking sees; otherwise the
+    file is split (drizzle breakpoints, then the scanner) and each statement parsed on its own,
+    which also places a syntax error at its statement. The two give the same statements: the
+    single call only saves a scanner pass and a parser call per statement.
+    """
+    whole = _parse_whole_file(text) if text.isascii() else None
+    if whole is not None:
+        return whole
+    return [parsed for statement in split_statements(text) for parsed in parse_statement(statement)]
+
+
+def _parse_whole_file(text: str) -> list[ParsedStatement] | None:
+    """The file's statements from one parser call, or None where that could differ from splitting.
+
+    Only for ASCII text, where the parser's byte offsets are character offsets. It gives up on a
+    syntax error and on a `--> statement-breakpoint` that is not between statements (inside a
+    string or a block comment, or after a statement without its semicolon): drizzle cuts there.
+    """
+    try:
+        tree = orjson.loads(parse_sql_json(text))
+    except ParseError:
+        return None
+    breakpoints: list[int] = []
+    found = text.find(BREAKPOINT)
+    while found != -1:
+        breakpoints.append(found)
+        found = text.find(BREAKPOINT, found + len(BREAKPOINT))
+    breakpoints.append(len(text) + 1)  # a sentinel after everything
+    results: list[ParsedStatement] = []
+    chunk = 0
+    segment_start = 0  # where the text of the statement being read may begin: after the last `;`
+    line, counted_to = 1, 0
+    for raw in tree.get("stmts", ()):
+        body_start = raw.get("stmt_location", 0)
+        length = raw.get("stmt_len", 0)
+        end = body_start + length if length else len(text)
+        while breakpoints[chunk] < body_start:
+            chunk += 1
+            segment_start = max(segment_start, breakpoints[chunk - 1] + len(BREAKPOINT))
+        if breakpoints[chunk] < end:
+            return None  # a breakpoint inside the statement: drizzle runs its pieces apart
+        comments, found_start = leading_comments(text, segment_start, end)
+        if found_start != body_start:
+            return None  # the cut left something before the statement that is not a comment
+        sql = text[body_start:end].rstrip().rstrip(";").rstrip()
+        line += text.count("\n", counted_to, body_start)
+        counted_to = body_start
+        statement = Statement(sql=sql, line=line, chunk=chunk, comments=comments)
+        shape, node = unwrap(raw["stmt"])
+        inner = tuple(_do_block_statements(statement, node, body_start)) if shape == "DoStmt" else ()
+        results.append(ParsedStatement(statement, shape, node, None, inner))
+        segment_start = end + 1 if end < len(text) and text[end] == ";" else end
+    return results
+
+
 def parse_statement(statement: Statement, in_do_block: bool = False) -> list[ParsedStatement]:
     """Parse one split statement; normally one result, more if the scanner left several together."""
     try:
@@ -70,7 +128,7 @@ def parse_statement(statement: Statement, in_do_block: bool = False) -> list[Par
                 sql=stripped.rstrip().rstrip(";"),
                 line=statement.line + statement.sql.count("\n", 0, offset),
                 chunk=statement.chunk,
-                comments=statement.comments if not results else "",
+                comments=statement.comments,  # a suppression before the text covers all it holds
             )
         inner = tuple(_do_block_statements(part, node)) if shape == "DoStmt" else ()
         results.append(ParsedStatement(part, shape, node, None, inner, in_do_block))
@@ -85,8 +143,12 @@ def _failed(statement: Statement, error: ParseError, in_do_block: bool) -> Parse
     return ParsedStatement(placed, "", {}, str(error.args[0]) if error.args else str(error), (), in_do_block)
 
 
-def _do_block_statements(statement: Statement, node: Node) -> Iterator[ParsedStatement]:
-    """The SQL statements run by a PL/pgSQL `DO` block, so that rules judge them too."""
+def _do_block_statements(statement: Statement, node: Node, offset: int = 0) -> Iterator[ParsedStatement]:
+    """The SQL statements run by a PL/pgSQL `DO` block, so that rules judge them too.
+
+    `offset` is where the statement's text begins in the text that was parsed (the node's
+    locations count from there).
+    """
     language = "plpgsql"
     body_location = 0
     for arg in node.get("args", []):
@@ -94,7 +156,7 @@ def _do_block_statements(statement: Statement, node: Node) -> Iterator[ParsedSta
         if elem.get("defname") == "language":
             language = unwrap(elem["arg"])[1].get("sval", language)
         elif elem.get("defname") == "as":
-            body_location = max(elem.get("arg_location", 0), 0)
+            body_location = max(elem.get("arg_location", 0) - offset, 0)
     if language.lower() != "plpgsql":
         return
     try:
@@ -125,24 +187,38 @@ def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
             yield from _embedded_queries(value)
 
 
-_LONG_QUOTED = re.compile(r'"[^"]{64,}"')
-# Every ASCII character that cannot be part of an unquoted identifier becomes a space, so that
-# `split()` yields the identifier-like runs (one C pass, where a regex would retry at each position).
-_RUNS = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "_$")})
+# The superset test below reads UTF-8 bytes, as PostgreSQL's limit and scanner count them: the
+# scanner takes every byte from 0x80 up as a name character.
+_LONG_QUOTED = re.compile(rb'"[^"]{64,}"')
+# Every ASCII byte that cannot be part of an unquoted name becomes a space, so that `split()` yields
+# the name-like runs (one C pass, where a regex would retry at each position).
+_NOT_NAME = bytes(i for i in range(128) if not (chr(i).isalnum() or chr(i) in "_$"))
+_RUNS = bytes.maketrans(_NOT_NAME, b" " * len(_NOT_NAME))
+# The tokens that can hold a double quote in SQL without dollar quotes, block comments or
+# backslashes: quoted names, string constants and line comments, read left to right.
+_QUOTED_STRINGS_COMMENTS = re.compile(rb'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|--[^\n]*')
 
 
 def may_have_long_identifier(sql: str, limit: int = 63) -> bool:
-    """A cheap superset test: a quoted or unquoted run over `limit` characters, or non-ASCII text.
+    """A cheap superset test: a quoted or unquoted name over `limit` bytes may be in `sql`.
 
     It also holds for any part of `sql`: when a whole file fails it, none of its statements passes.
     """
-    if not sql.isascii():
-        return True  # a 22-character name of 3-byte characters is already 66 bytes
-    if len(sql) <= limit:
+    if len(sql) * 4 <= limit:
+        return False  # not even in 4-byte characters
+    text = sql.encode()
+    if len(text) <= limit:
         return False
-    if '"' in sql and _LONG_QUOTED.search(sql):
-        return True
-    return max(map(len, sql.translate(_RUNS).split()), default=0) > limit
+    if b'"' in text and (b'""' in text or _LONG_QUOTED.search(text)):
+        # A long stretch between two quotes: a long quoted name, or only the text between two names.
+        if b"$" in text or b"/*" in text or b"\\" in text:
+            return True  # where a quote opens is then the scanner's business
+        if any(token[:1] == b'"' and len(token) - 2 > limit for token in _QUOTED_STRINGS_COMMENTS.findall(text)):
+            return True
+    # A long unquoted name (or quoted one of name characters) lies within one long whitespace-free word.
+    if max(map(len, text.split()), default=0) <= limit:
+        return False
+    return max(map(len, text.translate(_RUNS).split()), default=0) > limit
 
 
 def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:

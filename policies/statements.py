@@ -45,7 +45,7 @@ def split_statements(text: str) -> list[Statement]:
     base_line = 1
     for chunk_index, chunk in enumerate(split_chunks(text)):
         for start, end in _statement_spans(chunk):
-            comments, body_start = _leading_comments(chunk, start, end)
+            comments, body_start = leading_comments(chunk, start, end)
             sql = chunk[body_start:end].rstrip().rstrip(";").rstrip()
             if not sql:
                 continue
@@ -72,8 +72,8 @@ def _statement_spans(chunk: str) -> list[tuple[int, int]]:
     return widened
 
 
-def _leading_comments(chunk: str, start: int, end: int) -> tuple[str, int]:
-    """The comment text before a statement, and where the statement itself begins."""
+def leading_comments(chunk: str, start: int, end: int) -> tuple[str, int]:
+    """The comment text in `chunk[start:end]` before a statement, and where the statement begins."""
     pos = start
     comment_parts: list[str] = []
     while pos < end:
