@@ -14,10 +14,9 @@ from functools import cache
 from policies.classify import classify
 from policies.context import Context
 from policies.locks import effect
-from policies.parsing import ParsedStatement, parse_statement
+from policies.parsing import ParsedStatement, parse_migration
 from policies.report import FileReport, Finding, LockRef, StatementReport
 from policies.rules import Hit, Rule, all_rules
-from policies.statements import split_statements
 from policies.unit import AnalyzedStatement, Knowledge, MigrationUnit
 
 _IGNORE = re.compile(r"--\s*schemawarden-ignore(?!-file)[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
@@ -66,9 +65,9 @@ def _analyze_file(
 ) -> tuple[FileReport, Knowledge]:
     analyzed: list[AnalyzedStatement] = []
     new_relations: frozenset[str] = frozenset()
-    for statement in split_statements(text):
-        suppressed = _codes(_IGNORE, statement.comments)
-        for parsed in _flatten(parse_statement(statement)):
+    for top in parse_migration(text):
+        suppressed = _codes(_IGNORE, top.statement.comments)
+        for parsed in _flatten([top]):
             operations = []
             for op in classify(parsed):
                 enriched = knowledge.enrich(op)
@@ -82,7 +81,10 @@ def _analyze_file(
             )
     unit = MigrationUnit(path, text, tuple(analyzed), context, knowledge, _codes(_IGNORE_FILE, text))
     findings: list[Finding] = []
+    present = unit.by_kind.keys()
     for rule in _enabled(context, change_set=False):
+        if rule.needs is not None and rule.needs.isdisjoint(present):
+            continue  # it cannot object to this migration
         for hit in rule.check(unit):
             if not _is_suppressed(rule.code, hit, unit):
                 findings.append(_finding(rule, hit, context))

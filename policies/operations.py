@@ -235,6 +235,11 @@ _OUTSIDE_WHEN_CONCURRENT = {
     OperationKind.DETACH_PARTITION,
 }
 
+MAY_RUN_OUTSIDE_TRANSACTION = frozenset(
+    _OUTSIDE_TRANSACTION | _OUTSIDE_WHEN_CONCURRENT | {OperationKind.ADD_ENUM_VALUE, OperationKind.REINDEX}
+)
+"""The kinds for which `runs_outside_transaction` can be true (on some version, with some flags)."""
+
 
 def runs_outside_transaction(operation: Operation, pg_version: int | None = None) -> bool:
     """True when PostgreSQL refuses to run the operation inside a transaction block.

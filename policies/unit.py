@@ -199,6 +199,24 @@ class MigrationUnit:
                 order += 1
         return grouped
 
+    @cached_property
+    def written_types(self) -> tuple[tuple[AnalyzedStatement, Operation, str, str], ...]:
+        """Every column type the migration writes: (statement, operation, column, type as written).
+
+        Column definitions (CREATE TABLE, ADD COLUMN) in statement order, then the new types of
+        ALTER COLUMN ... TYPE; several design rules each look here for a type of their own.
+        """
+        defined = sorted(
+            (item for kind in (K.CREATE_TABLE, K.ADD_COLUMN) for item in self.by_kind.get(kind, ())),
+            key=lambda item: item.order,
+        )
+        found = [(x.statement, x.operation, spec.name, spec.type) for x in defined for spec in x.operation.column_specs]
+        for x in self.by_kind.get(K.ALTER_COLUMN_TYPE, ()):
+            op = x.operation
+            if op.column_type and op.columns:
+                found.append((x.statement, op, op.columns[0], op.column_type))
+        return tuple(found)
+
 
 @dataclass(frozen=True)
 class Located:

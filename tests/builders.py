@@ -1,10 +1,18 @@
-"""Small Drizzle migration folders written by tests, in the exact shapes drizzle-kit writes."""
+"""Helpers shared by tests: small Drizzle migration folders in the exact shapes drizzle-kit writes,
+and views of the analysis to compare two ways of reaching one result."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from policies import analysis
+from policies.context import Context
+from policies.parsing import ParsedStatement
+from policies.rules import Rule
 from reconciler.migrations import SAMPLE_PROJECT, MigrationSet, load_migration_set
 
 SAMPLE = SAMPLE_PROJECT
@@ -32,3 +40,18 @@ def journal_set(
     folder: Path, migrations: list[tuple[str, str]], whens: list[int] | None = None
 ) -> MigrationSet:
     return load_migration_set(write_journal_folder(folder, migrations, whens))
+
+
+def run_every_rule_on_every_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switch off the analysis's skipping of rules by operation kind (`Rule.needs`), for comparison."""
+    enabled = analysis._enabled
+
+    def ungated(context: Context, change_set: bool) -> tuple[Rule, ...]:
+        return tuple(replace(rule, needs=None) for rule in enabled(context, change_set))
+
+    monkeypatch.setattr(analysis, "_enabled", ungated)
+
+
+def outline(parsed: list[ParsedStatement]) -> list[tuple[object, ...]]:
+    """What the analysis reads of parsed statements (node locations aside: they count from the text parsed)."""
+    return [(p.statement, p.shape, p.error, p.in_do_block, outline(list(p.inner))) for p in parsed]

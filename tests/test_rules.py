@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from policies import Context, analyze_migration_texts
+from builders import run_every_rule_on_every_migration
+from policies import Context, analyze_migration_texts, analyze_sql
 from policies.report import Category, Finding, Severity
 from policies.rules import Rule, all_rules
 
 RULES = all_rules()
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _findings(rule: Rule, sql: str, context: Context) -> list[Finding]:
@@ -28,6 +31,21 @@ def test_rule_flags_its_bad_example(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_rule_passes_its_good_example(rule: Rule) -> None:
     assert _findings(rule, rule.good, Context(**rule.good_context)) == []
+
+
+def test_skipping_rules_by_operation_kind_loses_no_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule's `needs` lets the analysis skip it; running every rule everywhere finds nothing more."""
+    texts = [text for rule in RULES for text in (rule.bad, rule.good)]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(FIXTURES.rglob("*.sql"))]
+    contexts = [Context(), Context(pg_version=11), Context(transactional=False)]
+
+    def judged() -> list[list[Finding]]:
+        return [list(analyze_sql("0001_x.sql", text, context).findings) for text in texts for context in contexts]
+
+    gated = judged()
+    run_every_rule_on_every_migration(monkeypatch)
+    assert judged() == gated
+    assert sum(map(len, gated)) > 100
 
 
 def test_rule_codes_are_grouped_by_category_family() -> None:

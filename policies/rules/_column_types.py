@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from policies.expressions import base_type, display_type
 from policies.operations import OperationKind
-from policies.rules._helpers import new_columns, operations, quoted
+from policies.rules._helpers import NEW_COLUMN_KINDS, quoted
 from policies.rules._rule import Hit
 from policies.type_changes import normalise
 from policies.unit import MigrationUnit
+
+COLUMN_TYPE_KINDS = NEW_COLUMN_KINDS | {OperationKind.ALTER_COLUMN_TYPE}
+"""The operations that give a column its type (what `columns_of_type` reads)."""
 
 
 def columns_of_type(
@@ -20,14 +24,12 @@ def columns_of_type(
     `matches` receives the normalised type (`varchar(20)`, `timestamp`); `message` the column
     reference and the type as written.
     """
-    for statement, op, spec in new_columns(unit):
-        if matches(normalise(spec.type)):
-            yield Hit(statement, message(f'{quoted(op.relation)}."{spec.name}"', display_type(spec.type)))
-    for statement, op, _ in operations(unit, OperationKind.ALTER_COLUMN_TYPE):
-        if op.column_type and op.columns and matches(normalise(op.column_type)):
-            yield Hit(statement, message(f'{quoted(op.relation)}."{op.columns[0]}"', display_type(op.column_type)))
+    for statement, op, column, written in unit.written_types:
+        if matches(normalise(written)):
+            yield Hit(statement, message(f'{quoted(op.relation)}."{column}"', display_type(written)))
 
 
+@lru_cache(maxsize=4096)  # a project writes a few dozen distinct types, thousands of times
 def base(type_text: str) -> str:
     """The type without modifiers or array brackets: `varchar(20)[]` -> `varchar`."""
     return base_type(type_text).removesuffix("[]").split("(")[0]

@@ -10,6 +10,9 @@ from policies.unit import AnalyzedStatement, MigrationUnit, relation_key
 
 _ENDS_TRANSACTION = frozenset({"commit", "rollback", "prepare"})
 
+NEW_COLUMN_KINDS = frozenset({OperationKind.CREATE_TABLE, OperationKind.ADD_COLUMN})
+"""The operations that write column definitions (`new_columns`)."""
+
 
 def operations(
     unit: MigrationUnit, *kinds: OperationKind
@@ -38,7 +41,7 @@ def on_existing(
 
 def new_columns(unit: MigrationUnit) -> Iterator[tuple[AnalyzedStatement, Operation, ColumnSpec]]:
     """Column definitions the migration writes (CREATE TABLE and ADD COLUMN)."""
-    for statement, op, _ in operations(unit, OperationKind.CREATE_TABLE, OperationKind.ADD_COLUMN):
+    for statement, op, _ in operations(unit, *NEW_COLUMN_KINDS):
         for spec in op.column_specs:
             yield statement, op, spec
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.unit import AnalyzedStatement, MigrationUnit
 
@@ -49,3 +50,6 @@ class Rule:
     good_context: Mapping[str, Any] = field(default_factory=dict)
     change_set: bool = False
     """True for rules about the pull request as a whole (run once, not per migration file)."""
+    needs: frozenset[OperationKind] | None = None
+    """The operation kinds without one of which the rule cannot object (None: it may object to any
+    statement). The analysis runs the rule only on migrations that have one: most have few kinds."""

@@ -42,4 +42,5 @@ RULE = Rule(
     bad='ALTER TABLE "orders" ADD CONSTRAINT "orders_total_positive" CHECK ("total" >= 0);',
     good='ALTER TABLE "orders" ADD CONSTRAINT "orders_total_positive" CHECK ("total" >= 0) NOT VALID;',
     check=check,
+    needs=frozenset({OperationKind.ADD_CHECK}),
 )

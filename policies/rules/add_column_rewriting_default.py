@@ -51,4 +51,5 @@ RULE = Rule(
     bad='ALTER TABLE "orders" ADD COLUMN "public_id" uuid DEFAULT gen_random_uuid();',
     good='ALTER TABLE "orders" ADD COLUMN "created_at" timestamptz DEFAULT now();',
     check=check,
+    needs=frozenset({OperationKind.ADD_COLUMN}),
 )

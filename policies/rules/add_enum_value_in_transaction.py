@@ -39,6 +39,7 @@ RULE = Rule(
     bad="ALTER TYPE \"order_status\" ADD VALUE 'refunded';",
     good="CREATE TYPE \"mood\" AS ENUM ('sad');\nALTER TYPE \"mood\" ADD VALUE 'happy';",
     check=check,
+    needs=frozenset({OperationKind.ADD_ENUM_VALUE}),
     bad_context={"pg_version": 11},
     good_context={"pg_version": 11},
 )

@@ -55,4 +55,5 @@ RULE = Rule(
         'REFERENCES "customers" ("id") NOT VALID;'
     ),
     check=check,
+    needs=frozenset({OperationKind.ADD_FOREIGN_KEY}),
 )

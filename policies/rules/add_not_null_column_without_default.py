@@ -38,4 +38,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" ADD COLUMN "tier" text NOT NULL;',
     good="ALTER TABLE \"users\" ADD COLUMN \"tier\" text NOT NULL DEFAULT 'basic';",
     check=check,
+    needs=frozenset({OperationKind.ADD_COLUMN}),
 )

@@ -40,4 +40,5 @@ RULE = Rule(
     bad='ALTER TABLE "orders" ADD COLUMN "total_cents" bigint GENERATED ALWAYS AS (("total" * 100)::bigint) STORED;',
     good='ALTER TABLE "orders" ADD COLUMN "total_cents" bigint;',
     check=check,
+    needs=frozenset({OperationKind.ADD_COLUMN}),
 )

@@ -53,4 +53,5 @@ RULE = Rule(
     bad='ALTER DOMAIN "positive_amount" ADD CONSTRAINT "positive_amount_check" CHECK (VALUE > 0);',
     good='ALTER DOMAIN "positive_amount" ADD CONSTRAINT "positive_amount_check" CHECK (VALUE > 0) NOT VALID;',
     check=check,
+    needs=frozenset({OperationKind.ALTER_DOMAIN}),
 )

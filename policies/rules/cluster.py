@@ -37,4 +37,5 @@ RULE = Rule(
     bad='CLUSTER "orders" USING "orders_created_at_idx";',
     good='ANALYZE "orders";',
     check=check,
+    needs=frozenset({OperationKind.CLUSTER}),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.operations import OperationKind, runs_outside_transaction
+from policies.operations import MAY_RUN_OUTSIDE_TRANSACTION, OperationKind, runs_outside_transaction
 from policies.report import Category, Severity
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
@@ -54,5 +54,6 @@ RULE = Rule(
     bad='CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON "orders" ("customer_id");',
     good='CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON "orders" ("customer_id");',
     check=check,
+    needs=MAY_RUN_OUTSIDE_TRANSACTION,
     good_context={"transactional": False},
 )

@@ -43,4 +43,5 @@ RULE = Rule(
     bad='ALTER TABLE "events" DETACH PARTITION "events_2023";',
     good='ALTER TABLE "events" DETACH PARTITION "events_2023" CONCURRENTLY;',
     check=check,
+    needs=frozenset({OperationKind.DETACH_PARTITION}),
 )

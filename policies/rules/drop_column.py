@@ -40,4 +40,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" DROP COLUMN "legacy_flag";',
     good='ALTER TABLE "users" ADD COLUMN "nickname" text;',
     check=check,
+    needs=frozenset({OperationKind.DROP_COLUMN}),
 )

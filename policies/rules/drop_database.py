@@ -31,4 +31,5 @@ RULE = Rule(
     bad='DROP DATABASE "analytics";',
     good='DROP TABLE IF EXISTS "analytics_scratch_20240101";',
     check=check,
+    needs=frozenset({OperationKind.DROP_DATABASE}),
 )

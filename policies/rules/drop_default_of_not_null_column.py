@@ -53,4 +53,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" ALTER COLUMN "role" SET NOT NULL;\nALTER TABLE "users" ALTER COLUMN "role" DROP DEFAULT;',
     good='ALTER TABLE "users" ALTER COLUMN "role" DROP DEFAULT;\nALTER TABLE "users" ALTER COLUMN "role" DROP NOT NULL;',
     check=check,
+    needs=frozenset({K.DROP_DEFAULT}),
 )

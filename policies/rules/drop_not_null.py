@@ -36,4 +36,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" ALTER COLUMN "nickname" DROP NOT NULL;',
     good='ALTER TABLE "users" ADD COLUMN "nickname2" text;',
     check=check,
+    needs=frozenset({OperationKind.DROP_NOT_NULL}),
 )

@@ -34,4 +34,5 @@ RULE = Rule(
     bad='DROP SCHEMA "reporting" CASCADE;',
     good='CREATE SCHEMA "scratch";\nDROP SCHEMA "scratch";',
     check=check,
+    needs=frozenset({OperationKind.DROP_SCHEMA}),
 )

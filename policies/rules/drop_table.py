@@ -41,4 +41,5 @@ RULE = Rule(
     bad='DROP TABLE "legacy_events";',
     good='CREATE TABLE "scratch" ("id" bigint PRIMARY KEY);\nDROP TABLE "scratch";',
     check=check,
+    needs=frozenset({OperationKind.DROP_TABLE}),
 )

@@ -40,4 +40,5 @@ RULE = Rule(
     bad='DROP TYPE "order_status" CASCADE;',
     good='CREATE TYPE "mood" AS ENUM (\'sad\', \'ok\');\nDROP TYPE "mood";',
     check=check,
+    needs=frozenset({K.DROP_TYPE, K.DROP_DOMAIN}),
 )

@@ -59,4 +59,5 @@ RULE = Rule(
         'CREATE INDEX "orders_customer_id_idx" ON "orders" ("customer_id");'
     ),
     check=check,
+    needs=frozenset({K.ADD_FOREIGN_KEY}),
 )

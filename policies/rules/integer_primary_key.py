@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import new_columns, operations, quoted
+from policies.rules._helpers import NEW_COLUMN_KINDS, new_columns, operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.type_changes import normalise
 from policies.unit import AnalyzedStatement, MigrationUnit
@@ -55,4 +55,5 @@ RULE = Rule(
     bad='CREATE TABLE "orders" ("id" serial PRIMARY KEY);',
     good='CREATE TABLE "orders" ("id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);',
     check=check,
+    needs=NEW_COLUMN_KINDS | {OperationKind.ADD_PRIMARY_KEY},
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.report import Category, Severity
-from policies.rules._column_types import base, columns_of_type
+from policies.rules._column_types import COLUMN_TYPE_KINDS, base, columns_of_type
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -35,4 +35,5 @@ RULE = Rule(
     bad='ALTER TABLE "events" ADD COLUMN "payload" json;',
     good='ALTER TABLE "events" ADD COLUMN "payload" jsonb;',
     check=check,
+    needs=COLUMN_TYPE_KINDS,
 )

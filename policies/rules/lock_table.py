@@ -37,4 +37,5 @@ RULE = Rule(
     bad='LOCK TABLE "orders";',
     good='ALTER TABLE "orders" ADD COLUMN "note" text;',
     check=check,
+    needs=frozenset({OperationKind.LOCK_TABLE}),
 )

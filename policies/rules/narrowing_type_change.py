@@ -42,4 +42,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" ADD COLUMN "name" varchar(200);\nALTER TABLE "users" ALTER COLUMN "name" TYPE varchar(50);',
     good='ALTER TABLE "users" ADD COLUMN "name" varchar(50);\nALTER TABLE "users" ALTER COLUMN "name" TYPE varchar(200);',
     check=check,
+    needs=frozenset({OperationKind.ALTER_COLUMN_TYPE}),
 )

@@ -59,4 +59,5 @@ RULE = Rule(
     ),
     good="ALTER TYPE \"order_status\" ADD VALUE 'refunded';",
     check=check,
+    needs=frozenset({K.ADD_ENUM_VALUE}),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.report import Category, Severity
-from policies.rules._helpers import new_columns, quoted
+from policies.rules._helpers import NEW_COLUMN_KINDS, new_columns, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -36,4 +36,5 @@ RULE = Rule(
     bad='CREATE TABLE "orders" ("id" bigserial PRIMARY KEY);',
     good='CREATE TABLE "orders" ("id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);',
     check=check,
+    needs=NEW_COLUMN_KINDS,
 )

@@ -41,4 +41,5 @@ RULE = Rule(
     bad='REFRESH MATERIALIZED VIEW "sales_summary";',
     good='REFRESH MATERIALIZED VIEW CONCURRENTLY "sales_summary";',
     check=check,
+    needs=frozenset({OperationKind.REFRESH_MATERIALIZED_VIEW}),
 )

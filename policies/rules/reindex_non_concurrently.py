@@ -45,4 +45,5 @@ RULE = Rule(
     bad='REINDEX TABLE "orders";',
     good='REINDEX TABLE CONCURRENTLY "orders";',
     check=check,
+    needs=frozenset({OperationKind.REINDEX}),
 )

@@ -40,4 +40,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" RENAME COLUMN "name" TO "display_name";',
     good='ALTER TABLE "users" ADD COLUMN "display_name" text;',
     check=check,
+    needs=frozenset({OperationKind.RENAME_COLUMN}),
 )

@@ -58,4 +58,5 @@ RULE = Rule(
     bad="ALTER TYPE \"order_status\" RENAME VALUE 'shipped' TO 'dispatched';",
     good="ALTER TYPE \"order_status\" ADD VALUE 'dispatched';",
     check=check,
+    needs=frozenset({OperationKind.RENAME_OBJECT, OperationKind.RENAME_ENUM_VALUE}),
 )

@@ -40,4 +40,5 @@ RULE = Rule(
     bad='ALTER TABLE "customers" RENAME TO "accounts";',
     good='CREATE VIEW "accounts" AS SELECT * FROM "customers";',
     check=check,
+    needs=frozenset({OperationKind.RENAME_TABLE}),
 )

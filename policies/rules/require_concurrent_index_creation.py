@@ -40,4 +40,5 @@ RULE = Rule(
     bad='CREATE INDEX "orders_customer_id_idx" ON "orders" ("customer_id");',
     good='CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON "orders" ("customer_id");',
     check=check,
+    needs=frozenset({OperationKind.CREATE_INDEX}),
 )

@@ -40,4 +40,5 @@ RULE = Rule(
     bad='DROP INDEX "orders_status_idx";',
     good='DROP INDEX CONCURRENTLY IF EXISTS "orders_status_idx";',
     check=check,
+    needs=frozenset({OperationKind.DROP_INDEX}),
 )

@@ -56,4 +56,5 @@ RULE = Rule(
         'ALTER TABLE "users" ALTER COLUMN "email" SET NOT NULL;'
     ),
     check=check,
+    needs=frozenset({OperationKind.SET_NOT_NULL}),
 )

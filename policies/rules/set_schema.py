@@ -50,4 +50,5 @@ RULE = Rule(
     bad='ALTER TABLE "public"."audit_log" SET SCHEMA "audit";',
     good='CREATE VIEW "audit"."audit_log" AS SELECT * FROM "public"."audit_log";',
     check=check,
+    needs=frozenset({OperationKind.SET_SCHEMA}),
 )

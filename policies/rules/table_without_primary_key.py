@@ -45,4 +45,5 @@ RULE = Rule(
         'ALTER TABLE "post_tags" ADD CONSTRAINT "post_tags_pk" PRIMARY KEY ("post_id", "tag_id");'
     ),
     check=check,
+    needs=frozenset({OperationKind.CREATE_TABLE}),
 )

@@ -41,4 +41,5 @@ RULE = Rule(
     bad='BEGIN;\nALTER TABLE "orders" ADD COLUMN "note" text;\nCOMMIT;',
     good='ALTER TABLE "orders" ADD COLUMN "note" text;',
     check=check,
+    needs=frozenset({OperationKind.TRANSACTION}),
 )

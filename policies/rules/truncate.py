@@ -34,4 +34,5 @@ RULE = Rule(
     bad='TRUNCATE "sessions";',
     good='DELETE FROM "sessions" WHERE "expires_at" < now();',
     check=check,
+    needs=frozenset({OperationKind.TRUNCATE}),
 )

@@ -56,4 +56,5 @@ RULE = Rule(
         'ALTER TABLE "orders" ALTER COLUMN "note" SET DATA TYPE varchar(500);'
     ),
     check=check,
+    needs=frozenset({OperationKind.ALTER_COLUMN_TYPE}),
 )

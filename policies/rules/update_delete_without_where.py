@@ -41,4 +41,5 @@ RULE = Rule(
     bad='UPDATE "users" SET "tier" = \'basic\';',
     good='UPDATE "users" SET "tier" = \'basic\' WHERE "tier" IS NULL;',
     check=check,
+    needs=frozenset({K.UPDATE, K.DELETE}),
 )

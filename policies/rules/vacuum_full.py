@@ -37,4 +37,5 @@ RULE = Rule(
     bad='VACUUM FULL "orders";',
     good='VACUUM (ANALYZE) "orders";',
     check=check,
+    needs=frozenset({OperationKind.VACUUM}),
 )

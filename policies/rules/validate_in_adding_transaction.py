@@ -57,4 +57,5 @@ RULE = Rule(
     ),
     good='ALTER TABLE "orders" VALIDATE CONSTRAINT "orders_customer_id_fk";',
     check=check,
+    needs=frozenset({OperationKind.VALIDATE_CONSTRAINT}),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.report import Category, Severity
-from policies.rules._column_types import base, columns_of_type
+from policies.rules._column_types import COLUMN_TYPE_KINDS, base, columns_of_type
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -34,4 +34,5 @@ RULE = Rule(
     bad='ALTER TABLE "users" ADD COLUMN "bio" varchar(255);',
     good='ALTER TABLE "users" ADD COLUMN "bio" text;',
     check=check,
+    needs=COLUMN_TYPE_KINDS,
 )
