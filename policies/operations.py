@@ -8,9 +8,8 @@ in `policies.classify`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from policies.expressions import Volatility
 
@@ -130,9 +129,11 @@ class ConstraintKind(StrEnum):
     NOT_NULL = "not_null"
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One column as a `CREATE TABLE` or `ADD COLUMN` defines it."""
+class ColumnSpec(NamedTuple):
+    """One column as a `CREATE TABLE` or `ADD COLUMN` defines it.
+
+    A named tuple (immutable) rather than a frozen dataclass, like `Operation`: see there why.
+    """
 
     name: str
     type: str
@@ -153,13 +154,16 @@ class ColumnSpec:
         return _compact(self)
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One classified change. Unset fields are their defaults and are left out of `to_json()`.
 
     `relation` is schema-qualified when the SQL qualified it; `shape` is the parser node type the
     operation came from (for `unknown` it is all we know). `old_type` and `proven_not_null` are
     filled in by the analysis from what earlier statements established.
+
+    A named tuple: immutable like a frozen dataclass, but built about five times faster (a frozen
+    dataclass sets each of these thirty-odd fields through `object.__setattr__`), and a corpus
+    run builds tens of thousands.
     """
 
     kind: OperationKind
@@ -209,11 +213,9 @@ class Operation:
 
 
 def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
-    # A dataclass's __init__ sets its fields in declaration order, so its __dict__ lists them in
-    # that order: read it directly (the output is a few hundred thousand of these per corpus).
     # No field is a number, so "unset" is exactly "falsy" (None, False, (), ""): drop those in one
     # comprehension, as most of the thirty-odd fields of an operation are unset.
-    result: dict[str, Any] = {name: value for name, value in vars(item).items() if value}
+    result: dict[str, Any] = {name: value for name, value in zip(item._fields, item, strict=True) if value}
     for name, value in result.items():
         if isinstance(value, Enum):
             result[name] = value.value

@@ -7,7 +7,7 @@ CHECK proves NOT NULL, which indexes exist for foreign keys. Rules read it; they
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from policies.context import ColumnFact, Context
@@ -72,10 +72,10 @@ class Knowledge:
         if op.kind is K.ALTER_COLUMN_TYPE and op.columns:
             fact = self.column(op.relation, op.columns[0])
             if fact is not None and fact.type:
-                return replace(op, old_type=fact.type)
+                return op._replace(old_type=fact.type)
         proven = op.relation and op.columns and (relation_key(op.relation), op.columns[0]) in self.proven_not_null
         if op.kind is K.SET_NOT_NULL and proven:
-            return replace(op, proven_not_null=True)
+            return op._replace(proven_not_null=True)
         return op
 
     def learn(self, op: Operation) -> None:

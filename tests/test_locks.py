@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from policies.classify import classify
@@ -55,7 +53,7 @@ def test_add_column_takes_access_exclusive() -> None:
 
 def test_set_not_null_scans_unless_proven_by_a_check_from_12() -> None:
     plain = first("ALTER TABLE t ALTER COLUMN c SET NOT NULL")
-    proven = replace(plain, proven_not_null=True)
+    proven = plain._replace(proven_not_null=True)
     assert effect(plain, 16).scans == ("t",)
     assert effect(proven, 12).scans == ()
     assert effect(proven, 11).scans == ("t",)
