@@ -104,6 +104,16 @@ def test_json_follows_the_contract() -> None:
     }
 
 
+def test_json_is_each_reports_to_json_in_order() -> None:
+    """The renderer lets orjson write the report dataclasses directly; that must be their to_json()."""
+    doc = json.loads(render("json", reports()))
+    assert doc["files"] == [report.to_json() for report in reports()]
+    assert [list(f) for f in doc["files"]] == [list(r.to_json()) for r in reports()]  # key order too
+    statement = doc["files"][0]["statements"][1]
+    assert list(statement) == list(reports()[0].statements[1].to_json())
+    assert list(doc["files"][0]["findings"][0]) == list(INDEX.to_json())
+
+
 def test_json_of_nothing_is_still_the_contract() -> None:
     doc = json.loads(render("json", []))
     assert doc == {
