@@ -9,7 +9,8 @@ in `policies.classify`.
 from __future__ import annotations
 
 from enum import Enum, StrEnum
-from typing import Any, NamedTuple
+from itertools import compress
+from typing import Any, NamedTuple, get_args, get_origin, get_type_hints
 
 from policies.expressions import Volatility
 
@@ -213,15 +214,37 @@ class Operation(NamedTuple):
 
 
 def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
-    # No field is a number, so "unset" is exactly "falsy" (None, False, (), ""): drop those in one
-    # comprehension, as most of the thirty-odd fields of an operation are unset.
-    result: dict[str, Any] = {name: value for name, value in zip(item._fields, item, strict=True) if value}
-    for name, value in result.items():
-        if isinstance(value, Enum):
-            result[name] = value.value
-        elif isinstance(value, tuple):
-            result[name] = [v.to_json() if isinstance(v, ColumnSpec) else v for v in value]
+    # No field is a number, so "unset" is exactly "falsy" (None, False, (), ""): keep the set ones
+    # (`compress` picks them in C; most of the thirty-odd fields of an operation are unset), then
+    # make the few kinds of value that are not plain JSON plain: enums, tuples, column specs.
+    result: dict[str, Any] = dict(compress(zip(item._fields, item, strict=True), item))
+    enums, lists, specs = _CONVERTED[type(item)]
+    for name in enums:
+        if name in result:
+            result[name] = result[name].value
+    for name in lists:
+        if name in result:
+            result[name] = list(result[name])
+    for name in specs:
+        if name in result:
+            result[name] = [spec.to_json() for spec in result[name]]
     return result
+
+
+def _converted_fields(cls: type[Operation] | type[ColumnSpec]) -> tuple[tuple[str, ...], ...]:
+    """The fields whose values `_compact` converts, read once from the type hints: (enums, tuples
+    of plain values, tuples of column specs)."""
+    enums, lists, specs = [], [], []
+    for name, hint in get_type_hints(cls).items():
+        args = get_args(hint)
+        if get_origin(hint) is tuple:
+            (specs if ColumnSpec in args else lists).append(name)
+        elif any(isinstance(t, type) and issubclass(t, Enum) for t in (hint, *args)):
+            enums.append(name)
+    return tuple(enums), tuple(lists), tuple(specs)
+
+
+_CONVERTED = {cls: _converted_fields(cls) for cls in (Operation, ColumnSpec)}
 
 
 _OUTSIDE_TRANSACTION = {

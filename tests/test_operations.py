@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.classify import classify
 from policies.expressions import Volatility
-from policies.operations import ConstraintKind, Operation, OperationKind, runs_outside_transaction
+from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind, runs_outside_transaction
 from policies.parsing import parse_statement
 from policies.statements import Statement
 
@@ -161,6 +161,29 @@ def test_to_json_leaves_out_unset_fields() -> None:
         "kind": "create_index", "shape": "IndexStmt", "relation": "t", "columns": ["a"], "name": "i",
         "concurrently": True, "detail": "btree",
     }
+
+
+def test_to_json_of_every_field_is_plain_json_data() -> None:
+    """Enums become their values and tuples lists, column specs included, whatever field is set."""
+    spec = ColumnSpec("c", "text", True, True, True, "now()", Volatility.STABLE, True, True)
+    full = Operation(
+        K.ADD_COLUMN, "AlterTableStmt", "t", ("c",), "n", "m", (spec,), "text", "int4", "x",
+        True, "now()", Volatility.STABLE, True, True, ConstraintKind.CHECK, True, "i", True, "r", ("id",), "c",
+        True, True, True, True, True, True, True, "ACCESS EXCLUSIVE", "v", ("a", "b"), True, "d",
+    )
+    assert all(getattr(full, name) for name in Operation._fields)  # every field is set
+
+    def plain(value: object) -> bool:
+        if isinstance(value, dict):
+            return all(type(k) is str and plain(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        return type(value) in (str, bool)
+
+    data = full.to_json()
+    assert list(data) == list(Operation._fields) and plain(data)
+    assert data["kind"] == "add_column" and data["constraint"] == "check" and data["values"] == ["a", "b"]
+    assert data["column_specs"] == [spec.to_json()] and spec.to_json()["default_volatility"] == "stable"
 
 
 def test_statements_that_must_run_outside_a_transaction() -> None:
