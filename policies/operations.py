@@ -234,7 +234,9 @@ def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
 def _converted_fields(cls: type[Operation] | type[ColumnSpec]) -> tuple[tuple[str, ...], ...]:
     """The fields whose values `_compact` converts, read once from the type hints: (enums, tuples
     of plain values, tuples of column specs)."""
-    enums, lists, specs = [], [], []
+    enums: list[str] = []
+    lists: list[str] = []
+    specs: list[str] = []
     for name, hint in get_type_hints(cls).items():
         args = get_args(hint)
         if get_origin(hint) is tuple:
