@@ -190,10 +190,11 @@ def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
 # The superset test below reads UTF-8 bytes, as PostgreSQL's limit and scanner count them: the
 # scanner takes every byte from 0x80 up as a name character.
 _LONG_QUOTED = re.compile(rb'"[^"]{64,}"')
-# Every ASCII byte that cannot be part of an unquoted name becomes a space, so that `split()` yields
-# the name-like runs (one C pass, where a regex would retry at each position).
-_NOT_NAME = bytes(i for i in range(128) if not (chr(i).isalnum() or chr(i) in "_$"))
-_RUNS = bytes.maketrans(_NOT_NAME, b" " * len(_NOT_NAME))
+# Bytes that can be part of an unquoted name become "a", all others a space: a name longer than
+# the limit is then a run of "a"s that one substring search finds.
+_NAME_BYTES = bytes(
+    ord("a") if i >= 0x80 or chr(i).isalnum() or chr(i) in "_$" else ord(" ") for i in range(256)
+)
 # The tokens that can hold a double quote in SQL without dollar quotes, block comments or
 # backslashes: quoted names, string constants and line comments, read left to right.
 _QUOTED_STRINGS_COMMENTS = re.compile(rb'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|--[^\n]*')
@@ -215,10 +216,8 @@ def may_have_long_identifier(sql: str, limit: int = 63) -> bool:
             return True  # where a quote opens is then the scanner's business
         if any(token[:1] == b'"' and len(token) - 2 > limit for token in _QUOTED_STRINGS_COMMENTS.findall(text)):
             return True
-    # A long unquoted name (or quoted one of name characters) lies within one long whitespace-free word.
-    if max(map(len, text.split()), default=0) <= limit:
-        return False
-    return max(map(len, text.translate(_RUNS).split()), default=0) > limit
+    # A long unquoted name (or a quoted one of name characters only) is a long run of name bytes.
+    return b"a" * (limit + 1) in text.translate(_NAME_BYTES)
 
 
 def long_identifiers(sql: str, limit: int = 63) -> tuple[str, ...]:

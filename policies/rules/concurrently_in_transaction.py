@@ -14,13 +14,15 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     if not unit.context.transactional:
         return
     in_transaction = True
+    has_transaction_control = OperationKind.TRANSACTION in unit.by_kind
     for statement in unit.statements:
-        control = [op.detail for op in statement.operations if op.kind is OperationKind.TRANSACTION]
-        if control:
-            in_transaction = control[-1] in ("begin", "start")
-            continue
-        if not in_transaction:
-            continue
+        if has_transaction_control:
+            control = [op.detail for op in statement.operations if op.kind is OperationKind.TRANSACTION]
+            if control:
+                in_transaction = control[-1] in ("begin", "start")
+                continue
+            if not in_transaction:
+                continue
         for op in statement.operations:
             if runs_outside_transaction(op):
                 what = statement.sql.split("(")[0].split('"')[0].strip().upper()[:60]

@@ -17,11 +17,10 @@ _SMALL = {"int4", "int2", "serial4", "serial2"}
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     types: dict[tuple[str | None, str], str] = {}
-    for _, op, spec in new_columns(unit):
-        types[(op.relation, spec.name)] = normalise(spec.type)
     reported: set[tuple[str | None, str]] = set()
     for statement, op, spec in new_columns(unit):
-        if spec.primary_key and normalise(spec.type) in _SMALL:
+        type_name = types[(op.relation, spec.name)] = normalise(spec.type)
+        if spec.primary_key and type_name in _SMALL:
             reported.add((op.relation, spec.name))
             yield _hit(statement, op.relation, spec.name, spec.type)
     for statement, op, _ in operations(unit, OperationKind.ADD_PRIMARY_KEY):

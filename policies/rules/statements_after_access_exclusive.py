@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.locks import ACCESS_EXCLUSIVE
+from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import ends_transaction, quoted, validated_where_added
 from policies.rules._rule import Hit, Rule
@@ -16,9 +17,14 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         return
     held: dict[str, int] = {}
     # SW112 names the precise fault of a VALIDATE in the transaction that added the constraint.
-    validations = {validating.index for validating, *_ in validated_where_added(unit)}
+    validations = (
+        {validating.index for validating, *_ in validated_where_added(unit)}
+        if OperationKind.VALIDATE_CONSTRAINT in unit.by_kind
+        else set()
+    )
+    has_transaction_control = OperationKind.TRANSACTION in unit.by_kind
     for statement in unit.statements:
-        if ends_transaction(statement):
+        if has_transaction_control and ends_transaction(statement):
             held.clear()
             continue
         existing = [
