@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.commands import EXIT_OK, EXIT_PROBLEM
-from bot.render import FORMATS, Format, render, summarize
+from bot.render import FORMATS, Format, render_bytes, summarize
 from policies.analysis import analyze_migration_texts, analyze_sql
 from policies.context import Context
 from policies.errors import ConfigurationError
@@ -73,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
     # until the reports are freed, so it never walks them (not even once when it is switched back on).
     with _without_cycle_collection():
         output, failed = _judge_and_render(args, policy, pg_version, fail_on)
-    sys.stdout.write(output)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(output)
+    sys.stdout.buffer.flush()
     return EXIT_PROBLEM if failed else EXIT_OK
 
 
 def _judge_and_render(
     args: argparse.Namespace, policy: Policy, pg_version: int, fail_on: Severity
-) -> tuple[str, bool]:
+) -> tuple[bytes, bool]:
     """The output in the chosen format, and whether the failing severity is reached."""
     scopes: list[str] = list(args.paths) or [policy.migrations.folder]
     if args.base:
@@ -89,7 +91,7 @@ def _judge_and_render(
         reports = judge(targets, policy, pg_version)
     fmt: Format = args.format
     color = fmt == "text" and sys.stdout.isatty()
-    output = render(fmt, reports, fail_on, color=color, docs_url=policy.docs_url)
+    output = render_bytes(fmt, reports, fail_on, color=color, docs_url=policy.docs_url)
     return output, summarize(reports, fail_on).failed
 
 

@@ -15,7 +15,7 @@ from policies.report import FileReport, Severity
 Format = Literal["text", "markdown", "json", "sarif", "github"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
-__all__ = ["FORMATS", "Format", "Summary", "render", "summarize"]
+__all__ = ["FORMATS", "Format", "Summary", "render", "render_bytes", "summarize"]
 
 
 def render(
@@ -36,3 +36,16 @@ def render(
     if fmt == "sarif":
         return sarif.render(reports, fail_on, docs_url)
     return github.render(reports, fail_on)
+
+
+def render_bytes(
+    fmt: Format,
+    reports: Sequence[FileReport],
+    fail_on: Severity = Severity.ERROR,
+    color: bool = False,
+    docs_url: str | None = None,
+) -> bytes:
+    """`render` as UTF-8, for writing to a file or pipe (JSON is encoded once, not three times)."""
+    if fmt == "json":
+        return json_format.encoded(reports, fail_on)
+    return render(fmt, reports, fail_on, color=color, docs_url=docs_url).encode()
