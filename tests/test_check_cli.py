@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.commands.check import sql_files_under
 from policies.rules import rule_by_code
 
 CHECK = Path(__file__).resolve().parent / "fixtures" / "check"
@@ -354,3 +355,18 @@ def test_base_outside_a_git_repository_is_a_usage_error(
 ) -> None:
     code, _, err = run_check(capsys, "--base", "HEAD")
     assert code == 2 and "--base HEAD" in err
+
+
+def test_the_sql_files_of_a_plain_folder_are_found_in_path_order(tmp_path: Path) -> None:
+    """The same files, in the same order, as `sorted(rglob("*.sql"))`, links to folders not followed."""
+    for name in ["b.sql", "a/z.sql", "a/b/c.sql", "a.sql", ".hidden/x.sql", "B.sql", "notes.txt", "d.sql/e.sql"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("SELECT 1;\n")
+    (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "alias.sql").symlink_to(tmp_path / "b.sql")
+    (tmp_path / "broken.sql").symlink_to(tmp_path / "missing.sql")
+    expected = sorted(p for p in tmp_path.rglob("*.sql") if p.is_file())
+    assert sql_files_under(tmp_path) == expected
+    assert [p.relative_to(tmp_path).as_posix() for p in expected] == [
+        ".hidden/x.sql", "B.sql", "a/b/c.sql", "a/z.sql", "a.sql", "alias.sql", "b.sql", "d.sql/e.sql",
+    ]

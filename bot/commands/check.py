@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -193,8 +194,27 @@ def migration_files(folder: Path, layout: str = "auto") -> list[Target]:
     if is_drizzle or layout != "auto":
         loaded = load_migration_set(folder, None if layout == "auto" else Layout(layout))
         return [Target(_display(folder / m.path), m.text, m.tag) for m in loaded.migrations]
-    files = sorted(p for p in folder.rglob("*.sql") if p.is_file())
-    return [Target(_display(p), _read_sql(p)) for p in files]
+    return [Target(_display(p), _read_sql(p)) for p in sql_files_under(folder)]
+
+
+def sql_files_under(folder: Path) -> list[Path]:
+    """Every `*.sql` file below `folder`, in path order, not following links to folders.
+
+    What `sorted(p for p in folder.rglob("*.sql") if p.is_file())` gives, from `os.scandir`,
+    whose entries know their type without a `stat` call each (a few thousand files are common).
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        parts = pending.pop()
+        with os.scandir(folder.joinpath(*parts)) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((*parts, entry.name))
+                elif entry.name.endswith(".sql") and entry.is_file():
+                    found.append((parts, entry.name))
+    found.sort(key=lambda item: (*item[0], item[1]))
+    return [folder.joinpath(*parts, name) for parts, name in found]
 
 
 def changed_migrations(
