@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from functools import cache
+from functools import lru_cache
 
 from policies.classify import classify
 from policies.context import Context
 from policies.locks import effect
+from policies.operations import OperationKind
 from policies.parsing import ParsedStatement, parse_migration
 from policies.report import FileReport, Finding, LockRef, StatementReport
 from policies.rules import Hit, Rule, all_rules
@@ -21,6 +22,8 @@ from policies.unit import AnalyzedStatement, Knowledge, MigrationUnit
 
 _IGNORE = re.compile(r"--\s*schemawarden-ignore(?!-file)[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"--\s*schemawarden-ignore-file[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
+
+_NO_CODES: frozenset[str] = frozenset()
 
 MigrationText = tuple[str, str] | tuple[str, str, str | None]
 """A migration file to judge: (path, SQL text) or (path, SQL text, journal tag)."""
@@ -81,10 +84,7 @@ def _analyze_file(
             )
     unit = MigrationUnit(path, text, tuple(analyzed), context, knowledge, _codes(_IGNORE_FILE, text))
     findings: list[Finding] = []
-    present = unit.by_kind.keys()
-    for rule in _enabled(context, change_set=False):
-        if rule.needs is not None and rule.needs.isdisjoint(present):
-            continue  # it cannot object to this migration
+    for rule in _enabled(context, change_set=False, kinds=frozenset(unit.by_kind)):
         for hit in rule.check(unit):
             if not _is_suppressed(rule.code, hit, unit):
                 findings.append(_finding(rule, hit, context))
@@ -101,6 +101,8 @@ def _flatten(parsed: list[ParsedStatement]) -> Iterator[ParsedStatement]:
 
 
 def _codes(pattern: re.Pattern[str], text: str) -> frozenset[str]:
+    if not text:
+        return _NO_CODES  # most statements have no comment before them
     codes: set[str] = set()
     for match in pattern.finditer(text):
         named = {c.upper() for c in re.split(r"[\s,]+", match.group(1)) if c}
@@ -116,15 +118,27 @@ def _is_suppressed(code: str, hit: Hit, unit: MigrationUnit) -> bool:
     return code in hit.statement.suppressed or "*" in hit.statement.suppressed
 
 
-def _enabled(context: Context, change_set: bool) -> tuple[Rule, ...]:
-    """The rules to run: looked up once per policy, not once per file."""
+def _enabled(
+    context: Context, change_set: bool, kinds: frozenset[OperationKind] | None = None
+) -> tuple[Rule, ...]:
+    """The rules to run: those the policy leaves on and, given the operation kinds of a migration,
+    only those that can object to it (`Rule.needs`). Worked out once per policy and set of kinds
+    (a few dozen sets in a repository's history), not once per file."""
     off = frozenset(code for code, setting in context.rules.items() if setting == "off")
-    return _rules_for(off, change_set)
+    return _rules_for(off, change_set, kinds)
 
 
-@cache
-def _rules_for(off: frozenset[str], change_set: bool) -> tuple[Rule, ...]:
-    return tuple(rule for rule in all_rules() if rule.change_set == change_set and rule.code not in off)
+@lru_cache(maxsize=1024)
+def _rules_for(
+    off: frozenset[str], change_set: bool, kinds: frozenset[OperationKind] | None
+) -> tuple[Rule, ...]:
+    return tuple(
+        rule
+        for rule in all_rules()
+        if rule.change_set == change_set
+        and rule.code not in off
+        and (kinds is None or rule.needs is None or not rule.needs.isdisjoint(kinds))
+    )
 
 
 def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:
