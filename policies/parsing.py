@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pglast
-from pglast.parser import ParseError, parse_sql_json, scan
+from pglast.parser import ParseError, parse_plpgsql_json, parse_sql_json, scan
 
 from policies.statements import BREAKPOINT, Statement, leading_comments, split_statements
 
@@ -93,9 +92,11 @@ def _parse_whole_file(text: str) -> list[ParsedStatement] | None:
             segment_start = max(segment_start, breakpoints[chunk - 1] + len(BREAKPOINT))
         if breakpoints[chunk] < end:
             return None  # a breakpoint inside the statement: drizzle runs its pieces apart
-        comments, found_start = leading_comments(text, segment_start, end)
-        if found_start != body_start:
-            return None  # the cut left something before the statement that is not a comment
+        comments = ""
+        if text[segment_start:body_start].strip(" \t\r\n;"):  # more than blank lines before it
+            comments, found_start = leading_comments(text, segment_start, end)
+            if found_start != body_start:
+                return None  # the cut left something before the statement that is not a comment
         sql = text[body_start:end].rstrip().rstrip(";").rstrip()
         line += text.count("\n", counted_to, body_start)
         counted_to = body_start
@@ -160,7 +161,7 @@ def _do_block_statements(statement: Statement, node: Node, offset: int = 0) -> I
     if language.lower() != "plpgsql":
         return
     try:
-        functions = pglast.parse_plpgsql(statement.sql)
+        functions = orjson.loads(parse_plpgsql_json(statement.sql))
     except ParseError as error:
         yield _failed(statement, error, True)
         return
