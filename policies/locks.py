@@ -257,15 +257,17 @@ def lookup(op: Operation, pg_version: int) -> LockEntry | None:
     return None
 
 
+_NO_EFFECT = Effect()
+
+
 def effect(op: Operation, pg_version: int) -> Effect:
     """Locks, rewrites and scans of one operation on one PostgreSQL major version."""
     entry = lookup(op, pg_version)
     if entry is None:
-        return Effect()
-    targets = {TABLE: op.relation, REFERENCED: op.referenced_relation, NAMED: op.name}
+        return _NO_EFFECT
     locks = []
     for target, mode in entry.locks:
-        relation = targets[target]
+        relation = op.relation if target == TABLE else op.referenced_relation if target == REFERENCED else op.name
         if relation:
             locks.append(LockRef(relation, (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode))
     altered = (op.relation,) if op.relation else ()
