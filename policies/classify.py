@@ -12,7 +12,7 @@ from typing import Any
 from policies.classify_table import alter_table, create_table, relation_name
 from policies.expressions import name_list, qualified
 from policies.operations import Operation, OperationKind
-from policies.parsing import Node, ParsedStatement, unwrap
+from policies.parsing import TOO_DEEP, Node, ParsedStatement, unwrap
 
 K = OperationKind
 Handler = Callable[[str, Node], Iterator[Operation]]
@@ -34,9 +34,14 @@ def classify(parsed: ParsedStatement) -> tuple[Operation, ...]:
     if parsed.error is not None:
         return ()
     handler = _HANDLERS.get(parsed.shape)
+    if parsed.too_deep:
+        return (Operation(K.UNKNOWN, parsed.shape, detail=TOO_DEEP),)
     if handler is None:
         return (Operation(K.UNKNOWN, parsed.shape),)
-    return tuple(handler(parsed.shape, parsed.node)) or (Operation(K.UNKNOWN, parsed.shape),)
+    try:
+        return tuple(handler(parsed.shape, parsed.node)) or (Operation(K.UNKNOWN, parsed.shape),)
+    except RecursionError:  # an expression deeper than the recursive readers (defaults, checks) go
+        return (Operation(K.UNKNOWN, parsed.shape, detail=TOO_DEEP),)
 
 
 def _index(shape: str, node: Node) -> Iterator[Operation]:

@@ -21,6 +21,12 @@ from policies.statements import BREAKPOINT, Statement, leading_comments, split_s
 Node = Mapping[str, Any]
 """One node of pglast's JSON tree: the fields of a node whose type name is known separately."""
 
+TOO_DEEP = "nested too deeply to analyse"
+"""Why a statement that parses is still not judged: its tree (an expression of some 500 levels,
+say `a || b || ...` with hundreds of terms) is deeper than the JSON decoder or the readers go."""
+
+_FIRST_SHAPE = re.compile(r'"stmt":\{"(\w+)"')
+
 
 @dataclass(frozen=True)
 class ParsedStatement:
@@ -28,6 +34,8 @@ class ParsedStatement:
 
     `error` is set (and `shape` empty) when PostgreSQL's grammar rejects the statement;
     `inner` holds the statements found in the body of a `DO` block, with their file lines.
+    `too_deep` is set (and `node` empty) when the statement parses but nests deeper than its tree
+    can be read here: it is then known only by its shape.
     """
 
     statement: Statement
@@ -36,6 +44,7 @@ class ParsedStatement:
     error: str | None = None
     inner: tuple[ParsedStatement, ...] = ()
     in_do_block: bool = False
+    too_deep: bool = False
 
     @property
     def line(self) -> int:
@@ -71,8 +80,8 @@ def _parse_whole_file(text: str) -> list[ParsedStatement] | None:
     """
     try:
         tree = orjson.loads(parse_sql_json(text))
-    except ParseError:
-        return None
+    except (ParseError, orjson.JSONDecodeError):
+        return None  # a syntax error, or a tree too deep to decode: each statement on its own
     breakpoints: list[int] = []
     found = text.find(BREAKPOINT)
     while found != -1:
@@ -111,9 +120,14 @@ def _parse_whole_file(text: str) -> list[ParsedStatement] | None:
 def parse_statement(statement: Statement, in_do_block: bool = False) -> list[ParsedStatement]:
     """Parse one split statement; normally one result, more if the scanner left several together."""
     try:
-        tree = orjson.loads(parse_sql_json(statement.sql))
+        tree_json = parse_sql_json(statement.sql)
     except ParseError as error:
         return [_failed(statement, error, in_do_block)]
+    try:
+        tree = orjson.loads(tree_json)
+    except orjson.JSONDecodeError:  # deeper than the decoder's limit of 1,024 levels
+        found = _FIRST_SHAPE.search(tree_json)
+        return [ParsedStatement(statement, found.group(1) if found else "", {}, None, (), in_do_block, True)]
     results: list[ParsedStatement] = []
     raw_statements = tree.get("stmts", [])
     for raw in raw_statements:
@@ -165,8 +179,16 @@ def _do_block_statements(statement: Statement, node: Node, offset: int = 0) -> I
     except ParseError as error:
         yield _failed(statement, error, True)
         return
+    except orjson.JSONDecodeError:  # a body nested too deeply to read: its statements are unknown
+        yield ParsedStatement(statement, "DoStmt", {}, None, (), True, True)
+        return
+    try:
+        queries = list(_embedded_queries(functions))
+    except RecursionError:  # a body nested deeper than the walk goes: its statements are unknown
+        yield ParsedStatement(statement, "DoStmt", {}, None, (), True, True)
+        return
     body_line = statement.line + statement.sql.count("\n", 0, body_location)
-    for query, lineno in _embedded_queries(functions):
+    for query, lineno in queries:
         inner = Statement(sql=query.strip(), line=body_line + max(lineno, 1) - 1, chunk=statement.chunk)
         yield from parse_statement(inner, in_do_block=True)
 

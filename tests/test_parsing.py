@@ -138,3 +138,35 @@ def test_every_long_identifier_passes_the_cheap_test_and_is_reported(sql: str) -
 def test_long_text_between_names_is_not_a_long_name(sql: str) -> None:
     assert not may_have_long_identifier(sql)
     assert long_identifiers(sql) == ()
+
+
+def _concatenation(terms: int) -> str:
+    return " || ".join(["'a'"] * terms)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"UPDATE t SET x = {_concatenation(600)} WHERE id = 1;",  # deeper than the JSON decoder reads
+        f"UPDATE t SET x = {_concatenation(5000)} WHERE id = 1;",  # near PostgreSQL's own limit
+        f"ALTER TABLE t ADD COLUMN x text DEFAULT {_concatenation(500)};",  # deeper than the readers recurse
+        f"DO $$ BEGIN UPDATE t SET x = {_concatenation(600)}; END $$;",  # inside a DO block
+    ],
+)
+def test_a_statement_nested_too_deeply_is_unknown_and_reported_and_the_rest_is_judged(sql: str) -> None:
+    text = sql + '\nCREATE INDEX "t_x_idx" ON "t" ("x");\n'
+    report = analyze_sql("migrations/0001_deep.sql", text, Context())
+    deep = [s for s in report.statements if s.line == 1 and s.operations[0]["kind"] == "unknown"]
+    assert deep and deep[0].operations[0]["detail"] == "nested too deeply to analyse"
+    assert deep[0].operations[0]["shape"] in ("UpdateStmt", "AlterTableStmt", "DoStmt")
+    sw601 = [f for f in report.findings if f.code == "SW601"]
+    assert [(f.line, f.severity.value) for f in sw601] == [(1, "warning")]
+    assert "cannot analyse" in sw601[0].message
+    assert any(f.code == "SW101" and f.line == 2 for f in report.findings)  # the next statement is judged
+
+
+def test_a_long_but_flat_statement_is_judged_normally() -> None:
+    values = ", ".join(f"({i}, 'name {i}')" for i in range(5000))
+    report = analyze_sql("m.sql", f"INSERT INTO t (id, name) VALUES {values};", Context())
+    assert report.statements[0].operations[0]["kind"] == "insert"
+    assert not [f for f in report.findings if f.code == "SW601"]
