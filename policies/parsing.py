@@ -127,7 +127,8 @@ def parse_statement(statement: Statement, in_do_block: bool = False) -> list[Par
         tree = orjson.loads(tree_json)
     except orjson.JSONDecodeError:  # deeper than the decoder's limit of 1,024 levels
         found = _FIRST_SHAPE.search(tree_json)
-        return [ParsedStatement(statement, found.group(1) if found else "", {}, None, (), in_do_block, True)]
+        shape = found.group(1) if found else ""
+        return [ParsedStatement(statement, shape, {}, in_do_block=in_do_block, too_deep=True)]
     results: list[ParsedStatement] = []
     raw_statements = tree.get("stmts", [])
     for raw in raw_statements:
@@ -180,12 +181,12 @@ def _do_block_statements(statement: Statement, node: Node, offset: int = 0) -> I
         yield _failed(statement, error, True)
         return
     except orjson.JSONDecodeError:  # a body nested too deeply to read: its statements are unknown
-        yield ParsedStatement(statement, "DoStmt", {}, None, (), True, True)
+        yield ParsedStatement(statement, "DoStmt", {}, in_do_block=True, too_deep=True)
         return
     try:
         queries = list(_embedded_queries(functions))
     except RecursionError:  # a body nested deeper than the walk goes: its statements are unknown
-        yield ParsedStatement(statement, "DoStmt", {}, None, (), True, True)
+        yield ParsedStatement(statement, "DoStmt", {}, in_do_block=True, too_deep=True)
         return
     body_line = statement.line + statement.sql.count("\n", 0, body_location)
     for query, lineno in queries:

@@ -7,7 +7,6 @@ without bumping `version`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
@@ -15,15 +14,6 @@ from bot.render.summary import summarize
 from policies.report import FileReport, Severity
 
 CONTRACT_VERSION = 1
-
-
-def document(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> dict[str, Any]:
-    """The contract as plain data: `{"version": 1, "files": [...], "summary": {...}}`."""
-    return {
-        "version": CONTRACT_VERSION,
-        "files": [report.to_json() for report in reports],
-        "summary": summarize(reports, fail_on).to_json(),
-    }
 
 
 def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) -> str:
