@@ -198,6 +198,17 @@ def _cluster(shape: str, node: Node) -> Iterator[Operation]:
     yield Operation(K.CLUSTER, shape, relation=relation_name(node.get("relation")), name=node.get("indexname"))
 
 
+def _create_statistics(shape: str, node: Node) -> Iterator[Operation]:
+    tables = [relation_name(unwrap(r)[1]) for r in node.get("relations", []) if unwrap(r)[0] == "RangeVar"]
+    yield Operation(
+        K.CREATE_STATISTICS,
+        shape,
+        relation=tables[0] if len(tables) == 1 else None,
+        name=qualified(node.get("defnames", [])) or None,
+        if_not_exists=bool(node.get("if_not_exists")),
+    )
+
+
 def _reindex(shape: str, node: Node) -> Iterator[Operation]:
     params = {unwrap(p)[1].get("defname") for p in node.get("params", [])}
     target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_").lower()
@@ -382,7 +393,7 @@ _HANDLERS: dict[str, Handler] = {
     "AlterTypeStmt": _simple(K.ALTER_TYPE, "typeName"),
     "CreateDomainStmt": _simple(K.CREATE_DOMAIN, "domainname"),
     "AlterDomainStmt": _alter_domain,
-    "CreateStatsStmt": _simple(K.CREATE_STATISTICS),
+    "CreateStatsStmt": _create_statistics,
     "CreateRoleStmt": _simple(K.CREATE_ROLE, "role"),
     "AlterRoleStmt": _simple(K.ALTER_ROLE),
     "DropRoleStmt": _simple(K.DROP_ROLE),

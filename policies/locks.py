@@ -20,6 +20,7 @@ from policies.versions import NEWEST_VERSION, OLDEST_VERSION
 K = OperationKind
 
 ACCESS_SHARE = "ACCESS SHARE"
+ROW_SHARE = "ROW SHARE"
 ROW_EXCLUSIVE = "ROW EXCLUSIVE"
 SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
 SHARE = "SHARE"
@@ -47,6 +48,8 @@ class LockEntry:
     locks: tuple[tuple[str, str], ...]
     rewrites: bool = False
     scans: bool = False
+    scanned: str = TABLE
+    """Whose rows `scans` reads: the altered table, or the `NAMED` one (the partition of ATTACH)."""
     since: int = OLDEST_VERSION
     until: int = NEWEST_VERSION
     cite: str = "sql-altertable.html#SQL-ALTERTABLE-NOTES"
@@ -73,12 +76,13 @@ def _e(
     *locks: tuple[str, str],
     rewrites: bool = False,
     scans: bool = False,
+    scanned: str = TABLE,
     since: int = OLDEST_VERSION,
     until: int = NEWEST_VERSION,
     cite: str = "sql-altertable.html#SQL-ALTERTABLE-NOTES",
     note: str = "",
 ) -> LockEntry:
-    return LockEntry(kind, variant, tuple(locks), rewrites, scans, since, until, cite, note)
+    return LockEntry(kind, variant, tuple(locks), rewrites, scans, scanned, since, until, cite, note)
 
 
 AE = (TABLE, ACCESS_EXCLUSIVE)
@@ -124,8 +128,10 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.ADD_UNIQUE, "*", AE, scans=True, note="builds a unique index under the lock"),
     _e(K.ADD_EXCLUSION, "inline"),
     _e(K.ADD_EXCLUSION, "*", AE, scans=True, note="builds an index under the lock"),
-    _e(K.VALIDATE_CONSTRAINT, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True,
-       cite="sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT"),
+    _e(K.VALIDATE_CONSTRAINT, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), (REFERENCED, ROW_SHARE), scans=True,
+       cite="sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT",
+       note="a foreign key's referenced table also takes ROW SHARE; it is named when the analysis saw "
+       "the constraint added"),
     _e(K.DROP_CONSTRAINT, "*", AE),
     _e(K.RENAME_CONSTRAINT, "*", AE),
     _e(K.ALTER_CONSTRAINT, "*", AE),
@@ -161,11 +167,12 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.ALTER_POLICY, "*", AE, cite="sql-alterpolicy.html"),
     _e(K.DROP_POLICY, "*", AE, cite="sql-droppolicy.html"),
     _e(K.ALTER_OWNER, "*", AE),
-    _e(K.ATTACH_PARTITION, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), (NAMED, ACCESS_EXCLUSIVE), scans=True, since=12,
+    _e(K.ATTACH_PARTITION, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), (NAMED, ACCESS_EXCLUSIVE), scans=True,
+       scanned=NAMED, since=12, cite="sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION",
+       note="scans the partition unless a CHECK constraint proves the bound"),
+    _e(K.ATTACH_PARTITION, "*", AE, (NAMED, ACCESS_EXCLUSIVE), scans=True, scanned=NAMED,
        cite="sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION",
        note="scans the partition unless a CHECK constraint proves the bound"),
-    _e(K.ATTACH_PARTITION, "*", AE, (NAMED, ACCESS_EXCLUSIVE), scans=True,
-       cite="sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION"),
     _e(K.DETACH_PARTITION, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), since=14,
        cite="sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION"),
     _e(K.DETACH_PARTITION, "*", AE, (NAMED, ACCESS_EXCLUSIVE),
@@ -184,7 +191,9 @@ ENTRIES: tuple[LockEntry, ...] = (
     # maintenance
     _e(K.VACUUM, "full", AE, rewrites=True, cite="sql-vacuum.html"),
     _e(K.VACUUM, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite="sql-vacuum.html"),
-    _e(K.ANALYZE, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite="sql-analyze.html"),
+    _e(K.ANALYZE, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite="sql-analyze.html",
+       note="reads a random sample of 300 x default_statistics_target rows, not the whole table"),
+    _e(K.CREATE_STATISTICS, "*", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite=LOCKING_CITE),
     _e(K.CLUSTER, "*", AE, rewrites=True, cite="sql-cluster.html"),
     _e(K.REFRESH_MATERIALIZED_VIEW, "concurrently", (TABLE, EXCLUSIVE), scans=True,
        cite="sql-refreshmaterializedview.html"),
@@ -271,10 +280,11 @@ def effect(op: Operation, pg_version: int) -> Effect:
         if relation:
             locks.append(LockRef(relation, (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode))
     altered = (op.relation,) if op.relation else ()
+    read = op.name if entry.scanned == NAMED else op.relation
     return Effect(
         locks=tuple(locks),
         rewrites=altered if entry.rewrites else (),
-        scans=altered if entry.scans else (),
+        scans=(read,) if entry.scans and read else (),
         cite=entry.cite,
         note=entry.note,
     )

@@ -34,6 +34,8 @@ class Knowledge:
     columns: dict[str, dict[str, ColumnFact]] = field(default_factory=dict)
     proven_not_null: set[tuple[str, str]] = field(default_factory=set)
     not_valid_checks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    not_valid_foreign_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(table, constraint) -> referenced table, for foreign keys added NOT VALID."""
     indexed_prefixes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     primary_keys: set[str] = field(default_factory=set)
     new_enum_types: set[str] = field(default_factory=set)
@@ -76,6 +78,10 @@ class Knowledge:
         proven = op.relation and op.columns and (relation_key(op.relation), op.columns[0]) in self.proven_not_null
         if op.kind is K.SET_NOT_NULL and proven:
             return op._replace(proven_not_null=True)
+        if op.kind is K.VALIDATE_CONSTRAINT and op.relation and op.name:
+            referenced = self.not_valid_foreign_keys.get((relation_key(op.relation), op.name))
+            if referenced is not None:
+                return op._replace(referenced_relation=referenced)
         return op
 
     def learn(self, op: Operation) -> None:
@@ -128,6 +134,8 @@ class Knowledge:
                 self.not_valid_checks[op.name] = (key, op.check_not_null_column)
             elif not op.not_valid:
                 self.proven_not_null.add((key, op.check_not_null_column))
+        elif op.kind is K.ADD_FOREIGN_KEY and op.not_valid and op.name and op.referenced_relation:
+            self.not_valid_foreign_keys[(key, op.name)] = op.referenced_relation
         elif op.kind is K.VALIDATE_CONSTRAINT and op.name in self.not_valid_checks:
             self.proven_not_null.add(self.not_valid_checks[op.name])
         elif op.kind is K.RENAME_TABLE and op.new_name:
