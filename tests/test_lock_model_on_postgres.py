@@ -1,0 +1,223 @@
+"""The lock model held against a real PostgreSQL, not only against itself.
+
+Each statement runs on the test server inside a transaction that is rolled back. Before the
+rollback the test reads what PostgreSQL holds: the strongest lock on each relation (`pg_locks`),
+which relations got a new data file (`pg_class.relfilenode`: the table was rewritten) and which
+were read by a sequential scan (`pg_stat_xact_user_tables`). That is compared with the `locks`,
+`rewrites` and `scans` the analysis reports for the statement on that server's major version
+(CI runs this file on PostgreSQL 16 and 15).
+
+The comparison:
+* every lock the model names is held, in exactly that mode;
+* every table the statement locks beyond ACCESS SHARE is named by the model (indexes follow
+  their table), except the few facts the model cannot know from the SQL text, listed in
+  `UNKNOWABLE` with the reason;
+* the model's rewrites are exactly the rewritten tables;
+* every relation the model says is scanned was scanned or rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from conftest import fresh_database
+
+from policies import Context, analyze_sql
+
+SETUP = """
+CREATE TABLE parent (id bigint PRIMARY KEY, code text);
+CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint, note text, n integer, v varchar(20), s text);
+CREATE INDEX child_n_idx ON child (n);
+CREATE MATERIALIZED VIEW child_mv AS SELECT id FROM child;
+CREATE UNIQUE INDEX child_mv_id ON child_mv (id);
+CREATE TABLE lonely (id integer);
+CREATE TABLE measures (id bigint, at date) PARTITION BY RANGE (at);
+CREATE TABLE measures_2023 PARTITION OF measures FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE measures_2024 (id bigint, at date);
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
+CREATE TRIGGER child_noop BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION noop();
+INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
+INSERT INTO child SELECT g, g % 50 + 1, 'note', g, 'v' || g, 's' FROM generate_series(1, 200) g;
+INSERT INTO measures_2024 SELECT g, '2024-03-01' FROM generate_series(1, 20) g;
+ALTER TABLE child ADD CONSTRAINT child_n_positive_nv CHECK (n > 0) NOT VALID;
+ALTER TABLE child ADD CONSTRAINT child_parent_fk_nv FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;
+REFRESH MATERIALIZED VIEW child_mv;
+"""
+
+STATEMENTS = [
+    # columns
+    "ALTER TABLE child ADD COLUMN c text",
+    "ALTER TABLE child ADD COLUMN c integer NOT NULL DEFAULT 0",
+    "ALTER TABLE child ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
+    "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS (n * 2) STORED",
+    "ALTER TABLE child ADD COLUMN c bigserial",
+    "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE child ALTER COLUMN note SET NOT NULL",
+    "ALTER TABLE child ALTER COLUMN note DROP NOT NULL",
+    "ALTER TABLE child ALTER COLUMN note SET DEFAULT 'x'",
+    "ALTER TABLE child ALTER COLUMN note DROP DEFAULT",
+    "ALTER TABLE child ALTER COLUMN v TYPE varchar(50)",
+    "ALTER TABLE child ALTER COLUMN v TYPE text",
+    "ALTER TABLE child ALTER COLUMN v TYPE varchar(10)",
+    "ALTER TABLE child ALTER COLUMN n TYPE bigint",
+    "ALTER TABLE child ALTER COLUMN s TYPE varchar(100)",
+    "ALTER TABLE child ALTER COLUMN n SET STATISTICS 500",
+    "ALTER TABLE child ALTER COLUMN n SET (n_distinct = 10)",
+    "ALTER TABLE child ALTER COLUMN note SET STORAGE EXTERNAL",
+    "ALTER TABLE child ALTER COLUMN v SET COMPRESSION pglz",
+    "ALTER TABLE child ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE child DROP COLUMN s",
+    "ALTER TABLE child RENAME COLUMN s TO s2",
+    # constraints
+    "ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id)",
+    "ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID",
+    "ALTER TABLE child VALIDATE CONSTRAINT child_parent_fk_nv",
+    "ALTER TABLE child ADD CONSTRAINT child_n_check CHECK (n > 0)",
+    "ALTER TABLE child ADD CONSTRAINT child_n_check CHECK (n > 0) NOT VALID",
+    "ALTER TABLE child VALIDATE CONSTRAINT child_n_positive_nv",
+    "ALTER TABLE child ADD CONSTRAINT child_v_key UNIQUE (v)",
+    "ALTER TABLE parent ADD CONSTRAINT parent_code_key UNIQUE (code)",
+    "ALTER TABLE child DROP CONSTRAINT child_n_positive_nv",
+    # indexes and maintenance
+    "CREATE INDEX child_v_idx ON child (v)",
+    "CREATE UNIQUE INDEX child_v_uidx ON child (v)",
+    "DROP INDEX child_n_idx",
+    "ALTER INDEX child_n_idx RENAME TO child_n_idx2",
+    "REINDEX TABLE child",
+    "REINDEX INDEX child_n_idx",
+    "CLUSTER child USING child_pkey",
+    "REFRESH MATERIALIZED VIEW child_mv",
+    "ANALYZE child",
+    "CREATE STATISTICS child_stats ON n, v FROM child",
+    # tables
+    "ALTER TABLE child RENAME TO child2",
+    "ALTER TABLE child SET (fillfactor = 70)",
+    "ALTER TABLE child SET UNLOGGED",
+    "ALTER TABLE child REPLICA IDENTITY FULL",
+    "ALTER TABLE child OWNER TO CURRENT_USER",
+    "ALTER TABLE child ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY child_all ON child USING (true)",
+    "ALTER TABLE child DISABLE TRIGGER child_noop",
+    "CREATE TRIGGER child_noop2 BEFORE UPDATE ON child FOR EACH ROW EXECUTE FUNCTION noop()",
+    "DROP TRIGGER child_noop ON child",
+    "COMMENT ON TABLE child IS 'x'",
+    "COMMENT ON COLUMN child.n IS 'x'",
+    "ALTER TABLE measures ATTACH PARTITION measures_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+    "ALTER TABLE measures DETACH PARTITION measures_2023",
+    "DROP TABLE lonely",
+    "TRUNCATE child",
+    "LOCK TABLE child IN SHARE MODE",
+    "LOCK TABLE child",
+    # data
+    "INSERT INTO child (id, n) VALUES (1000, 1)",
+    "UPDATE child SET n = n + 1",
+    "UPDATE child SET n = 1 WHERE id = 5",
+    "DELETE FROM child WHERE id = 5",
+    "DELETE FROM child",
+]
+
+# Locks PostgreSQL takes on tables the statement's text does not name; the model names what it can.
+UNKNOWABLE = {
+    # The index's table: `DROP INDEX i` and `REINDEX INDEX i` name only the index.
+    "DROP INDEX child_n_idx": {"child": "ACCESS EXCLUSIVE"},
+    "REINDEX INDEX child_n_idx": {"child": "SHARE"},
+}
+# TRUNCATE gives the table a new, empty data file: a new relfilenode, but nothing is rewritten.
+NOT_A_REWRITE = {"TRUNCATE child": {"child"}}
+# What a model scan of an index means: its table's rows are read.
+INDEX_TABLES = {"child_n_idx": "child"}
+
+MODES = [
+    "AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
+    "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock",
+]
+MODE_NAMES = dict(zip(MODES, [
+    "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
+    "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE",
+], strict=True))
+
+
+@pytest.fixture(scope="module")
+def server(admin_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """One database with the tables above, for every statement (each one is rolled back)."""
+    with fresh_database(admin_url) as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SETUP)
+        yield conn
+
+
+def _observe(
+    conn: psycopg.Connection[tuple[object, ...]], sql: str
+) -> tuple[dict[str, str], set[str], set[str], set[str]]:
+    """Strongest lock per relation, the indexes among them, rewritten and scanned tables, for `sql`
+    run and rolled back."""
+    with conn.transaction(force_rollback=True):
+        relations = {
+            oid: (name, kind)
+            for oid, name, kind in conn.execute(
+                "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            )
+        }
+        files_before = dict(conn.execute("SELECT oid, relfilenode FROM pg_class WHERE relkind IN ('r', 'm')"))
+        scans_before = dict(conn.execute("SELECT relid, seq_scan FROM pg_stat_xact_user_tables"))
+        conn.execute(sql)
+        held: dict[str, str] = {}
+        for oid, mode in conn.execute(
+            "SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'"
+        ):
+            if oid in relations:
+                name = relations[oid][0]
+                if name not in held or MODES.index(str(mode)) > MODES.index(held[name]):
+                    held[name] = str(mode)
+        files_after = dict(conn.execute("SELECT oid, relfilenode FROM pg_class WHERE relkind IN ('r', 'm')"))
+        scans_after = dict(conn.execute("SELECT relid, seq_scan FROM pg_stat_xact_user_tables"))
+    locks = {name: MODE_NAMES[mode] for name, mode in held.items()}
+    indexes = {name for name, kind in relations.values() if kind in ("i", "I")}
+    rewritten = {  # a dropped table has no file afterwards, but was not rewritten
+        relations[oid][0]
+        for oid, node in files_before.items()
+        if oid in relations and oid in files_after and files_after[oid] != node
+    }
+    scanned = {
+        relations[oid][0] for oid, count in scans_after.items() if oid in relations and count > scans_before.get(oid, 0)
+    }
+    return locks, indexes, rewritten, scanned
+
+
+def _model(sql: str, version: int) -> tuple[dict[str, str], set[str], set[str]]:
+    """What the analysis reports for `sql`, after the setup it is judged with (so it knows the tables)."""
+    report = analyze_sql("migrations/0001_check.sql", f"{SETUP}\n{sql};\n", Context(pg_version=version))
+    statement = report.statements[-1]
+
+    def bare(name: str) -> str:
+        return name.removeprefix("public.")
+
+    return (
+        {bare(lock.relation): lock.mode for lock in statement.locks},
+        {bare(name) for name in statement.rewrites},
+        {bare(name) for name in statement.scans},
+    )
+
+
+@pytest.mark.parametrize("sql", STATEMENTS)
+def test_the_lock_model_matches_what_postgresql_does(
+    server: psycopg.Connection[tuple[object, ...]], sql: str
+) -> None:
+    version = server.info.server_version // 10000
+    held, indexes, rewritten, scanned = _observe(server, sql)
+    claimed_locks, claimed_rewrites, claimed_scans = _model(sql, version)
+    assert claimed_locks, f"the model names no lock for {sql!r}"
+    for relation, mode in claimed_locks.items():
+        assert held.get(relation) == mode, f"{sql!r} on {relation}: model {mode}, PostgreSQL {version} {held.get(relation)}"
+    tables = held.keys() - indexes  # an index is locked with its table
+    unknowable = UNKNOWABLE.get(sql, {})
+    for relation in tables - claimed_locks.keys():
+        if held[relation] != "ACCESS SHARE":
+            assert unknowable.get(relation) == held[relation], (
+                f"{sql!r}: PostgreSQL {version} takes {held[relation]} on {relation}, which the model does not name"
+            )
+    assert claimed_rewrites == rewritten - NOT_A_REWRITE.get(sql, set()), f"{sql!r}: rewrites"
+    for relation in claimed_scans:
+        table = INDEX_TABLES.get(relation, relation)
+        assert table in scanned | rewritten, f"{sql!r}: the model says {relation} is scanned; PostgreSQL did not"
