@@ -80,6 +80,8 @@ def table_constraint(
             str(unwrap(unwrap(pair)[1]["items"][0])[1].get("name") or "(expression)")
             for pair in constraint.get("exclusions", [])
         )
+    elif kind is K.ADD_CHECK:
+        columns = (column,) if column else referenced_columns(constraint.get("raw_expr"))
     else:
         columns = name_list(constraint.get("keys", []))
     if not columns and column:
@@ -98,6 +100,28 @@ def table_constraint(
         referenced_columns=name_list(constraint.get("pk_attrs", [])),
         check_not_null_column=_not_null_test(constraint.get("raw_expr")) if kind is K.ADD_CHECK else None,
     )
+
+
+def referenced_columns(expression: Node | None) -> tuple[str, ...]:
+    """The columns an expression reads (a CHECK's), in order of appearance, each once.
+
+    Walked with a stack, not recursion: a generated expression can nest hundreds of levels.
+    """
+    found: dict[str, None] = {}
+    pending: list[Any] = [expression] if expression else []
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            column = item.get("ColumnRef")
+            if isinstance(column, dict):
+                fields = [unwrap(f)[1].get("sval") for f in column.get("fields", [])]
+                if fields and isinstance(fields[-1], str):
+                    found[fields[-1]] = None
+                continue
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+    return tuple(found)
 
 
 def _not_null_test(expression: Node | None) -> str | None:

@@ -105,6 +105,9 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.SET_NOT_NULL, "*", AE, scans=True, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
     _e(K.DROP_NOT_NULL, "*", AE),
     _e(K.ALTER_COLUMN_TYPE, "binary_coercible", AE, note="binary-coercible: no rewrite"),
+    _e(K.ALTER_COLUMN_TYPE, "binary_coercible_rechecked", AE, scans=True,
+       note="binary-coercible: no rewrite, but the validated CHECK constraints that read the column are "
+       "verified again, with a full scan"),
     _e(K.ALTER_COLUMN_TYPE, "*", AE, rewrites=True, note="rewrites the table and rebuilds its indexes"),
     _e(K.ALTER_COLUMN_OTHER, "SetStatistics", (TABLE, SHARE_UPDATE_EXCLUSIVE)),
     _e(K.ALTER_COLUMN_OTHER, "SetOptions", (TABLE, SHARE_UPDATE_EXCLUSIVE)),
@@ -225,7 +228,9 @@ def _constraint_variant(op: Operation) -> str:
 
 def _type_variant(op: Operation) -> str:
     change = classify_type_change(op.old_type, op.column_type or "", op.using)
-    return "binary_coercible" if change is TypeChange.BINARY_COERCIBLE else "rewrite"
+    if change is not TypeChange.BINARY_COERCIBLE:
+        return "rewrite"
+    return "binary_coercible_rechecked" if op.rechecked else "binary_coercible"
 
 
 _VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {

@@ -159,8 +159,8 @@ class Operation(NamedTuple):
     """One classified change. Unset fields are their defaults and are left out of `to_json()`.
 
     `relation` is schema-qualified when the SQL qualified it; `shape` is the parser node type the
-    operation came from (for `unknown` it is all we know). `old_type` and `proven_not_null` are
-    filled in by the analysis from what earlier statements established.
+    operation came from (for `unknown` it is all we know). `old_type`, `proven_not_null` and
+    `rechecked` are filled in by the analysis from what earlier statements established.
 
     A named tuple: immutable like a frozen dataclass, but built about five times faster (a frozen
     dataclass sets each of these thirty-odd fields through `object.__setattr__`), and a corpus
@@ -200,6 +200,9 @@ class Operation(NamedTuple):
     value: str | None = None
     values: tuple[str, ...] = ()
     proven_not_null: bool = False
+    rechecked: bool = False
+    """ALTER COLUMN ... TYPE of a column a validated CHECK constraint reads: PostgreSQL re-verifies
+    the constraint with a full scan even when it rewrites nothing."""
     detail: str | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ CHECK proves NOT NULL, which indexes exist for foreign keys. Rules read it; they
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from policies.context import ColumnFact, Context
@@ -26,14 +26,24 @@ def relation_key(relation: str) -> str:
     return relation.removeprefix("public.")
 
 
+@dataclass(frozen=True)
+class CheckFact:
+    """A CHECK constraint the analysis saw added: the columns it reads, whether it is validated,
+    and the column it proves NOT NULL when it is `CHECK (column IS NOT NULL)`."""
+
+    columns: tuple[str, ...]
+    validated: bool
+    not_null_column: str | None = None
+
+
 @dataclass
 class Knowledge:
     """Facts established by the statements analysed so far (mutable while analysing)."""
 
     new_relations: set[str] = field(default_factory=set)
     columns: dict[str, dict[str, ColumnFact]] = field(default_factory=dict)
-    proven_not_null: set[tuple[str, str]] = field(default_factory=set)
-    not_valid_checks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    checks: dict[tuple[str, str], CheckFact] = field(default_factory=dict)
+    """(table, constraint name) -> a CHECK constraint the statements so far added."""
     not_valid_foreign_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     """(table, constraint) -> referenced table, for foreign keys added NOT VALID."""
     indexed_prefixes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
@@ -69,14 +79,22 @@ class Knowledge:
             for prefix in self.indexed_prefixes.get(relation_key(relation), set())
         )
 
+    def validated_checks(self, relation: str) -> list[CheckFact]:
+        """The validated CHECK constraints known on a table."""
+        key = relation_key(relation)
+        return [fact for (table, _), fact in self.checks.items() if table == key and fact.validated]
+
     def enrich(self, op: Operation) -> Operation:
         """The operation with facts only earlier statements know (old column type, proofs)."""
-        if op.kind is K.ALTER_COLUMN_TYPE and op.columns:
-            fact = self.column(op.relation, op.columns[0])
+        column = op.columns[0] if op.columns else None
+        if op.kind is K.ALTER_COLUMN_TYPE and op.relation and column:
+            fact = self.column(op.relation, column)
+            rechecked = any(column in check.columns for check in self.validated_checks(op.relation))
             if fact is not None and fact.type:
-                return op._replace(old_type=fact.type)
-        proven = op.relation and op.columns and (relation_key(op.relation), op.columns[0]) in self.proven_not_null
-        if op.kind is K.SET_NOT_NULL and proven:
+                op = op._replace(old_type=fact.type)
+            return op._replace(rechecked=True) if rechecked else op
+        proofs = self.validated_checks(op.relation) if op.kind is K.SET_NOT_NULL and op.relation else []
+        if column and any(check.not_null_column == column for check in proofs):
             return op._replace(proven_not_null=True)
         if op.kind is K.VALIDATE_CONSTRAINT and op.relation and op.name:
             referenced = self.not_valid_foreign_keys.get((relation_key(op.relation), op.name))
@@ -125,27 +143,38 @@ class Knowledge:
                 known[column] = ColumnFact("", False)
         elif op.kind is K.DROP_COLUMN and column:
             known.pop(column, None)
+            for name in [n for (table, n), check in self.checks.items() if table == key and column in check.columns]:
+                del self.checks[(key, name)]  # PostgreSQL drops the constraints that read the column
         elif op.kind in (K.ADD_PRIMARY_KEY, K.ADD_UNIQUE, K.ADD_EXCLUSION):
             self._index(key, op.columns)
             if op.kind is K.ADD_PRIMARY_KEY:
                 self.primary_keys.add(key)
-        elif op.kind is K.ADD_CHECK and op.check_not_null_column:
-            if op.not_valid and op.name:
-                self.not_valid_checks[op.name] = (key, op.check_not_null_column)
-            elif not op.not_valid:
-                self.proven_not_null.add((key, op.check_not_null_column))
+        elif op.kind is K.ADD_CHECK:
+            name = op.name or f"(unnamed {len(self.checks)})"  # PostgreSQL names it; nothing can refer to it here
+            self.checks[(key, name)] = CheckFact(op.columns, not op.not_valid, op.check_not_null_column)
         elif op.kind is K.ADD_FOREIGN_KEY and op.not_valid and op.name and op.referenced_relation:
             self.not_valid_foreign_keys[(key, op.name)] = op.referenced_relation
-        elif op.kind is K.VALIDATE_CONSTRAINT and op.name in self.not_valid_checks:
-            self.proven_not_null.add(self.not_valid_checks[op.name])
+        elif op.kind is K.VALIDATE_CONSTRAINT and op.name and (key, op.name) in self.checks:
+            self.checks[(key, op.name)] = replace(self.checks[(key, op.name)], validated=True)
+        elif op.kind is K.DROP_CONSTRAINT and op.name:
+            self.checks.pop((key, op.name), None)
+            self.not_valid_foreign_keys.pop((key, op.name), None)
         elif op.kind is K.RENAME_TABLE and op.new_name:
             schema = key.rpartition(".")[0]
             new_key = relation_key(f"{schema}.{op.new_name}" if schema else op.new_name)
             if key in self.new_relations:
                 self.new_relations.add(new_key)
             self.columns[new_key] = self.columns.pop(key, {})
-        elif op.kind is K.RENAME_COLUMN and column and op.new_name and column in known:
-            known[op.new_name] = known.pop(column)
+            for table, name in [k for k in self.checks if k[0] == key]:
+                self.checks[(new_key, name)] = self.checks.pop((table, name))
+        elif op.kind is K.RENAME_COLUMN and column and op.new_name:
+            if column in known:
+                known[op.new_name] = known.pop(column)
+            for (table, name), check in list(self.checks.items()):
+                if table == key and column in check.columns:
+                    renamed = tuple(op.new_name if c == column else c for c in check.columns)
+                    proves = op.new_name if check.not_null_column == column else check.not_null_column
+                    self.checks[(table, name)] = replace(check, columns=renamed, not_null_column=proves)
 
     def _index(self, key: str, columns: tuple[str, ...]) -> None:
         if columns:

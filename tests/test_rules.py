@@ -9,6 +9,7 @@ import pytest
 
 from builders import run_every_rule_on_every_migration
 from policies import Context, analyze_migration_texts, analyze_sql
+from policies.context import ColumnFact
 from policies.report import Category, Finding, Severity
 from policies.rules import Rule, all_rules
 
@@ -121,6 +122,27 @@ def test_binary_coercible_type_change_of_a_known_column_is_not_a_rewrite() -> No
     sql = 'ALTER TABLE t ADD COLUMN c varchar(20);\nALTER TABLE t ALTER COLUMN c TYPE text;'
     assert "SW203" not in _codes(sql)
     assert "SW203" in _codes('ALTER TABLE t ADD COLUMN c varchar(20);\nALTER TABLE t ALTER COLUMN c TYPE int USING c::int;')
+
+
+def test_a_binary_coercible_change_still_scans_when_a_validated_check_reads_the_column() -> None:
+    """PostgreSQL verifies such a CHECK again (tests/test_lock_model_on_postgres.py sees the scan)."""
+    known = Context(columns={"t": {"w": ColumnFact("varchar(20)")}})
+    check = "ALTER TABLE t ADD CONSTRAINT t_w CHECK (w <> '') NOT VALID;\n"
+    widen = "ALTER TABLE t ALTER COLUMN w TYPE varchar(40);\n"
+
+    def sw203(sql: str) -> list[tuple[int | None, str]]:
+        report = analyze_sql("m.sql", sql, known)
+        return [(f.line, f.severity.value) for f in report.findings if f.code == "SW203"]
+
+    assert sw203(widen) == []
+    assert sw203(check + widen) == []  # NOT VALID: not verified again
+    assert sw203(check + "ALTER TABLE t VALIDATE CONSTRAINT t_w;\n" + widen) == [(3, "warning")]
+    validated = check + "ALTER TABLE t VALIDATE CONSTRAINT t_w;\n"
+    assert sw203(validated + "ALTER TABLE t DROP CONSTRAINT t_w;\n" + widen) == []
+    renamed = validated + "ALTER TABLE t RENAME COLUMN w TO w2;\nALTER TABLE t ALTER COLUMN w2 TYPE varchar(40);\n"
+    assert sw203(renamed) == [(4, "warning")]
+    messages = [f.message for f in analyze_sql("m.sql", renamed, known).findings if f.code == "SW203"]
+    assert messages and "scanning every row" in messages[0]
 
 
 def test_set_not_null_is_quiet_only_when_a_validated_check_proves_it_on_12_and_later() -> None:

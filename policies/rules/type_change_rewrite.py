@@ -15,6 +15,15 @@ from policies.unit import MigrationUnit
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, result in on_existing(unit, OperationKind.ALTER_COLUMN_TYPE):
         if not result.rewrites:
+            if result.scans:
+                yield Hit(
+                    statement,
+                    f"Changing {column_ref(op)} to {display_type(op.column_type or '')} rewrites nothing, but "
+                    "PostgreSQL verifies the CHECK constraints that read the column again, scanning every row "
+                    "under ACCESS EXCLUSIVE (blocks reads and writes); on a large table, drop the constraint, "
+                    "change the type, and add it back NOT VALID, then VALIDATE it.",
+                    severity=Severity.WARNING,
+                )
             continue
         if op.old_type is None:
             yield Hit(
@@ -44,7 +53,10 @@ RULE = Rule(
         "ACCESS EXCLUSIVE, unless the old type is binary-coercible to the new one: varchar(n) to "
         "varchar(m) with m >= n or to text, numeric(p,s) to numeric(q,s) with q >= p, varbit(n) to a "
         "larger n, cidr to inet. Anything else (int to bigint, text to jsonb, timestamp to timestamptz "
-        "outside UTC) is a full rewrite: add a new column, dual-write, backfill, swap."
+        "outside UTC) is a full rewrite: add a new column, dual-write, backfill, swap. Even a "
+        "binary-coercible change scans every row when a validated CHECK constraint reads the column, "
+        "since PostgreSQL verifies the constraint again (reported as a warning when the analysis saw the "
+        "constraint added)."
     ),
     safer=(
         'ALTER TABLE "orders" ADD COLUMN "id_new" bigint;\n'
