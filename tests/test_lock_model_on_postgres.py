@@ -30,9 +30,11 @@ from policies import Context, analyze_sql
 SETUP = """
 CREATE TABLE parent (id bigint PRIMARY KEY, code text);
 CREATE TABLE child (
-    id bigint PRIMARY KEY, parent_id bigint, note text, n integer, v varchar(20), s text, p text, w varchar(20)
+    id bigint PRIMARY KEY, parent_id bigint, note text, n integer, v varchar(20), s text, p text, w varchar(20),
+    amount numeric(10, 2), at timestamp
 );
 CREATE INDEX child_n_idx ON child (n);
+CREATE UNIQUE INDEX parent_code_uidx ON parent (code);
 CREATE MATERIALIZED VIEW child_mv AS SELECT id FROM child;
 CREATE UNIQUE INDEX child_mv_id ON child_mv (id);
 CREATE TABLE lonely (id integer);
@@ -42,7 +44,7 @@ CREATE TABLE measures_2024 (id bigint, at date);
 CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
 CREATE TRIGGER child_noop BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION noop();
 INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
-INSERT INTO child SELECT g, g % 50 + 1, 'note', g, 'v' || g, 's', 'p', 'w' FROM generate_series(1, 200) g;
+INSERT INTO child SELECT g, g % 50 + 1, 'note', g, 'v' || g, 's', 'p', 'w', g, now() FROM generate_series(1, 200) g;
 INSERT INTO measures_2024 SELECT g, '2024-03-01' FROM generate_series(1, 20) g;
 ALTER TABLE child ADD CONSTRAINT child_n_positive_nv CHECK (n > 0) NOT VALID;
 ALTER TABLE child ADD CONSTRAINT child_p_present CHECK (p IS NOT NULL);
@@ -56,6 +58,7 @@ STATEMENTS = [
     "ALTER TABLE child ADD COLUMN c text",
     "ALTER TABLE child ADD COLUMN c integer NOT NULL DEFAULT 0",
     "ALTER TABLE child ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
+    "ALTER TABLE child ADD COLUMN c timestamptz NOT NULL DEFAULT now()",  # stable: evaluated once, no rewrite
     "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS (n * 2) STORED",
     "ALTER TABLE child ADD COLUMN c bigserial",
     "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS IDENTITY",
@@ -68,6 +71,10 @@ STATEMENTS = [
     "ALTER TABLE child ALTER COLUMN v TYPE text",
     "ALTER TABLE child ALTER COLUMN v TYPE varchar(10)",
     "ALTER TABLE child ALTER COLUMN w TYPE varchar(40)",  # no rewrite, but its CHECK is verified again
+    "ALTER TABLE child ALTER COLUMN amount TYPE numeric(12, 2)",
+    "ALTER TABLE child ALTER COLUMN amount TYPE numeric(12, 4)",
+    # not a rewrite in a UTC session (from PG 12); the model cannot know the session's zone
+    "SET LOCAL TimeZone = 'Europe/Paris'; ALTER TABLE child ALTER COLUMN at TYPE timestamptz",
     "ALTER TABLE child ALTER COLUMN n TYPE bigint",
     "ALTER TABLE child ALTER COLUMN s TYPE varchar(100)",
     "ALTER TABLE child ALTER COLUMN n SET STATISTICS 500",
@@ -86,6 +93,7 @@ STATEMENTS = [
     "ALTER TABLE child VALIDATE CONSTRAINT child_n_positive_nv",
     "ALTER TABLE child ADD CONSTRAINT child_v_key UNIQUE (v)",
     "ALTER TABLE parent ADD CONSTRAINT parent_code_key UNIQUE (code)",
+    "ALTER TABLE parent ADD CONSTRAINT parent_code_key UNIQUE USING INDEX parent_code_uidx",
     "ALTER TABLE child DROP CONSTRAINT child_n_positive_nv",
     # indexes and maintenance
     "CREATE INDEX child_v_idx ON child (v)",
