@@ -5,7 +5,8 @@ rollback the test reads what PostgreSQL holds: the strongest lock on each relati
 which relations got a new data file (`pg_class.relfilenode`: the table was rewritten) and which
 were read by a sequential scan (`pg_stat_xact_user_tables`). That is compared with the `locks`,
 `rewrites` and `scans` the analysis reports for the statement on that server's major version
-(CI runs this file on PostgreSQL 16 and 15).
+(CI runs this file on PostgreSQL 16 and 15). A second test holds the list of statements that must
+run outside a transaction block (apply runs them alone, in autocommit) against what the server refuses.
 
 The comparison:
 * every lock the model names is held, in exactly that mode;
@@ -26,6 +27,8 @@ import pytest
 from conftest import fresh_database
 
 from policies import Context, analyze_sql
+from policies.execution import StepKind, plan_steps
+from policies.statements import split_statements
 
 SETUP = """
 CREATE TABLE parent (id bigint PRIMARY KEY, code text);
@@ -241,3 +244,42 @@ def test_the_lock_model_matches_what_postgresql_does(
     altered = next(iter(claimed_locks))  # the model names the altered relation first
     if altered in scanned - NOT_A_SCAN.get(sql, set()):
         assert altered in claimed_scans | claimed_rewrites, f"{sql!r}: PostgreSQL {version} scanned {altered}"
+
+
+# Statements whose need to run outside a transaction block is version-independent on 12 and later.
+TRANSACTION_BLOCK_CASES = [
+    "CREATE INDEX CONCURRENTLY child_v_cidx ON child (v)",
+    "DROP INDEX CONCURRENTLY child_n_idx",
+    "REINDEX INDEX CONCURRENTLY child_n_idx",
+    "REINDEX TABLE CONCURRENTLY child",
+    "REINDEX SCHEMA public",
+    "VACUUM child",
+    "VACUUM FULL child",
+    "CREATE DATABASE sw_never_created",
+    "DROP DATABASE IF EXISTS sw_never_created",
+    "ALTER TABLE measures DETACH PARTITION measures_2023 CONCURRENTLY",
+    "ALTER TYPE mood ADD VALUE 'calm'",
+    "CREATE INDEX child_v_idx ON child (v)",
+    "REINDEX TABLE child",
+    "ANALYZE child",
+    "CLUSTER child USING child_pkey",
+    "REFRESH MATERIALIZED VIEW CONCURRENTLY child_mv",
+]
+
+
+@pytest.mark.parametrize("sql", TRANSACTION_BLOCK_CASES)
+def test_what_must_run_outside_a_transaction_is_what_postgresql_refuses_inside_one(
+    server: psycopg.Connection[tuple[object, ...]], sql: str
+) -> None:
+    """apply runs such statements on their own in autocommit (and SW602 flags them): the list must be right."""
+    version = server.info.server_version // 10000
+    server.execute("DO $$ BEGIN CREATE TYPE mood AS ENUM ('sad'); EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    steps = plan_steps(split_statements(f"{sql};\n"), version)
+    claimed = [step.kind for step in steps] == [StepKind.AUTOCOMMIT]
+    try:
+        with server.transaction(force_rollback=True):
+            server.execute(sql)
+        refused = False
+    except psycopg.errors.ActiveSqlTransaction:
+        refused = True
+    assert claimed == refused, f"{sql!r} on PostgreSQL {version}: model {claimed}, PostgreSQL refuses it: {refused}"
