@@ -102,6 +102,8 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.DROP_DEFAULT, "*", AE),
     # SET NOT NULL scans unless a valid CHECK (col IS NOT NULL) proves it (PostgreSQL 12+)
     _e(K.SET_NOT_NULL, "proven", AE, since=12, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
+    _e(K.SET_NOT_NULL, "not_valid", AE, since=18, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT",
+       note="ADD CONSTRAINT ... NOT NULL ... NOT VALID: no scan; VALIDATE CONSTRAINT scans later"),
     _e(K.SET_NOT_NULL, "*", AE, scans=True, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
     _e(K.DROP_NOT_NULL, "*", AE),
     _e(K.ALTER_COLUMN_TYPE, "binary_coercible", AE, note="binary-coercible: no rewrite"),
@@ -236,7 +238,7 @@ def _type_variant(op: Operation) -> str:
 _VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {
     K.ADD_COLUMN: _add_column_variant,
     K.ALTER_COLUMN_TYPE: _type_variant,
-    K.SET_NOT_NULL: lambda op: "proven" if op.proven_not_null else "scan",
+    K.SET_NOT_NULL: lambda op: "proven" if op.proven_not_null else "not_valid" if op.not_valid else "scan",
     K.ADD_FOREIGN_KEY: _constraint_variant,
     K.ADD_CHECK: _constraint_variant,
     K.ADD_PRIMARY_KEY: _constraint_variant,

@@ -224,6 +224,29 @@ def _model(sql: str, version: int) -> tuple[dict[str, str], set[str], set[str]]:
 def test_the_lock_model_matches_what_postgresql_does(
     server: psycopg.Connection[tuple[object, ...]], sql: str
 ) -> None:
+    _assert_model_matches(server, sql)
+
+
+# Statements a newer PostgreSQL accepts: checked there, and refused by the older servers.
+NEWER_STATEMENTS = [
+    (18, "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS (n * 2) VIRTUAL"),
+    (18, "ALTER TABLE child ADD CONSTRAINT child_note_nn NOT NULL note NOT VALID"),
+    (18, "ALTER TABLE child ADD CONSTRAINT child_parent_fk2 FOREIGN KEY (parent_id) REFERENCES parent (id) NOT ENFORCED"),
+]
+
+
+@pytest.mark.parametrize(("since", "sql"), NEWER_STATEMENTS)
+def test_the_lock_model_matches_what_newer_postgresql_does(
+    server: psycopg.Connection[tuple[object, ...]], since: int, sql: str
+) -> None:
+    if server.info.server_version // 10000 >= since:
+        _assert_model_matches(server, sql)
+        return
+    with pytest.raises(psycopg.errors.SyntaxError), server.transaction(force_rollback=True):
+        server.execute(sql)
+
+
+def _assert_model_matches(server: psycopg.Connection[tuple[object, ...]], sql: str) -> None:
     version = server.info.server_version // 10000
     held, indexes, rewritten, scanned = _observe(server, sql)
     claimed_locks, claimed_rewrites, claimed_scans = _model(sql, version)
@@ -244,6 +267,8 @@ def test_the_lock_model_matches_what_postgresql_does(
     altered = next(iter(claimed_locks))  # the model names the altered relation first
     if altered in scanned - NOT_A_SCAN.get(sql, set()):
         assert altered in claimed_scans | claimed_rewrites, f"{sql!r}: PostgreSQL {version} scanned {altered}"
+
+
 
 
 # Statements whose need to run outside a transaction block is version-independent on 12 and later.
