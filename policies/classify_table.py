@@ -191,6 +191,7 @@ _SIMPLE_SUBCOMMANDS = {
     "AT_SetOptions": K.ALTER_COLUMN_OTHER,
     "AT_ResetOptions": K.ALTER_COLUMN_OTHER,
     "AT_DropExpression": K.ALTER_COLUMN_OTHER,
+    "AT_SetExpression": K.ALTER_COLUMN_OTHER,
     "AT_SetLogged": K.SET_LOGGED,
     "AT_SetUnLogged": K.SET_LOGGED,
     "AT_SetTableSpace": K.SET_TABLESPACE,
@@ -206,7 +207,7 @@ _SIMPLE_SUBCOMMANDS = {
 _COLUMN_SUBCOMMANDS = {
     "AT_SetNotNull", "AT_DropNotNull", "AT_AddIdentity", "AT_SetIdentity", "AT_DropIdentity",
     "AT_SetStatistics", "AT_SetStorage", "AT_SetCompression", "AT_SetOptions", "AT_ResetOptions",
-    "AT_DropExpression",
+    "AT_DropExpression", "AT_SetExpression",
 }
 
 

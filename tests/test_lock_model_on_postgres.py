@@ -34,7 +34,7 @@ SETUP = """
 CREATE TABLE parent (id bigint PRIMARY KEY, code text);
 CREATE TABLE child (
     id bigint PRIMARY KEY, parent_id bigint, note text, n integer, v varchar(20), s text, p text, w varchar(20),
-    amount numeric(10, 2), at timestamp
+    amount numeric(10, 2), at timestamp, doubled bigint GENERATED ALWAYS AS (id * 2) STORED
 );
 CREATE INDEX child_n_idx ON child (n);
 CREATE UNIQUE INDEX parent_code_uidx ON parent (code);
@@ -85,6 +85,7 @@ STATEMENTS = [
     "ALTER TABLE child ALTER COLUMN note SET STORAGE EXTERNAL",
     "ALTER TABLE child ALTER COLUMN v SET COMPRESSION pglz",
     "ALTER TABLE child ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE child ALTER COLUMN doubled DROP EXPRESSION",
     "ALTER TABLE child DROP COLUMN s",
     "ALTER TABLE child RENAME COLUMN s TO s2",
     # constraints
@@ -229,6 +230,7 @@ def test_the_lock_model_matches_what_postgresql_does(
 
 # Statements a newer PostgreSQL accepts: checked there, and refused by the older servers.
 NEWER_STATEMENTS = [
+    (17, "ALTER TABLE child ALTER COLUMN doubled SET EXPRESSION AS (id * 3)"),
     (18, "ALTER TABLE child ADD COLUMN c integer GENERATED ALWAYS AS (n * 2) VIRTUAL"),
     (18, "ALTER TABLE child ADD CONSTRAINT child_note_nn NOT NULL note NOT VALID"),
     (18, "ALTER TABLE child ADD CONSTRAINT child_parent_fk2 FOREIGN KEY (parent_id) REFERENCES parent (id) NOT ENFORCED"),
