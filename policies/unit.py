@@ -1,8 +1,9 @@
 """What rules see: one migration's analysed statements and what earlier statements established.
 
 `Knowledge` accumulates, statement by statement (and file by file within a pull request), the facts
-later statements depend on: which tables are new, the columns' types, which columns a validated
-CHECK proves NOT NULL, which indexes exist for foreign keys. Rules read it; they never parse.
+later statements depend on: which tables are new, the columns' types, the CHECK constraints (what
+they read, whether validated, which prove a column NOT NULL), the foreign keys added NOT VALID,
+which indexes exist for foreign keys. Rules read it; they never parse.
 """
 
 from __future__ import annotations
