@@ -68,7 +68,7 @@ def load_settings(
     environ = dict(os.environ) if environ is None else environ
     process = _process_settings(environ)
     config_path: Path | None = config or process.config
-    policy = Policy()
+    policy = Policy.defaults()
     if config_path is not None and config_path.is_file():
         policy = _read_policy(config_path)
     elif config is not None:

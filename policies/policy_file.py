@@ -48,9 +48,13 @@ def known_rule_codes() -> frozenset[str] | None:
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors and TOML types are taken as written (no "16" for 16)."""
+    """Unknown keys are errors and TOML types are taken as written (no "16" for 16).
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    The validators are built when the first policy file is read, not at import: a `check`
+    without a policy file uses the defaults, which need no validating (see `Policy.defaults`).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class MigrationsSection(_Strict):
@@ -80,7 +84,7 @@ class Policy(_Strict):
     fail_on: SeverityName = "error"
     pg_version: int = Field(default=DEFAULT_PG_VERSION, ge=OLDEST_VERSION, le=NEWEST_VERSION)
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
-    migrations: MigrationsSection = Field(default_factory=MigrationsSection)
+    migrations: MigrationsSection = Field(default_factory=MigrationsSection.model_construct)
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
     docs_url: str | None = None
     """Absolute URL of the rule reference (docs/rules.md as published); findings link to its sections."""
@@ -109,6 +113,11 @@ class Policy(_Strict):
             keys = ", ".join(f"rules.{code}" for code in unknown)
             raise ValueError(f"{keys}: unknown rule code (known codes: {allowed})")
         return self
+
+    @classmethod
+    def defaults(cls) -> Policy:
+        """The policy of a repository without a policy file: every default, as an empty file gives."""
+        return cls.model_construct()
 
     def severity_overrides(self) -> dict[str, str]:
         """The [rules] table as the analysis context wants it: code -> error|warning|info|off."""

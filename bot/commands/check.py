@@ -102,7 +102,7 @@ def read_policy(config: str | None) -> Policy:
     if not path.is_file():
         if config:
             raise ConfigurationError(f"{config}: no such policy file")
-        return Policy()
+        return Policy.defaults()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

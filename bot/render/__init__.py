@@ -1,6 +1,8 @@
 """Output formats for file reports: one module each, all taking a list of `FileReport`.
 
 `render(fmt, reports, fail_on=..., color=..., docs_url=...)` is the one entry point the CLI and the bot use.
+A format's module is imported when it is asked for: a `check` prints one format, and its start-up
+is most of the wall time of checking one file.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from bot.render import github, json_format, markdown, sarif, text
 from bot.render.summary import Summary, summarize
 from policies.report import FileReport, Severity
 
@@ -28,13 +29,23 @@ def render(
     """The reports in format `fmt`; `color` only matters for `text`, `docs_url` (the base of the
     rule reference, from the policy) for the links of `markdown` and `sarif`."""
     if fmt == "text":
+        from bot.render import text
+
         return text.render(reports, fail_on, color=color)
     if fmt == "markdown":
+        from bot.render import markdown
+
         return markdown.render(reports, fail_on, docs_url)
     if fmt == "json":
+        from bot.render import json_format
+
         return json_format.render(reports, fail_on)
     if fmt == "sarif":
+        from bot.render import sarif
+
         return sarif.render(reports, fail_on, docs_url)
+    from bot.render import github
+
     return github.render(reports, fail_on)
 
 
@@ -47,5 +58,7 @@ def render_bytes(
 ) -> bytes:
     """`render` as UTF-8, for writing to a file or pipe (JSON is encoded once, not three times)."""
     if fmt == "json":
+        from bot.render import json_format
+
         return json_format.encoded(reports, fail_on)
     return render(fmt, reports, fail_on, color=color, docs_url=docs_url).encode()
