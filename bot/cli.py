@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.commands import without_cycle_collection
 from policies.errors import SchemawardenError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -44,7 +45,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
+    with without_cycle_collection():  # the imports of a command's modules only allocate
+        parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
     try:
         args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

@@ -8,16 +8,14 @@ existed on the base: those have been applied somewhere and must not change.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.commands import EXIT_OK, EXIT_PROBLEM
+from bot.commands import EXIT_OK, EXIT_PROBLEM, without_cycle_collection
 from bot.render import FORMATS, Format, render_bytes, summarize
 from policies.analysis import analyze_migration_texts, analyze_sql
 from policies.context import Context
@@ -72,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     fail_on = Severity(args.fail_on or policy.fail_on)
     # Judging and rendering a corpus allocates millions of acyclic objects: the collector stays off
     # until the reports are freed, so it never walks them (not even once when it is switched back on).
-    with _without_cycle_collection():
+    with without_cycle_collection():
         output, failed = _judge_and_render(args, policy, pg_version, fail_on)
     sys.stdout.flush()
     sys.stdout.buffer.write(output)
@@ -110,27 +108,10 @@ def read_policy(config: str | None) -> Policy:
     return load_policy(text, str(path))
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while judging (and rendering).
-
-    The analysis allocates millions of small acyclic objects (parse trees, operations), which
-    reference counting frees; the cyclic collector would only re-walk them, for a sixth of the time
-    of a corpus-sized run. It is switched back on (if it was on) when the block ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
     """Each file on its own, against tables that already exist (a folder is not a pull request)."""
     context = _context(policy, pg_version, ())
-    with _without_cycle_collection():
+    with without_cycle_collection():
         return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
 
 
@@ -143,7 +124,7 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
     targets, changed, edited = changed_migrations(base, scopes)
     migration_changes = {t.path: "added" for t in targets} | dict(edited)
     context = _context(policy, pg_version, changed, migration_changes)
-    with _without_cycle_collection():
+    with without_cycle_collection():
         reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
     # A report about an edited migration (SW690) names the migration's tag, as a judged one does.
     return [
