@@ -150,7 +150,7 @@ def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:
         severity=context.severity_for(rule.code, hit.severity or rule.severity),
         line=line,
         message=hit.message,
-        safer=rule.safer,
+        safer=hit.safer or rule.safer,
     )
 
 

@@ -16,7 +16,8 @@ class Hit:
     """One place a rule objects to: the statement (for line and suppression) and a message.
 
     `severity` lets a rule soften a hit it is unsure of (an unknown old type, say); the policy
-    file's setting still wins over it.
+    file's setting still wins over it. `safer` is the rule's safer way written for this statement
+    (see `_recipes`), when the rule can; the finding shows the rule's example otherwise.
     """
 
     statement: AnalyzedStatement | None
@@ -24,6 +25,7 @@ class Hit:
     severity: Severity | None = None
     line: int | None = None
     path: str | None = None
+    safer: str | None = None
 
 
 Check = Callable[[MigrationUnit], Iterable[Hit]]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import on_existing, quoted
+from policies.rules._recipes import not_valid_then_validate
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -19,6 +20,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 statement,
                 f'Adding CHECK constraint{name} to {quoted(op.relation)} takes ACCESS EXCLUSIVE (blocks reads '
                 "and writes) while it scans every row; add it NOT VALID and VALIDATE it separately.",
+                safer=not_valid_then_validate(statement, op),
             )
 
 

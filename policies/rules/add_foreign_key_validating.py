@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import quoted
+from policies.rules._recipes import not_valid_then_validate
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -24,6 +25,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 f'Adding foreign key ({columns}) to {quoted(op.relation)} takes SHARE ROW EXCLUSIVE on '
                 f'{quoted(op.relation)} and {quoted(op.referenced_relation)} (blocks writes to both) while it checks '
                 "every existing row; add it NOT VALID, then VALIDATE CONSTRAINT in a later migration.",
+                safer=not_valid_then_validate(statement, op),
             )
 
 

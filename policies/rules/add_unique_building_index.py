@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import on_existing, quoted
+from policies.rules._recipes import unique_index_then_constraint
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -28,6 +29,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             statement,
             f'Adding {_WORDS[op.kind]} ({columns}) to {quoted(op.relation)} builds an index while holding '
             f"ACCESS EXCLUSIVE (blocks reads and writes); {advice}.",
+            safer=unique_index_then_constraint(statement, op),
         )
 
 

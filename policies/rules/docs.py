@@ -34,6 +34,8 @@ def render_reference(rules: tuple[Rule, ...] | None = None) -> str:
         "(`-- schemawarden-ignore SW101, SW203`), a whole file with `-- schemawarden-ignore-file SW101`",
         "anywhere in it, or change a rule's severity (or switch it `off`) in `schemawarden.toml`.",
         "Lock and rewrite rules stay quiet for tables created earlier in the same migration or pull request.",
+        "Each rule's safer way is shown here on example tables; where the fix is mechanical, a finding",
+        "carries it rewritten for the flagged statement, with that statement's own names.",
         "",
         "| code | name | category | default severity | summary |",
         "|---|---|---|---|---|",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import operations, quoted
+from policies.rules._recipes import index_on
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit, relation_key
 
@@ -31,6 +32,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 f'Foreign key {quoted(op.relation)} ({columns}) -> {quoted(op.referenced_relation)} has no index on its '
                 f"columns: deleting or updating a referenced row scans all of \"{op.relation}\", and joins "
                 "on the key are slow.",
+                safer=index_on(op.relation, op.columns, existing=not statement.is_new(op.relation)),
             )
 
 

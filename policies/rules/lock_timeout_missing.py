@@ -8,6 +8,7 @@ from policies.locks import BLOCKS_WRITES
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import quoted
+from policies.rules._recipes import lock_timeout_first
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -26,6 +27,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                     f'{blocking[0].mode} on {quoted(blocking[0].relation)} is requested with no lock_timeout: if a '
                     "long query holds the table, this statement waits and every query behind it queues. "
                     "schemawarden's apply sets lock_timeout itself; drizzle-orm's migrator does not.",
+                    safer=lock_timeout_first(statement),
                 )
                 return
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import lock_words, on_existing
+from policies.rules._recipes import create_index_concurrently
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -18,6 +19,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 statement,
                 f"CREATE INDEX {op.name or ''} {lock_words(result, op.relation)} while it reads the "
                 "whole table to build the index; use CREATE INDEX CONCURRENTLY.".replace("  ", " "),
+                safer=create_index_concurrently(statement),
             )
 
 

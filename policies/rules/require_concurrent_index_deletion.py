@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import on_existing
+from policies.rules._recipes import drop_index_concurrently
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -18,6 +19,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 statement,
                 f'DROP INDEX "{op.name}" takes ACCESS EXCLUSIVE on the index\'s table (blocks reads and '
                 "writes) and waits behind every running query on it; use DROP INDEX CONCURRENTLY.",
+                safer=drop_index_concurrently(op),
             )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import column_ref, on_existing
+from policies.rules._recipes import check_then_set_not_null
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -26,6 +27,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             statement,
             f"SET NOT NULL on {column_ref(op)} scans the whole table while holding ACCESS EXCLUSIVE "
             f"(blocks reads and writes); {advice}.",
+            safer=check_then_set_not_null(op) if unit.pg_version >= 12 else None,
         )
 
 

@@ -1,0 +1,148 @@
+"""The safer way written for the statement at hand, with the migration's own names.
+
+A rule's `safer` is a worked example on made-up tables. Where the fix is mechanical (add
+CONCURRENTLY, add NOT VALID and validate later, prove NOT NULL with a CHECK first), the hit
+carries the same recipe for the statement it objects to, ready to paste into a migration. A
+recipe is written only when it says exactly what the statement said: a statement of several
+operations, an unnamed constraint that must be named later, or options the recipe would drop
+(INCLUDE, NULLS NOT DISTINCT, DEFERRABLE, ...) keep the rule's example instead.
+"""
+
+from __future__ import annotations
+
+from pglast.parser import ParseError, scan
+
+from policies.operations import Operation, OperationKind
+from policies.rules._helpers import quoted
+from policies.unit import AnalyzedStatement
+
+OWN_MIGRATION = "-- in a migration of its own, outside a transaction block:"
+NEXT_MIGRATION = "-- next migration:"
+LOCK_TIMEOUT = "5s"
+
+_NAME_LIMIT = 63  # bytes: PostgreSQL's NAMEDATALEN - 1
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+# Constraint options a CREATE UNIQUE INDEX ... / ADD ... USING INDEX pair would not carry over.
+_UNREPRODUCED = frozenset({"INCLUDE", "NULLS_P", "WITH", "DEFERRABLE", "INITIALLY", "TABLESPACE", "USING"})
+
+
+def create_index_concurrently(statement: AnalyzedStatement) -> str | None:
+    """CREATE INDEX as written, with CONCURRENTLY after INDEX."""
+    if len(statement.operations) != 1:
+        return None
+    tokens = _tokens(statement.sql)
+    index = next((t for t in tokens if t[2] == "INDEX"), None)
+    if index is None:
+        return None
+    sql = statement.sql
+    return f"{OWN_MIGRATION}\n{sql[: index[1] + 1]} CONCURRENTLY{sql[index[1] + 1 :]};"
+
+
+def drop_index_concurrently(op: Operation) -> str | None:
+    """DROP INDEX CONCURRENTLY of one index (it takes one at a time, and refuses CASCADE)."""
+    if not op.name or op.cascade:
+        return None
+    if_exists = "IF EXISTS " if op.if_exists else ""
+    return f"{OWN_MIGRATION}\nDROP INDEX CONCURRENTLY {if_exists}{quoted(op.name)};"
+
+
+def not_valid_then_validate(statement: AnalyzedStatement, op: Operation) -> str | None:
+    """ADD CONSTRAINT as written plus NOT VALID, then VALIDATE CONSTRAINT in the next migration."""
+    if len(statement.operations) != 1 or not op.name or not op.relation:
+        return None
+    tokens = _tokens(statement.sql)
+    if not tokens:
+        return None
+    end = tokens[-1][1] + 1  # after the last token that is not a comment
+    return (
+        f"{statement.sql[:end]} NOT VALID;\n{NEXT_MIGRATION}\n"
+        f"ALTER TABLE {quoted(op.relation)} VALIDATE CONSTRAINT {identifier(op.name)};"
+    )
+
+
+def check_then_set_not_null(op: Operation) -> str | None:
+    """SET NOT NULL after a CHECK (col IS NOT NULL) added NOT VALID and validated (PostgreSQL 12+)."""
+    if not op.relation or not op.columns:
+        return None
+    table, column = quoted(op.relation), identifier(op.columns[0])
+    check = identifier(object_name(_table_name(op.relation), op.columns[:1], "not_null"))
+    return (
+        f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;\n"
+        f"{NEXT_MIGRATION}\n"
+        f"ALTER TABLE {table} VALIDATE CONSTRAINT {check};\n"
+        f"{NEXT_MIGRATION}\n"
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+        f"ALTER TABLE {table} DROP CONSTRAINT {check};"
+    )
+
+
+def unique_index_then_constraint(statement: AnalyzedStatement, op: Operation) -> str | None:
+    """A UNIQUE or PRIMARY KEY constraint as a unique index built CONCURRENTLY, then USING INDEX."""
+    if len(statement.operations) != 1 or not op.relation or not op.columns:
+        return None
+    if op.kind not in (OperationKind.ADD_UNIQUE, OperationKind.ADD_PRIMARY_KEY):
+        return None
+    if any(t[2] in _UNREPRODUCED for t in _tokens(statement.sql)):
+        return None
+    primary = op.kind is OperationKind.ADD_PRIMARY_KEY
+    table = _table_name(op.relation)
+    name = op.name or (object_name(table, (), "pkey") if primary else object_name(table, op.columns, "key"))
+    columns = ", ".join(identifier(c) for c in op.columns)
+    lines = [
+        OWN_MIGRATION,
+        f"CREATE UNIQUE INDEX CONCURRENTLY {identifier(name)} ON {quoted(op.relation)} ({columns});",
+        NEXT_MIGRATION,
+    ]
+    if primary:
+        lines.append("-- the key's columns must already be NOT NULL (see SW106), or this scans the table")
+    kind = "PRIMARY KEY" if primary else "UNIQUE"
+    lines.append(
+        f"ALTER TABLE {quoted(op.relation)} ADD CONSTRAINT {identifier(name)} {kind} USING INDEX {identifier(name)};"
+    )
+    return "\n".join(lines)
+
+
+def index_on(relation: str, columns: tuple[str, ...], existing: bool) -> str:
+    """An index on `columns`, named as PostgreSQL would name it; CONCURRENTLY on an existing table."""
+    name = identifier(object_name(_table_name(relation), columns, "idx"))
+    listed = ", ".join(identifier(c) for c in columns)
+    if existing:
+        return f"{OWN_MIGRATION}\nCREATE INDEX CONCURRENTLY {name} ON {quoted(relation)} ({listed});"
+    return f"CREATE INDEX {name} ON {quoted(relation)} ({listed});"
+
+
+def lock_timeout_first(statement: AnalyzedStatement) -> str | None:
+    """The statement after a `SET lock_timeout` (a statement inside a DO block keeps the example)."""
+    if statement.parsed.in_do_block:
+        return None
+    return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{statement.sql};"
+
+
+def identifier(name: str) -> str:
+    """One identifier quoted as SQL writes it (a double quote inside is doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
+    """`<table>_<columns>_<suffix>` as PostgreSQL names an index or constraint, within 63 bytes.
+
+    Like PostgreSQL, the longer of the table part and the column part is shortened first.
+    """
+    parts = [table, "_".join(columns)] if columns else [table]
+    budget = _NAME_LIMIT - len(suffix.encode()) - len(parts)  # the underscores between the parts
+    while sum(len(p.encode()) for p in parts) > budget:
+        longest = max(range(len(parts)), key=lambda i: len(parts[i].encode()))
+        parts[longest] = parts[longest][:-1]
+    return "_".join([*parts, suffix])
+
+
+def _table_name(relation: str) -> str:
+    return relation.rsplit(".", 1)[-1]
+
+
+def _tokens(sql: str) -> list[tuple[int, int, str]]:
+    """(start, end inclusive, token name) of every token that is not a comment; [] if unscannable."""
+    try:
+        return [(t.start, t.end, t.name) for t in scan(sql) if t.name not in _COMMENTS]
+    except ParseError:
+        return []
