@@ -76,4 +76,13 @@ def ensure_database(admin_url: str, name: str) -> None:
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database `name`, disconnecting whoever is still in it."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if conn.info.server_version >= 130000:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            return
+        # Before PostgreSQL 13 there is no FORCE: disconnect the sessions first (none can start
+        # meanwhile in a database nobody else knows the name of).
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
