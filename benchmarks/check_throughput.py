@@ -119,14 +119,18 @@ def _squawk_count(command: list[str], cwd: Path) -> int:
 
 
 def _in_process_analysis(files: list[Path]) -> float:
-    """Seconds to analyse every file here, texts already in memory: the work without start-up."""
+    """Seconds to analyse every file here, texts already in memory: the work without start-up
+    (the best of three runs; the first also pays for warming caches)."""
     from bot.commands.check import Target, judge
     from policies.policy_file import Policy
 
     targets = [Target(p.name, p.read_bytes().decode("utf-8", "replace")) for p in files]
-    start = time.perf_counter()
-    judge(targets, Policy(), 16)
-    return time.perf_counter() - start
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        judge(targets, Policy.defaults(), 16)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _squawk_version(binary: str) -> str:
