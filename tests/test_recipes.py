@@ -73,7 +73,7 @@ CASES = [
     Case(
         "SW106",
         'ALTER TABLE "Order Items" ALTER COLUMN "qty" SET NOT NULL',
-        "SELECT attnotnull AND NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'Order Items_qty_not_null') "
+        "SELECT attnotnull AND NOT EXISTS (SELECT FROM pg_constraint WHERE contype = 'c' AND conname LIKE '%qty%') "
         "FROM pg_attribute WHERE attrelid = '\"Order Items\"'::regclass AND attname = 'qty'",
     ),
     Case(
@@ -157,6 +157,9 @@ def test_the_example_stands_where_a_recipe_would_change_the_statement() -> None:
     ):
         assert _finding("SW105", sql).safer == rule_example, sql
     assert _finding("SW102", 'DROP INDEX "a_idx" CASCADE').safer == RULES["SW102"].safer
+    # A partitioned table (ON ONLY, ALTER TABLE ONLY) cannot build an index CONCURRENTLY.
+    assert _finding("SW101", 'CREATE INDEX "m_idx" ON ONLY "m" ("a")').safer == RULES["SW101"].safer
+    assert _finding("SW105", 'ALTER TABLE ONLY "m" ADD CONSTRAINT "m_a_key" UNIQUE ("a")').safer == RULES["SW105"].safer
     several = 'ALTER TABLE "t" ADD CONSTRAINT "t_fk" FOREIGN KEY ("a") REFERENCES "u"("id"), ADD COLUMN "b" int'
     assert _finding("SW103", several).safer == RULES["SW103"].safer
     unnamed = 'ALTER TABLE "t" ADD FOREIGN KEY ("a") REFERENCES "u"("id")'

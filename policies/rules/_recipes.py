@@ -22,15 +22,18 @@ LOCK_TIMEOUT = "5s"
 
 _NAME_LIMIT = 63  # bytes: PostgreSQL's NAMEDATALEN - 1
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
-# Constraint options a CREATE UNIQUE INDEX ... / ADD ... USING INDEX pair would not carry over.
-_UNREPRODUCED = frozenset({"INCLUDE", "NULLS_P", "WITH", "DEFERRABLE", "INITIALLY", "TABLESPACE", "USING"})
+# Constraint options a CREATE UNIQUE INDEX ... / ADD ... USING INDEX pair would not carry over, and
+# ONLY (a partitioned table cannot build an index CONCURRENTLY).
+_UNREPRODUCED = frozenset({"INCLUDE", "NULLS_P", "WITH", "DEFERRABLE", "INITIALLY", "TABLESPACE", "USING", "ONLY"})
 
 
 def create_index_concurrently(statement: AnalyzedStatement) -> str | None:
-    """CREATE INDEX as written, with CONCURRENTLY after INDEX."""
+    """CREATE INDEX as written, with CONCURRENTLY after INDEX (not ON ONLY a partitioned table)."""
     if len(statement.operations) != 1:
         return None
     tokens = _tokens(statement.sql)
+    if any(t[2] == "ONLY" for t in tokens):
+        return None
     index = next((t for t in tokens if t[2] == "INDEX"), None)
     if index is None:
         return None
@@ -65,7 +68,8 @@ def check_then_set_not_null(op: Operation) -> str | None:
     if not op.relation or not op.columns:
         return None
     table, column = quoted(op.relation), identifier(op.columns[0])
-    check = identifier(object_name(_table_name(op.relation), op.columns[:1], "not_null"))
+    # Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself.
+    check = identifier(object_name(_table_name(op.relation), op.columns[:1], "not_null_check"))
     return (
         f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;\n"
         f"{NEXT_MIGRATION}\n"
