@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from policies.classify import classify
-from policies.operations import Operation, OperationKind, runs_outside_transaction
+from policies.operations import Operation, OperationKind, quote_name, runs_outside_transaction
 from policies.parsing import parse_statement
 from policies.statements import Statement
 
@@ -69,7 +69,7 @@ def relations_of(sql_text: str) -> list[str]:
     for parsed in parse_statement(Statement(sql=sql_text, line=1, chunk=0)):
         for inner in (parsed, *parsed.inner):
             for operation in classify(inner):
-                found.extend(_quote(name) for name in operation.relations)
+                found.extend(quote_name(name) for name in operation.relations)
     return list(dict.fromkeys(found))
 
 
@@ -82,14 +82,10 @@ def _index_target(operations: Sequence[Operation]) -> tuple[str | None, bool]:
     for op in operations:
         if op.kind is OperationKind.CREATE_INDEX and op.name:
             schema = op.relation.rsplit(".", 1)[0] if op.relation and "." in op.relation else None
-            return _quote(f"{schema}.{op.name}" if schema else op.name), True
+            return quote_name(f"{schema}.{op.name}" if schema else op.name), True
         if op.kind is OperationKind.DROP_INDEX and op.name:
-            return _quote(op.name), False
+            return quote_name(op.name), False
     return None, False
-
-
-def _quote(dotted: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in dotted.split("."))
 
 
 def _value_used_later(value: str, later: Sequence[Statement]) -> bool:

@@ -252,6 +252,16 @@ def _converted_fields(cls: type[Operation] | type[ColumnSpec]) -> tuple[tuple[st
 _CONVERTED = {cls: _converted_fields(cls) for cls in (Operation, ColumnSpec)}
 
 
+def quote_identifier(name: str) -> str:
+    """One identifier as SQL writes it: in double quotes, a double quote inside doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_name(dotted: str) -> str:
+    """A relation or object name as operations hold it (`public.users`) in SQL: `"public"."users"`."""
+    return ".".join(quote_identifier(part) for part in dotted.split("."))
+
+
 _OUTSIDE_TRANSACTION = {
     OperationKind.CREATE_DATABASE,
     OperationKind.DROP_DATABASE,

@@ -13,9 +13,10 @@ from conftest import fresh_database
 from pglast.parser import parse_sql
 
 from policies import Context, analyze_migration_texts, analyze_sql
+from policies.operations import quote_identifier
 from policies.report import Finding
 from policies.rules import all_rules
-from policies.rules._recipes import NEXT_MIGRATION, OWN_MIGRATION, identifier, object_name
+from policies.rules._recipes import NEXT_MIGRATION, OWN_MIGRATION, object_name
 
 RULES = {rule.code: rule for rule in all_rules()}
 
@@ -44,7 +45,8 @@ class Case:
 CASES = [
     Case(
         "SW101",
-        'CREATE UNIQUE /* keep */ INDEX "Order Items_sku_idx" ON "Order Items" USING btree ("sku") WHERE "sku" IS NOT NULL',
+        'CREATE UNIQUE /* keep */ INDEX "Order Items_sku_idx" ON "Order Items" USING btree ("sku") WHERE "sku" IS NOT NULL\n'
+        "-- a trailing comment",
         "SELECT i.indisvalid AND i.indisunique AND i.indpred IS NOT NULL FROM pg_index i "
         "WHERE i.indexrelid = '\"Order Items_sku_idx\"'::regclass",
     ),
@@ -86,7 +88,7 @@ CASES = [
     ),
     Case(
         "SW606",
-        'ALTER TABLE "Order Items" ADD COLUMN "note" text',
+        'ALTER TABLE "Order Items" ADD COLUMN "note" text -- a trailing comment',
         "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '\"Order Items\"'::regclass AND attname = 'note')",
     ),
 ]
@@ -192,7 +194,7 @@ def test_generated_names_fit_postgresqls_limit_as_postgresql_shortens_them() -> 
     assert len(long.encode()) == 63 and long.endswith("_" + "c" * 10 + "_idx")
     wide = object_name("tabelle", ("ä" * 40,), "idx")  # two bytes a character: cut by characters
     assert len(wide.encode()) <= 63 and wide.startswith("tabelle_ä") and wide.endswith("_idx")
-    assert identifier('say "hi"') == '"say ""hi"""'
+    assert quote_identifier('say "hi"') == '"say ""hi"""'
 
 
 @pytest.mark.shared

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policies.locks import BLOCKS_READS, BLOCKS_WRITES, Effect
-from policies.operations import ColumnSpec, Operation, OperationKind
+from policies.operations import ColumnSpec, Operation, OperationKind, quote_name
 from policies.unit import AnalyzedStatement, MigrationUnit, relation_key
 
 _ENDS_TRANSACTION = frozenset({"commit", "rollback", "prepare"})
@@ -111,7 +111,6 @@ def column_ref(op: Operation) -> str:
 
 
 def quoted(name: str | None) -> str:
-    """An identifier as SQL writes it: `public.users` -> `"public"."users"`."""
-    if not name:
-        return '"?"'
-    return ".".join(f'"{part}"' for part in name.split("."))
+    """A name as SQL writes it, for messages and recipes: `public.users` -> `"public"."users"`."""
+    return quote_name(name) if name else '"?"'
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pglast.parser import ParseError, scan
 
-from policies.operations import Operation, OperationKind
+from policies.operations import Operation, OperationKind, quote_identifier
 from policies.rules._helpers import quoted
 from policies.unit import AnalyzedStatement
 
@@ -37,7 +37,7 @@ def create_index_concurrently(statement: AnalyzedStatement) -> str | None:
     index = next((t for t in tokens if t[2] == "INDEX"), None)
     if index is None:
         return None
-    sql = statement.sql
+    sql = _without_trailing_comment(statement.sql, tokens)
     return f"{OWN_MIGRATION}\n{sql[: index[1] + 1]} CONCURRENTLY{sql[index[1] + 1 :]};"
 
 
@@ -56,10 +56,9 @@ def not_valid_then_validate(statement: AnalyzedStatement, op: Operation) -> str 
     tokens = _tokens(statement.sql)
     if not tokens:
         return None
-    end = tokens[-1][1] + 1  # after the last token that is not a comment
     return (
-        f"{statement.sql[:end]} NOT VALID;\n{NEXT_MIGRATION}\n"
-        f"ALTER TABLE {quoted(op.relation)} VALIDATE CONSTRAINT {identifier(op.name)};"
+        f"{_without_trailing_comment(statement.sql, tokens)} NOT VALID;\n{NEXT_MIGRATION}\n"
+        f"ALTER TABLE {quoted(op.relation)} VALIDATE CONSTRAINT {quote_identifier(op.name)};"
     )
 
 
@@ -67,9 +66,9 @@ def check_then_set_not_null(op: Operation) -> str | None:
     """SET NOT NULL after a CHECK (col IS NOT NULL) added NOT VALID and validated (PostgreSQL 12+)."""
     if not op.relation or not op.columns:
         return None
-    table, column = quoted(op.relation), identifier(op.columns[0])
+    table, column = quoted(op.relation), quote_identifier(op.columns[0])
     # Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself.
-    check = identifier(object_name(_table_name(op.relation), op.columns[:1], "not_null_check"))
+    check = quote_identifier(object_name(_table_name(op.relation), op.columns[:1], "not_null_check"))
     return (
         f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;\n"
         f"{NEXT_MIGRATION}\n"
@@ -91,25 +90,25 @@ def unique_index_then_constraint(statement: AnalyzedStatement, op: Operation) ->
     primary = op.kind is OperationKind.ADD_PRIMARY_KEY
     table = _table_name(op.relation)
     name = op.name or (object_name(table, (), "pkey") if primary else object_name(table, op.columns, "key"))
-    columns = ", ".join(identifier(c) for c in op.columns)
+    columns = ", ".join(quote_identifier(c) for c in op.columns)
     lines = [
         OWN_MIGRATION,
-        f"CREATE UNIQUE INDEX CONCURRENTLY {identifier(name)} ON {quoted(op.relation)} ({columns});",
+        f"CREATE UNIQUE INDEX CONCURRENTLY {quote_identifier(name)} ON {quoted(op.relation)} ({columns});",
         NEXT_MIGRATION,
     ]
     if primary:
         lines.append("-- the key's columns must already be NOT NULL (see SW106), or this scans the table")
     kind = "PRIMARY KEY" if primary else "UNIQUE"
     lines.append(
-        f"ALTER TABLE {quoted(op.relation)} ADD CONSTRAINT {identifier(name)} {kind} USING INDEX {identifier(name)};"
+        f"ALTER TABLE {quoted(op.relation)} ADD CONSTRAINT {quote_identifier(name)} {kind} USING INDEX {quote_identifier(name)};"
     )
     return "\n".join(lines)
 
 
 def index_on(relation: str, columns: tuple[str, ...], existing: bool) -> str:
     """An index on `columns`, named as PostgreSQL would name it; CONCURRENTLY on an existing table."""
-    name = identifier(object_name(_table_name(relation), columns, "idx"))
-    listed = ", ".join(identifier(c) for c in columns)
+    name = quote_identifier(object_name(_table_name(relation), columns, "idx"))
+    listed = ", ".join(quote_identifier(c) for c in columns)
     if existing:
         return f"{OWN_MIGRATION}\nCREATE INDEX CONCURRENTLY {name} ON {quoted(relation)} ({listed});"
     return f"CREATE INDEX {name} ON {quoted(relation)} ({listed});"
@@ -117,14 +116,10 @@ def index_on(relation: str, columns: tuple[str, ...], existing: bool) -> str:
 
 def lock_timeout_first(statement: AnalyzedStatement) -> str | None:
     """The statement after a `SET lock_timeout` (a statement inside a DO block keeps the example)."""
-    if statement.parsed.in_do_block:
+    tokens = _tokens(statement.sql)
+    if statement.parsed.in_do_block or not tokens:
         return None
-    return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{statement.sql};"
-
-
-def identifier(name: str) -> str:
-    """One identifier quoted as SQL writes it (a double quote inside is doubled)."""
-    return '"' + name.replace('"', '""') + '"'
+    return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{_without_trailing_comment(statement.sql, tokens)};"
 
 
 def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
@@ -142,6 +137,11 @@ def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
 
 def _table_name(relation: str) -> str:
     return relation.rsplit(".", 1)[-1]
+
+
+def _without_trailing_comment(sql: str, tokens: list[tuple[int, int, str]]) -> str:
+    """The statement up to its last token: a `;` added after a trailing `--` comment would be lost."""
+    return sql[: tokens[-1][1] + 1]
 
 
 def _tokens(sql: str) -> list[tuple[int, int, str]]:
