@@ -43,7 +43,8 @@ RULE = Rule(
         "query on the table queues behind the waiting statement: a five-minute report turns a "
         "millisecond ALTER TABLE into a five-minute outage. A lock_timeout makes the migration fail "
         "fast instead, to be retried. schemawarden's apply sets one (and retries); drizzle-orm's "
-        "migrator does not, so migrations it runs should set their own."
+        "migrator does not, so migrations it runs should set their own. Where only schemawarden "
+        "applies the migrations, switch the rule off (`SW606 = \"off\"` under [rules])."
     ),
     safer="SET lock_timeout = '5s';\nALTER TABLE \"orders\" ADD COLUMN \"note\" text;",
     bad='ALTER TABLE "orders" ADD COLUMN "note" text;',
