@@ -26,7 +26,7 @@ def _a_known_code() -> str:
 
 def test_an_empty_file_gives_the_documented_defaults() -> None:
     policy = load_policy("", PATH)
-    assert policy == Policy()
+    assert policy == Policy() == Policy.defaults()  # the defaults a check without a policy file uses
     assert policy.fail_on == "error"
     assert policy.pg_version == 16
     assert policy.rules == {}
