@@ -10,6 +10,8 @@ operations, an unnamed constraint that must be named later, or options the recip
 
 from __future__ import annotations
 
+import re
+
 from pglast.parser import ParseError, scan
 
 from policies.operations import Operation, OperationKind, quote_identifier
@@ -20,6 +22,7 @@ OWN_MIGRATION = "-- in a migration of its own, outside a transaction block:"
 NEXT_MIGRATION = "-- next migration:"
 LOCK_TIMEOUT = "5s"
 
+_CREATE_INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\b", re.IGNORECASE)
 _NAME_LIMIT = 63  # bytes: PostgreSQL's NAMEDATALEN - 1
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 # Constraint options a CREATE UNIQUE INDEX ... / ADD ... USING INDEX pair would not carry over, and
@@ -29,16 +32,15 @@ _UNREPRODUCED = frozenset({"INCLUDE", "NULLS_P", "WITH", "DEFERRABLE", "INITIALL
 
 def create_index_concurrently(statement: AnalyzedStatement) -> str | None:
     """CREATE INDEX as written, with CONCURRENTLY after INDEX (not ON ONLY a partitioned table)."""
-    if len(statement.operations) != 1:
+    if len(statement.operations) != 1 or not statement.parsed.node.get("relation", {}).get("inh"):
+        return None  # several operations, or ON ONLY (the parse tree leaves `inh` out)
+    sql = _without_trailing_comment(statement.sql)
+    found = _CREATE_INDEX.match(sql)
+    # With a comment between the keywords, the scanner finds INDEX.
+    after = found.end() if found else next((end + 1 for _, end, name in _tokens(sql) if name == "INDEX"), 0)
+    if not after:
         return None
-    tokens = _tokens(statement.sql)
-    if any(t[2] == "ONLY" for t in tokens):
-        return None
-    index = next((t for t in tokens if t[2] == "INDEX"), None)
-    if index is None:
-        return None
-    sql = _without_trailing_comment(statement.sql, tokens)
-    return f"{OWN_MIGRATION}\n{sql[: index[1] + 1]} CONCURRENTLY{sql[index[1] + 1 :]};"
+    return f"{OWN_MIGRATION}\n{sql[:after]} CONCURRENTLY{sql[after:]};"
 
 
 def drop_index_concurrently(op: Operation) -> str | None:
@@ -53,11 +55,8 @@ def not_valid_then_validate(statement: AnalyzedStatement, op: Operation) -> str 
     """ADD CONSTRAINT as written plus NOT VALID, then VALIDATE CONSTRAINT in the next migration."""
     if len(statement.operations) != 1 or not op.name or not op.relation:
         return None
-    tokens = _tokens(statement.sql)
-    if not tokens:
-        return None
     return (
-        f"{_without_trailing_comment(statement.sql, tokens)} NOT VALID;\n{NEXT_MIGRATION}\n"
+        f"{_without_trailing_comment(statement.sql)} NOT VALID;\n{NEXT_MIGRATION}\n"
         f"ALTER TABLE {quoted(op.relation)} VALIDATE CONSTRAINT {quote_identifier(op.name)};"
     )
 
@@ -116,10 +115,9 @@ def index_on(relation: str, columns: tuple[str, ...], existing: bool) -> str:
 
 def lock_timeout_first(statement: AnalyzedStatement) -> str | None:
     """The statement after a `SET lock_timeout` (a statement inside a DO block keeps the example)."""
-    tokens = _tokens(statement.sql)
-    if statement.parsed.in_do_block or not tokens:
+    if statement.parsed.in_do_block:
         return None
-    return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{_without_trailing_comment(statement.sql, tokens)};"
+    return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{_without_trailing_comment(statement.sql)};"
 
 
 def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
@@ -139,9 +137,15 @@ def _table_name(relation: str) -> str:
     return relation.rsplit(".", 1)[-1]
 
 
-def _without_trailing_comment(sql: str, tokens: list[tuple[int, int, str]]) -> str:
-    """The statement up to its last token: a `;` added after a trailing `--` comment would be lost."""
-    return sql[: tokens[-1][1] + 1]
+def _without_trailing_comment(sql: str) -> str:
+    """The statement up to its last token: a `;` added after a trailing `--` comment would be lost.
+
+    Scanning a statement costs more than judging it, so only one that may hold a comment is scanned.
+    """
+    if "--" not in sql and "/*" not in sql:
+        return sql
+    tokens = _tokens(sql)
+    return sql[: tokens[-1][1] + 1] if tokens else sql
 
 
 def _tokens(sql: str) -> list[tuple[int, int, str]]:
