@@ -109,7 +109,7 @@ def _compile_bytecode() -> None:
         compileall.compile_dir(ROOT / package, quiet=1)
 
 
-def _timed(command: list[str], cwd: Path, one_core: bool) -> tuple[float, float]:
+def _timed(command: list[str], cwd: Path, one_core: bool = False) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one run, optionally pinned to a single core."""
     pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_core else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -123,9 +123,7 @@ def _timed(command: list[str], cwd: Path, one_core: bool) -> tuple[float, float]
 
 
 def _wall(command: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    return _timed(command, cwd)[0]
 
 
 def _median_sized(files: list[Path]) -> Path:
