@@ -5,10 +5,17 @@ fails and a new enum value cannot be used in the migration that adds it. schemaw
 migration in as few transactions as PostgreSQL allows: one, unless a statement cannot run in a
 transaction block (it then runs alone) or a new enum value is used later in the same migration
 (the transaction is committed right after `ADD VALUE`).
+
+A migration's own transaction control would break that: a `COMMIT` in the middle commits part
+of the migration with no record of it and drops the `SET LOCAL` timeouts. The one harmless form,
+a whole file wrapped in `BEGIN; ... COMMIT;`, is read as what it means (the body is one
+transaction); any other `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, ... is reported by
+`transaction_control` so that the plan refuses the migration before anything runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +23,7 @@ from enum import StrEnum
 from policies.classify import classify
 from policies.operations import Operation, OperationKind, quote_name, runs_outside_transaction
 from policies.parsing import parse_statement
+from policies.recovery import RecoveryTarget, recovery_for
 from policies.statements import Statement
 
 
@@ -28,18 +36,57 @@ class StepKind(StrEnum):
 class Step:
     """Statements executed together: in one transaction, or one statement outside any.
 
-    `index` names the index a CONCURRENTLY statement builds or drops, so that a run that
-    was killed half way can find an INVALID index and rebuild it.
+    `recovery` (autocommit steps only) says how to find and finish what an interrupted attempt
+    at the statement left behind (an INVALID index, a partition pending detach, ...).
     """
 
     kind: StepKind
     statements: tuple[Statement, ...]
-    index: str | None = None
-    creates_index: bool = False
+    recovery: RecoveryTarget | None = None
+
+
+@dataclass(frozen=True)
+class TransactionControl:
+    """A transaction-control statement of a migration (`commit`, `begin`, `savepoint`, ...)."""
+
+    statement: Statement
+    command: str
+
+
+# The first word of every TransactionStmt PostgreSQL accepts (docs: SQL Commands).
+_TRANSACTION_WORDS = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
+)
+
+
+def transaction_control(statements: Sequence[Statement]) -> list[TransactionControl]:
+    """The transaction-control statements that make a migration unsafe to run, in order.
+
+    A leading `BEGIN`/`START TRANSACTION` paired with a trailing `COMMIT`/`END` and no other
+    transaction control is the file's own wrapper: not reported (`plan_steps` leaves it out).
+    """
+    found = [
+        TransactionControl(statement, command)
+        for statement in statements
+        if _first_word(statement) in _TRANSACTION_WORDS
+        for command in _transaction_commands(statement)
+    ]
+    if _wrapped(statements, found):
+        return []
+    return found
 
 
 def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
-    """Group a migration's statements into execution steps, in order."""
+    """Group a migration's statements into execution steps, in order.
+
+    Raises ValueError when the migration has transaction control (the plan refuses such a
+    migration before apply gets here).
+    """
+    control = transaction_control(statements)
+    if control:
+        raise ValueError(f"transaction control at line {control[0].statement.line}: {control[0].command}")
+    if _wrapped(statements, None):
+        statements = statements[1:-1]
     steps: list[Step] = []
     current: list[Statement] = []
 
@@ -50,10 +97,10 @@ def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
 
     for position, statement in enumerate(statements):
         operations = _operations(statement)
-        if any(runs_outside_transaction(op, pg_major) for op in operations):
+        outside = [op for op in operations if runs_outside_transaction(op, pg_major)]
+        if outside:
             close_transaction()
-            index, creates = _index_target(operations)
-            steps.append(Step(StepKind.AUTOCOMMIT, (statement,), index=index, creates_index=creates))
+            steps.append(Step(StepKind.AUTOCOMMIT, (statement,), recovery=recovery_for(outside[0])))
             continue
         current.append(statement)
         new_values = [op.value for op in operations if op.kind is OperationKind.ADD_ENUM_VALUE and op.value]
@@ -73,21 +120,54 @@ def relations_of(sql_text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _first_word(statement: Statement) -> str:
+    head = statement.sql.lstrip()[:12].split(None, 1)
+    return head[0].rstrip(";").upper() if head else ""
+
+
+def _transaction_commands(statement: Statement) -> list[str]:
+    return [op.detail or "transaction" for op in _operations(statement) if op.kind is OperationKind.TRANSACTION]
+
+
+def _wrapped(statements: Sequence[Statement], found: list[TransactionControl] | None) -> bool:
+    """Whether the file is `BEGIN; ...; COMMIT;` with no other transaction control."""
+    if len(statements) < 2:
+        return False
+    if found is None:
+        found = [
+            TransactionControl(s, c)
+            for s in statements
+            if _first_word(s) in _TRANSACTION_WORDS
+            for c in _transaction_commands(s)
+        ]
+    return (
+        len(found) == 2
+        and found[0].statement is statements[0]
+        and found[0].command in ("begin", "start")
+        and found[1].statement is statements[-1]
+        and found[1].command == "commit"
+    )
+
+
 def _operations(statement: Statement) -> list[Operation]:
     return [op for parsed in parse_statement(statement) for op in classify(parsed)]
-
-
-def _index_target(operations: Sequence[Operation]) -> tuple[str | None, bool]:
-    """The index a CONCURRENTLY statement builds or drops, quoted for `to_regclass`."""
-    for op in operations:
-        if op.kind is OperationKind.CREATE_INDEX and op.name:
-            schema = op.relation.rsplit(".", 1)[0] if op.relation and "." in op.relation else None
-            return quote_name(f"{schema}.{op.name}" if schema else op.name), True
-        if op.kind is OperationKind.DROP_INDEX and op.name:
-            return quote_name(op.name), False
-    return None, False
 
 
 def _value_used_later(value: str, later: Sequence[Statement]) -> bool:
     literal = "'" + value.replace("'", "''") + "'"
     return any(literal in statement.sql for statement in later)
+
+
+def statement_keys(statements: Sequence[Statement]) -> list[str]:
+    """A stable key per statement: the sha-256 of its SQL, with its occurrence number in the file.
+
+    Progress records these keys, so an edited file can be compared statement by statement with
+    what already ran (a statement repeated in a file gets `#1`, `#2`, ...).
+    """
+    seen: dict[str, int] = {}
+    keys: list[str] = []
+    for statement in statements:
+        digest = hashlib.sha256(statement.sql.encode("utf-8")).hexdigest()
+        seen[digest] = seen.get(digest, 0) + 1
+        keys.append(f"{digest}#{seen[digest]}")
+    return keys

@@ -24,7 +24,9 @@ def test_concurrent_index_runs_alone_between_transactions_and_names_its_index() 
         (StepKind.AUTOCOMMIT, 1),
         (StepKind.TRANSACTION, 1),
     ]
-    assert steps[1].index == '"app"."a_idx"' and steps[1].creates_index
+    recovery = steps[1].recovery
+    assert recovery is not None and recovery.recipe.name == "CREATE INDEX CONCURRENTLY"
+    assert recovery.names == {"index": '"app"."a_idx"'}
 
 
 def test_new_enum_value_is_committed_before_a_later_statement_uses_it() -> None:
