@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from reconciler.plan import Progress
+
 AUDIT_SCHEMA = "schemawarden"
 
 _DDL = [
@@ -29,7 +31,7 @@ _DDL = [
         actor text NOT NULL,
         pull_request integer,
         commit_sha text,
-        status text NOT NULL CHECK (status IN ('running', 'applied', 'failed', 'interrupted')),
+        status text NOT NULL,
         started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         finished_at timestamptz,
         attempts integer NOT NULL DEFAULT 1,
@@ -40,13 +42,42 @@ _DDL = [
         decision text,
         rollback_sql text
     )""",
+    # statuses: running, applied, failed, interrupted, and accepted (a decision recorded with nothing
+    # applied); the constraint is replaced so that tables made by earlier versions gain new statuses
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'apply_log_status_check'
+                       AND conrelid = '{AUDIT_SCHEMA}.apply_log'::regclass
+                       AND pg_get_constraintdef(oid) LIKE '%accepted%') THEN
+            ALTER TABLE {AUDIT_SCHEMA}.apply_log DROP CONSTRAINT IF EXISTS apply_log_status_check;
+            ALTER TABLE {AUDIT_SCHEMA}.apply_log ADD CONSTRAINT apply_log_status_check
+                CHECK (status IN ('running', 'applied', 'failed', 'interrupted', 'accepted'));
+        END IF;
+    END $$""",
     f"""CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.apply_progress (
         history_table text NOT NULL,
+        migration_tag text NOT NULL,
         migration_hash text NOT NULL,
         step integer NOT NULL,
+        first_line integer NOT NULL DEFAULT 0,
+        statement_keys text[] NOT NULL DEFAULT '{{}}',
         completed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        PRIMARY KEY (history_table, migration_hash, step)
+        PRIMARY KEY (history_table, migration_tag, migration_hash, step)
     )""",
+    # progress tables of earlier versions were keyed by the file's hash alone
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '{AUDIT_SCHEMA}'
+                       AND table_name = 'apply_progress' AND column_name = 'migration_tag') THEN
+            ALTER TABLE {AUDIT_SCHEMA}.apply_progress
+                ADD COLUMN migration_tag text, ADD COLUMN first_line integer NOT NULL DEFAULT 0,
+                ADD COLUMN statement_keys text[] NOT NULL DEFAULT '{{}}';
+            UPDATE {AUDIT_SCHEMA}.apply_progress AS p SET migration_tag = coalesce(
+                (SELECT l.migration_tag FROM {AUDIT_SCHEMA}.apply_log AS l
+                 WHERE l.migration_hash = p.migration_hash ORDER BY l.id DESC LIMIT 1), p.migration_hash);
+            ALTER TABLE {AUDIT_SCHEMA}.apply_progress ALTER COLUMN migration_tag SET NOT NULL,
+                DROP CONSTRAINT apply_progress_pkey,
+                ADD PRIMARY KEY (history_table, migration_tag, migration_hash, step);
+        END IF;
+    END $$""",
 ]
 
 
@@ -174,38 +205,86 @@ def close_entry(
     )
 
 
-def completed_steps(
-    conn: psycopg.Connection[tuple[object, ...]], history_table: str, digest: str
-) -> set[int]:
+def read_progress(conn: psycopg.Connection[tuple[object, ...]], history_table: str) -> dict[str, Progress]:
+    """What earlier attempts committed of migrations not yet applied, by migration tag.
+
+    Empty when the audit tables do not exist yet (nothing was ever applied by schemawarden).
+    """
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{AUDIT_SCHEMA}.apply_progress",)).fetchone()
+    if exists is None or exists[0] is None:
+        return {}
     rows = conn.execute(
-        f"SELECT step FROM {AUDIT_SCHEMA}.apply_progress WHERE history_table = %s AND migration_hash = %s",
-        (history_table, digest),
+        f"""SELECT migration_tag, array_agg(DISTINCT migration_hash), array_agg(first_line ORDER BY first_line),
+                   coalesce(array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), '{{}}')
+            FROM {AUDIT_SCHEMA}.apply_progress LEFT JOIN LATERAL unnest(statement_keys) AS k ON true
+            WHERE history_table = %s GROUP BY migration_tag""",
+        (history_table,),
     ).fetchall()
-    return {int(str(r[0])) for r in rows}
+    progress: dict[str, Progress] = {}
+    for tag, hashes, lines, keys in rows:
+        progress[str(tag)] = Progress(
+            tag=str(tag),
+            hashes=frozenset(str(h) for h in hashes),  # type: ignore[attr-defined]
+            statement_keys=frozenset(str(k) for k in keys),  # type: ignore[attr-defined]
+            lines=tuple(sorted({int(str(line)) for line in lines})),  # type: ignore[attr-defined]
+        )
+    return progress
 
 
 def record_step(
-    conn: psycopg.Connection[tuple[object, ...]], history_table: str, digest: str, step: int
+    conn: psycopg.Connection[tuple[object, ...]],
+    history_table: str,
+    tag: str,
+    digest: str,
+    step: int,
+    first_line: int,
+    keys: list[str],
 ) -> None:
+    """Record that a step of a migration committed: its index, first line and statement keys."""
     conn.execute(
-        f"""INSERT INTO {AUDIT_SCHEMA}.apply_progress (history_table, migration_hash, step)
-            VALUES (%s, %s, %s) ON CONFLICT DO NOTHING""",
-        (history_table, digest, step),
+        f"""INSERT INTO {AUDIT_SCHEMA}.apply_progress
+            (history_table, migration_tag, migration_hash, step, first_line, statement_keys)
+            VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+        (history_table, tag, digest, step, first_line, keys),
     )
 
 
-def clear_progress(conn: psycopg.Connection[tuple[object, ...]], history_table: str, digest: str) -> None:
+def clear_progress(conn: psycopg.Connection[tuple[object, ...]], history_table: str, tag: str) -> None:
+    """Forget every recorded step of a migration (it is applied, or restarted by a decision)."""
     conn.execute(
-        f"DELETE FROM {AUDIT_SCHEMA}.apply_progress WHERE history_table = %s AND migration_hash = %s",
-        (history_table, digest),
+        f"DELETE FROM {AUDIT_SCHEMA}.apply_progress WHERE history_table = %s AND migration_tag = %s",
+        (history_table, tag),
     )
 
 
-def was_interrupted(conn: psycopg.Connection[tuple[object, ...]], history_table: str, digest: str) -> bool:
+def was_interrupted(conn: psycopg.Connection[tuple[object, ...]], history_table: str, tag: str) -> bool:
     """Whether an earlier attempt at this migration died or failed part way."""
     row = conn.execute(
-        f"""SELECT 1 FROM {AUDIT_SCHEMA}.apply_log WHERE history_table = %s AND migration_hash = %s
+        f"""SELECT 1 FROM {AUDIT_SCHEMA}.apply_log WHERE history_table = %s AND migration_tag = %s
             AND status IN ('interrupted', 'failed') LIMIT 1""",
-        (history_table, digest),
+        (history_table, tag),
     ).fetchone()
     return row is not None
+
+
+def record_decision(
+    conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str, what: str
+) -> None:
+    """A decision taken with nothing to apply (say, accepting a tampered file): an `accepted` row."""
+    conn.execute(
+        f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
+            (environment, history_table, migration_tag, migration_hash, actor, pull_request, commit_sha,
+             status, finished_at, decision, error)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, 'accepted', clock_timestamp(), %s, %s)""",
+        (
+            attempt.environment,
+            attempt.history_table,
+            tag,
+            digest,
+            attempt.actor,
+            attempt.pull_request,
+            attempt.commit_sha,
+            attempt.decision,
+            what,
+        ),
+    )

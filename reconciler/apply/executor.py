@@ -1,126 +1,38 @@
-"""Apply a plan to one environment, safely.
+"""Executing one migration: its steps, under the environment's timeouts, with bounded retries.
 
-Unlike drizzle-orm's migrator: one runner at a time (advisory lock), each migration in its own
-transaction with `lock_timeout` and `statement_timeout`, statements that cannot run in a
-transaction run alone with their progress recorded (so a killed run resumes at the right
-statement and rebuilds an INVALID index), bounded retries on lock timeouts, a stop at the first
-failure, and an audit row for every attempt. History rows are exactly drizzle's.
+Each step is one transaction (`SET LOCAL lock_timeout`, `statement_timeout`) or one statement
+that PostgreSQL runs only outside a transaction (session timeouts set around it). Before every
+attempt at such a statement, its recovery recipe (`policies.recovery`) finds and finishes what an
+interrupted attempt left behind. Committed steps of an unfinished migration are recorded in
+`schemawarden.apply_progress` by migration tag with the keys of their statements, so the next
+run skips exactly those. Failures are told as the database now is: what was rolled back, what
+stays committed, PostgreSQL's own DETAIL and HINT, and who blocked the statement while it waited.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import psycopg
-from psycopg import sql
 
-from policies.errors import SchemawardenError
-from policies.execution import Step, StepKind, plan_steps, relations_of
+from policies.execution import Step, StepKind, plan_steps, relations_of, statement_keys
+from policies.recovery import Then
 from policies.statements import Statement
 from reconciler import audit
-from reconciler.connect import connect_environment, server_major
+from reconciler.apply.events import ApplyObserver, MigrationOutcome
+from reconciler.apply.watch import Blocker, Running, StatementWatch, still_running
 from reconciler.environments import EnvironmentConfig
-from reconciler.history import (
-    HistoryTable,
-    ensure_history_table,
-    history_columns,
-    read_history,
-    record_applied,
-)
-from reconciler.locking import LockHolder, lock_holder, try_lock, unlock, wait_for_lock
-from reconciler.migrations import Layout, Migration, MigrationSet
-from reconciler.plan import Approvals, Plan, make_plan
+from reconciler.history import HistoryTable, record_applied
+from reconciler.migrations import Migration
+from reconciler.plan import PendingMigration
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
 
-class RunnerLockHeld(SchemawardenError):
-    """Another runner is applying to this environment."""
-
-    def __init__(self, environment: str, holder: LockHolder | None) -> None:
-        who = holder.describe() if holder else "a session that has just ended"
-        super().__init__(
-            f"environment {environment!r} is being migrated by {who}. Wait for it to finish "
-            "(or run with --wait to queue behind it)"
-        )
-
-
-class ApplyObserver(Protocol):
-    """What a front end (progress bar, logs) hears while migrations run."""
-
-    def migration_started(self, migration: Migration, position: int, total: int) -> None: ...
-    def statement_finished(self, migration: Migration, statement: Statement) -> None: ...
-    def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None: ...
-    def waiting_for_runner(self, holder: LockHolder | None) -> None: ...
-    def migration_finished(self, outcome: MigrationOutcome) -> None: ...
-
-
-class SilentObserver:
-    """The observer for callers that only want the result."""
-
-    def migration_started(self, migration: Migration, position: int, total: int) -> None:
-        return None
-
-    def statement_finished(self, migration: Migration, statement: Statement) -> None:
-        return None
-
-    def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
-        return None
-
-    def waiting_for_runner(self, holder: LockHolder | None) -> None:
-        return None
-
-    def migration_finished(self, outcome: MigrationOutcome) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    """Who applies, for which change, and how."""
-
-    actor: str
-    pull_request: int | None = None
-    commit_sha: str | None = None
-    wait: bool = False
-    dry_run: bool = False
-    stop_at: str | None = None
-    approvals: Approvals = field(default_factory=Approvals)
-
-
-@dataclass(frozen=True)
-class MigrationOutcome:
-    """How one migration attempt ended."""
-
-    tag: str
-    status: str  # "applied" or "failed"
-    duration_ms: float
-    statements_run: int
-    attempts: int
-    error: str | None = None
-    error_line: int | None = None
-    partial: bool = False
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """The plan as seen under the runner lock, and what became of each runnable migration."""
-
-    environment: str
-    plan: Plan
-    outcomes: tuple[MigrationOutcome, ...]
-    dry_run: bool
-
-    @property
-    def ok(self) -> bool:
-        return all(o.status == "applied" for o in self.outcomes) and not self.plan.open_problems
-
-
-class _StepFailed(Exception):
+class StepFailed(Exception):
     """A step ended in an error that stops the migration; carries the user-facing message."""
 
     def __init__(self, message: str, statement: Statement, sqlstate: str | None) -> None:
@@ -130,45 +42,8 @@ class _StepFailed(Exception):
         self.sqlstate = sqlstate
 
 
-def apply_environment(
-    env: EnvironmentConfig,
-    url: str,
-    migration_set: MigrationSet,
-    options: ApplyOptions,
-    observer: ApplyObserver | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ApplyResult:
-    """Bring one environment up to the migration set, as far as the plan allows."""
-    observer = observer or SilentObserver()
-    table = HistoryTable(env.history_schema, env.history_table)
-    app_name = f"schemawarden apply {env.name} by {options.actor}"[:63]
-    with connect_environment(env, url, app_name) as control:
-        if options.dry_run:
-            plan = make_plan(migration_set, read_history(control, table), options.approvals, options.stop_at)
-            return ApplyResult(env.name, plan, (), dry_run=True)
-        with connect_environment(env, url, app_name) as work:
-            _take_runner_lock(control, table, env, options, observer)
-            try:
-                return _Runner(env, table, control, work, options, observer, sleep).run(migration_set)
-            finally:
-                if not control.closed and not control.broken:
-                    unlock(control, table)
-
-
-def _take_runner_lock(
-    control: Conn, table: HistoryTable, env: EnvironmentConfig, options: ApplyOptions, observer: ApplyObserver
-) -> None:
-    if try_lock(control, table):
-        return
-    holder = lock_holder(control, table)
-    if not options.wait:
-        raise RunnerLockHeld(env.name, holder)
-    observer.waiting_for_runner(holder)
-    wait_for_lock(control, table)
-
-
-class _Runner:
-    """Applies the runnable prefix of the plan while holding the environment's lock."""
+class MigrationExecutor:
+    """Runs pending migrations on the work connection, recording on the control connection."""
 
     def __init__(
         self,
@@ -176,195 +51,160 @@ class _Runner:
         table: HistoryTable,
         control: Conn,
         work: Conn,
-        options: ApplyOptions,
+        watch: StatementWatch,
+        attempt: audit.Attempt,
         observer: ApplyObserver,
-        sleep: Callable[[float], None],
+        pg_major: int,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.env, self.table, self.control, self.work = env, table, control, work
-        self.options, self.observer, self.sleep = options, observer, sleep
-        self.pg_major = server_major(work)
-        self.attempt = audit.Attempt(
-            environment=env.name,
-            history_table=str(table),
-            actor=options.actor,
-            pull_request=options.pull_request,
-            commit_sha=options.commit_sha,
-            decision=_decision_text(options.approvals),
-        )
+        self.env, self.table, self.control, self.work, self.watch = env, table, control, work, watch
+        self.attempt, self.observer, self.pg_major, self.sleep = attempt, observer, pg_major, sleep
+        self.history_table = str(table)
+        self._current: tuple[Migration, Statement] | None = None
 
-    def run(self, migration_set: MigrationSet) -> ApplyResult:
-        audit.ensure_audit_tables(self.control)
-        audit.use_audit_connection(self.control)
-        audit.mark_interrupted(self.control, str(self.table))
-        plan = make_plan(
-            migration_set,
-            read_history(self.control, self.table),
-            self.options.approvals,
-            self.options.stop_at,
-        )
-        runnable = plan.runnable
-        if runnable:
-            self._check_history_columns(migration_set.layout)
-            with self.work.transaction():
-                ensure_history_table(self.work, self.table, migration_set.layout)
-        outcomes: list[MigrationOutcome] = []
-        for position, migration in enumerate(runnable):
-            self.observer.migration_started(migration, position, len(runnable))
-            outcome = self._apply_migration(migration)
-            outcomes.append(outcome)
-            self.observer.migration_finished(outcome)
-            if outcome.status != "applied":
-                break
-        return ApplyResult(self.env.name, plan, tuple(outcomes), dry_run=False)
+    def on_running(self, running: Running) -> None:
+        """Called by the watch thread while a statement runs."""
+        current = self._current
+        if current is not None:
+            self.observer.statement_running(current[0], current[1], running)
 
-    def _check_history_columns(self, layout: Layout) -> None:
-        """A drizzle 1.x folder needs the 1.x history table, which drizzle upgrades itself."""
-        if layout is not Layout.DRIZZLE_1:
-            return
-        columns = history_columns(self.control, self.table)
-        if columns and "name" not in columns:
-            raise SchemawardenError(
-                f"{self.env.label}: {self.table} is a drizzle 0.x history table but the migrations "
-                "folder is in the drizzle 1.x layout. Run drizzle-orm 1.x's migrator once (it upgrades "
-                "the table), then apply with schemawarden"
-            )
-
-    def _apply_migration(self, migration: Migration) -> MigrationOutcome:
+    def apply(self, item: PendingMigration) -> MigrationOutcome:
+        migration = item.migration
         started = time.perf_counter()
         steps = plan_steps(migration.statements, self.pg_major)
         if not steps or steps[-1].kind is StepKind.AUTOCOMMIT:
             # an empty migration is still recorded, as drizzle does; after a last autocommit
             # statement, the history row needs a transaction of its own
             steps.append(Step(StepKind.TRANSACTION, ()))
-        history_table = str(self.table)
-        # progress rows exist only for migrations cut into several steps; skip the round trips otherwise
-        multi_step = len(steps) > 1
-        done = audit.completed_steps(self.control, history_table, migration.hash) if multi_step else set()
-        resuming = multi_step and (
-            bool(done) or audit.was_interrupted(self.control, history_table, migration.hash)
-        )
+        keys = dict(zip(migration.statements, statement_keys(migration.statements), strict=True))
+        if item.restart:
+            with audit.durably(self.control):
+                audit.clear_progress(self.control, self.history_table, migration.tag)
+        done = item.resume.statement_keys if item.resume else frozenset()
+        committed_lines: list[int] = list(item.resume.lines) if item.resume else []
+        resuming = bool(done) or audit.was_interrupted(self.control, self.history_table, migration.tag)
         entry = audit.open_entry(self.control, self.attempt, migration.tag, migration.hash)
-        committed_any = bool(done)
         try:
             for index, step in enumerate(steps):
-                if index in done:
+                step_keys = [keys[s] for s in step.statements]
+                if step_keys and all(k in done for k in step_keys):
+                    for statement in step.statements:
+                        entry.statements.append(
+                            audit.StatementRecord(statement.line, statement.sql, 0.0, "already done")
+                        )
                     continue
                 last = index == len(steps) - 1
-                self._run_with_retries(migration, step, index, last, resuming, entry)
-                committed_any = committed_any or not last
-        except _StepFailed as failure:
-            partial = committed_any
-            message = failure.message
-            if partial:
-                message += (
-                    f" The steps before line {failure.statement.line} had to be committed on their own "
-                    "(they cannot share a transaction with what follows) and stay applied; the next "
-                    "apply resumes at this statement."
-                )
-            self._close(entry, "failed", message, failure.statement.line, failure.sqlstate)
+                self._run_with_retries(migration, step, index, step_keys, last, resuming, entry, committed_lines)
+                if not last:
+                    committed_lines.append(step.statements[0].line)
+        except StepFailed as failure:
+            self._close(entry, "failed", failure.message, failure.statement.line, failure.sqlstate)
             return MigrationOutcome(
                 migration.tag,
                 "failed",
                 _ms_since(started),
-                len(entry.statements),
+                _took_effect(entry),
                 entry.attempts,
-                error=message,
+                error=failure.message,
                 error_line=failure.statement.line,
-                partial=partial,
+                partial=bool(committed_lines),
             )
-        return MigrationOutcome(
-            migration.tag, "applied", _ms_since(started), len(entry.statements), entry.attempts
-        )
+        return MigrationOutcome(migration.tag, "applied", _ms_since(started), _took_effect(entry), entry.attempts)
 
-    def _close(
-        self,
-        entry: audit.LogEntry,
-        status: str,
-        error: str | None = None,
-        line: int | None = None,
-        sqlstate: str | None = None,
-    ) -> None:
-        if self.control.broken or self.control.closed:
-            return  # the connection is gone: the row stays `running` and is marked interrupted next time
-        with audit.durably(self.control):
-            audit.close_entry(self.control, entry, status, error, line, sqlstate)
+    # -- steps -----------------------------------------------------------------------------------
 
     def _run_with_retries(
-        self, migration: Migration, step: Step, index: int, last: bool, resuming: bool, entry: audit.LogEntry
+        self,
+        migration: Migration,
+        step: Step,
+        index: int,
+        step_keys: list[str],
+        last: bool,
+        resuming: bool,
+        entry: audit.LogEntry,
+        committed_lines: list[int],
     ) -> None:
         for attempt in range(self.env.lock_retries + 1):
             first_record = len(entry.statements)
             try:
-                self._run_step(migration, step, index, last, resuming, entry)
+                if step.kind is StepKind.AUTOCOMMIT:
+                    self._run_alone(migration, step, index, step_keys, resuming or attempt > 0, entry)
+                else:
+                    self._run_transaction(migration, step, index, step_keys, last, entry)
                 return
             except psycopg.Error as exc:
                 if step.kind is StepKind.TRANSACTION:  # the log must not claim what was rolled back
                     for record in entry.statements[first_record:]:
                         if record.outcome == "ok":
                             record.outcome = "rolled back"
-                statement = self._failed_statement(step, entry)
+                statement = _failed_statement(step, entry)
                 retry = isinstance(exc, psycopg.errors.LockNotAvailable) and attempt < self.env.lock_retries
                 if not retry:
-                    raise self._failure(migration, statement, exc, attempt + 1) from None
+                    raise self._failure(migration, step, statement, exc, attempt + 1, committed_lines) from None
                 wait_s = self.env.retry_backoff / 1000 * (2**attempt) * random.uniform(0.5, 1.5)
                 entry.attempts += 1
                 self.observer.retrying(migration, statement, attempt + 1, wait_s)
                 self.sleep(wait_s)
 
-    def _failure(
-        self, migration: Migration, statement: Statement, exc: psycopg.Error, attempts: int
-    ) -> _StepFailed:
-        """The user-facing account of an error that stops the migration."""
-        where = f"{migration.tag} line {statement.line}"
-        if isinstance(exc, psycopg.errors.LockNotAvailable):
-            message = self._lock_timeout_message(migration, statement, attempts)
-        elif isinstance(exc, psycopg.errors.QueryCanceled):
-            message = (
-                f"{where}: ran longer than statement_timeout ({self.env.statement_timeout} ms) and was "
-                "cancelled; the migration's transaction was rolled back. Make the change without a long "
-                "lock or rewrite (batched updates, CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE), "
-                "or raise statement_timeout for this environment."
-            )
-        else:
-            primary = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            message = (
-                f"{where}: {primary}"
-                + (f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else "")
-                + ". The migration's transaction was rolled back; earlier migrations stay applied "
-                "and later ones were not attempted."
-            )
-        return _StepFailed(message, statement, exc.sqlstate)
-
-    def _run_step(
-        self, migration: Migration, step: Step, index: int, last: bool, resuming: bool, entry: audit.LogEntry
+    def _run_transaction(
+        self, migration: Migration, step: Step, index: int, step_keys: list[str], last: bool, entry: audit.LogEntry
     ) -> None:
-        history_table = str(self.table)
-        if step.kind is StepKind.AUTOCOMMIT:
-            statement = step.statements[0]
-            if self._concurrent_index_already_done(step, resuming):
-                entry.statements.append(
-                    audit.StatementRecord(statement.line, statement.sql, 0.0, "already done")
-                )
-            else:
-                self._set_session_timeouts()
-                try:
-                    self._execute(migration, statement, entry)
-                finally:
-                    if not self.work.broken:
-                        self.work.execute("RESET lock_timeout; RESET statement_timeout")
-            with audit.durably(self.control):
-                audit.record_step(self.control, history_table, migration.hash, index)
-            return
         with self._transaction():
             for statement in step.statements:
                 self._execute(migration, statement, entry)
             if last:  # history row, progress and the audit row's outcome commit together
                 record_applied(self.work, self.table, migration)
-                if index > 0:
-                    audit.clear_progress(self.work, history_table, migration.hash)
+                audit.clear_progress(self.work, self.history_table, migration.tag)
                 audit.close_entry(self.work, entry, "applied")
             else:
-                audit.record_step(self.work, history_table, migration.hash, index)
+                audit.record_step(
+                    self.work, self.history_table, migration.tag, migration.hash, index,
+                    step.statements[0].line, step_keys,
+                )
+
+    def _run_alone(
+        self, migration: Migration, step: Step, index: int, step_keys: list[str], resuming: bool, entry: audit.LogEntry
+    ) -> None:
+        """One statement outside a transaction: recovery first, all under the session timeouts."""
+        statement = step.statements[0]
+        self._set_session_timeouts()
+        try:
+            if self._recover(migration, step, resuming, entry):
+                entry.statements.append(audit.StatementRecord(statement.line, statement.sql, 0.0, "already done"))
+            else:
+                self._execute(migration, statement, entry)
+        finally:
+            if not self.work.broken and not self.work.closed:
+                self.work.execute("RESET lock_timeout; RESET statement_timeout")
+        with audit.durably(self.control):
+            audit.record_step(
+                self.control, self.history_table, migration.tag, migration.hash, index, statement.line, step_keys
+            )
+
+    def _recover(self, migration: Migration, step: Step, resuming: bool, entry: audit.LogEntry) -> bool:
+        """Run the statement's recovery recipe; True when its effect is already there (skip it)."""
+        target = step.recovery
+        if target is None:
+            return False
+        state, leftovers = self._probe(target.recipe.probe, target.probe_parameters)
+        response = target.recipe.responses.get(state)
+        if response is None or (response.only_when_resuming and not resuming):
+            return False
+        statement = step.statements[0]
+        cleanup = target.cleanup_statements(response, leftovers)
+        if cleanup or response.then is Then.SKIP:
+            self.observer.recovering(migration, statement, response.says)
+        for sql_text in cleanup:
+            self._execute(migration, Statement(sql=sql_text, line=statement.line, chunk=statement.chunk), entry,
+                          outcome="cleanup")
+        return response.then is Then.SKIP
+
+    def _probe(self, probe: str, parameters: dict[str, str]) -> tuple[str, list[str]]:
+        row = self.work.execute(probe, parameters).fetchone()
+        if row is None:
+            return "", []
+        leftovers = row[1] if isinstance(row[1], list) else []
+        return str(row[0]), [str(x) for x in leftovers]
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -376,22 +216,28 @@ class _Runner:
         try:
             yield
         except BaseException:
-            if not self.work.broken:
+            if not self.work.broken and not self.work.closed:
                 self.work.execute("ROLLBACK")
             raise
         self.work.execute("COMMIT")
 
-    def _execute(self, migration: Migration, statement: Statement, entry: audit.LogEntry) -> None:
+    def _execute(
+        self, migration: Migration, statement: Statement, entry: audit.LogEntry, outcome: str = "ok"
+    ) -> None:
         started = time.perf_counter()
         record = audit.StatementRecord(statement.line, statement.sql, 0.0, "running")
         entry.statements.append(record)
+        self._current = (migration, statement)
         try:
-            self.work.execute(statement.sql)  # no parameters: sent as written, like drizzle does
+            with self.watch.watching():
+                self.work.execute(statement.sql)  # no parameters: sent as written, like drizzle does
         except psycopg.Error:
             record.outcome = "failed"
             record.duration_ms = _ms_since(started)
             raise
-        record.outcome = "ok"
+        finally:
+            self._current = None
+        record.outcome = outcome
         record.duration_ms = _ms_since(started)
         self.observer.statement_finished(migration, statement)
 
@@ -402,70 +248,141 @@ class _Runner:
             (f"{self.env.lock_timeout}ms", f"{self.env.statement_timeout}ms"),
         )
 
-    def _concurrent_index_already_done(self, step: Step, resuming: bool) -> bool:
-        """Handle what a killed or failed CONCURRENTLY step left behind.
+    def _close(
+        self, entry: audit.LogEntry, status: str, error: str | None, line: int | None, sqlstate: str | None
+    ) -> None:
+        if self.control.broken or self.control.closed:
+            return  # the connection is gone: the row stays `running` and is marked interrupted next time
+        with audit.durably(self.control):
+            audit.close_entry(self.control, entry, status, error, line, sqlstate)
 
-        An INVALID index of that name is dropped so the build starts clean; a valid one (or,
-        for a drop, a missing one) left by an interrupted attempt means the step is done.
-        """
-        if step.index is None:
-            return False
-        row = self.work.execute(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (step.index,)
-        ).fetchone()
-        if step.creates_index:
-            if row is not None and not row[0]:
-                self.work.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(step.index)))
-                return False
-            return row is not None and resuming
-        return row is None and resuming
+    # -- messages ---------------------------------------------------------------------------------
 
-    def _failed_statement(self, step: Step, entry: audit.LogEntry) -> Statement:
-        failed = next((r for r in reversed(entry.statements) if r.outcome == "failed"), None)
-        if failed is not None:
-            for statement in step.statements:
-                if statement.line == failed.line:
-                    return statement
-        return step.statements[0] if step.statements else Statement(sql="", line=0, chunk=0)
+    def _failure(
+        self,
+        migration: Migration,
+        step: Step,
+        statement: Statement,
+        exc: psycopg.Error,
+        attempts: int,
+        committed_lines: Sequence[int],
+    ) -> StepFailed:
+        """The account of an error that stops the migration, true to the database's state now."""
+        where = f"{migration.tag} line {statement.line}"
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            what = (
+                f"could not take its lock within lock_timeout ({self.env.lock_timeout} ms) in "
+                f"{_count(attempts, 'attempt')}; blocked by {self._blockers(statement)}."
+            )
+        elif isinstance(exc, psycopg.errors.QueryCanceled):
+            what = (
+                f"ran longer than statement_timeout ({self.env.statement_timeout} ms) and was cancelled. "
+                "Make the change without a long lock or rewrite (batched updates, CREATE INDEX "
+                "CONCURRENTLY, NOT VALID then VALIDATE), or raise statement_timeout for this environment."
+            )
+        else:
+            primary = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            what = primary + (f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else "") + "."
+            if exc.diag.message_detail:
+                what += f" DETAIL: {exc.diag.message_detail}"
+            if exc.diag.message_hint:
+                what += f" HINT: {exc.diag.message_hint}"
+        return StepFailed(
+            f"{where}: {what} {self._state_after(migration, step, committed_lines)}", statement, exc.sqlstate
+        )
 
-    def _lock_timeout_message(self, migration: Migration, statement: Statement, attempts: int) -> str:
-        blockers = _blockers(self.control, statement.sql)
-        who = "; ".join(blockers) if blockers else "a session that has since released it"
-        return (
-            f"{migration.tag} line {statement.line}: could not take its lock within lock_timeout "
-            f"({self.env.lock_timeout} ms) in {attempts} attempts; blocked by {who}. Nothing of this "
-            "migration was applied (readers were never queued behind it for longer than the timeout). "
-            "Apply again when that transaction has ended, or end it."
+    def _state_after(self, migration: Migration, step: Step, committed_lines: Sequence[int]) -> str:
+        """What of the migration is committed now, and what the next apply does."""
+        if step.kind is StepKind.AUTOCOMMIT:
+            told = (
+                "This statement runs outside a transaction (PostgreSQL refuses it inside one), so nothing "
+                "of it was rolled back"
+            )
+            leftover = self._leftover(step)
+            told += f"; {leftover}, which the next apply handles first." if leftover else "."
+        elif committed_lines:
+            told = "This step's transaction was rolled back."
+        else:
+            told = (
+                f"The migration's transaction was rolled back: nothing of {migration.tag} was applied. Earlier "
+                "migrations stay applied; later ones were not attempted."
+            )
+            return told
+        if committed_lines:
+            lines = ", ".join(str(line) for line in committed_lines)
+            told += (
+                f" The steps starting at lines {lines} had to commit on their own (they cannot share a "
+                f"transaction with what follows) and stay applied: {migration.tag} is partly applied, as "
+                f"recorded in schemawarden.apply_progress. Later migrations were not attempted. Fix the cause "
+                f"and apply again: it resumes at line {step.statements[0].line} (after editing the file, "
+                "apply asks for --resume-partial or --restart-partial)."
+            )
+        else:
+            told += f" Nothing else of {migration.tag} was committed; later migrations were not attempted."
+        return told
+
+    def _leftover(self, step: Step) -> str | None:
+        """What an interrupted non-transactional statement left, in the words of its recipe."""
+        target = step.recovery
+        if target is None or self.work.broken or self.work.closed:
+            return None
+        try:
+            state, _ = self._probe(target.recipe.probe, target.probe_parameters)
+        except psycopg.Error:
+            return None
+        response = target.recipe.responses.get(state)
+        if response is None or (response.cleanup is None and response.then is Then.RUN):
+            return None
+        return f"it left this behind: {response.says.split(':')[0]}"
+
+    def _blockers(self, statement: Statement) -> str:
+        """The sessions seen blocking the statement while it waited, and whether they still run."""
+        seen = self.watch.blockers_seen()
+        if not seen:
+            seen = _lock_holders(self.control, statement.sql)
+        if not seen:
+            return "a session that ended before it could be seen"
+        alive = still_running(self.control, [b.pid for b in seen])
+        return "; ".join(
+            b.describe() + (" — still running" if b.pid in alive else " — it has ended since") for b in seen
         )
 
 
-def _blockers(conn: Conn, statement_sql: str) -> list[str]:
-    """Sessions holding locks on the relations the statement touches: pid, age and query."""
-    described: list[str] = []
+def _lock_holders(conn: Conn, statement_sql: str) -> list[Blocker]:
+    """Sessions holding locks on the relations the statement names (when the wait was too short to see)."""
+    found: list[Blocker] = []
     for relation in relations_of(statement_sql):
         rows = conn.execute(
             """
-            SELECT DISTINCT a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int,
-                   left(regexp_replace(a.query, '\\s+', ' ', 'g'), 120)
+            SELECT DISTINCT a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''),
+                   extract(epoch FROM now() - a.xact_start)::int,
+                   left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 120)
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.granted AND l.relation = to_regclass(%s) AND l.pid <> pg_backend_pid()
             """,
             (relation,),
         ).fetchall()
-        for pid, state, age, query in rows:
-            described.append(f"pid {pid} ({state}, transaction open {age}s, last query: {query})")
-    return described
+        for pid, app, state, age, query in rows:
+            found.append(Blocker(int(str(pid)), str(app), str(state), None if age is None else int(str(age)), str(query)))
+    return found
 
 
-def _decision_text(approvals: Approvals) -> str | None:
-    parts: list[str] = []
-    if approvals.accept_tampered_reason:
-        parts.append(f"accepted tampered history: {approvals.accept_tampered_reason}")
-    if approvals.allow_out_of_order:
-        parts.append("allowed out of order: " + ", ".join(sorted(approvals.allow_out_of_order)))
-    if approvals.allow_unknown:
-        parts.append("allowed unknown history rows")
-    return "; ".join(parts) or None
+def _failed_statement(step: Step, entry: audit.LogEntry) -> Statement:
+    failed = next((r for r in reversed(entry.statements) if r.outcome == "failed"), None)
+    if failed is not None:
+        for statement in step.statements:
+            if statement.line == failed.line and statement.sql == failed.sql:
+                return statement
+    return step.statements[0] if step.statements else Statement(sql="", line=0, chunk=0)
+
+
+def _took_effect(entry: audit.LogEntry) -> int:
+    """Statements that took effect in this attempt (retries and rolled-back runs not counted)."""
+    return sum(1 for record in entry.statements if record.outcome == "ok")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _ms_since(started: float) -> float:
