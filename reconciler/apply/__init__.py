@@ -15,7 +15,7 @@ from reconciler.apply.events import (
     RunnerLockHeld,
     SilentObserver,
 )
-from reconciler.apply.runner import apply_environment, current_plan
+from reconciler.apply.runner import apply_environment, current_plan, plan_environment
 
 __all__ = [
     "ApplyObserver",
@@ -27,4 +27,5 @@ __all__ = [
     "SilentObserver",
     "apply_environment",
     "current_plan",
+    "plan_environment",
 ]

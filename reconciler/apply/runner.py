@@ -80,6 +80,18 @@ def apply_environment(
                     unlock(control, table)
 
 
+def plan_environment(
+    env: EnvironmentConfig, url: str, migration_set: MigrationSet, options: ApplyOptions | None = None
+) -> Plan:
+    """The plan for one environment as it stands (history and recorded progress), changing nothing.
+
+    Raises EnvironmentUnreachable.
+    """
+    options = options or ApplyOptions(actor="plan")
+    with connect_environment(env, url, f"schemawarden plan {env.name}"[:63]) as conn:
+        return current_plan(conn, HistoryTable(env.history_schema, env.history_table), migration_set, options)
+
+
 def current_plan(control: Conn, table: HistoryTable, migration_set: MigrationSet, options: ApplyOptions) -> Plan:
     """The plan from the environment's history and recorded progress (read-only)."""
     return make_plan(
