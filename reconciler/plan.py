@@ -46,6 +46,8 @@ class Approvals:
     allow_out_of_order: frozenset[str] = frozenset()
     accept_tampered_reason: str | None = None
     allow_unknown: bool = False
+    approved_by: str | None = None  # who let the migrations through a gate other than auto
+    approval_reason: str | None = None  # and why (both recorded in the audit log)
 
     def approves(self, tag: str) -> bool:
         return self.all_approved or tag in self.tags
