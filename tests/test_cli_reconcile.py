@@ -327,6 +327,7 @@ def test_a_gate_other_than_auto_needs_a_recorded_approval(database_url: str, tmp
     refused = cli("apply", "--env", "production", *folder)
     assert refused.returncode == 1
     assert "gate 'label'" in refused.stderr and "--approved-by NAME --reason TEXT" in refused.stderr
+    assert "is the default" not in refused.stderr  # the gate was written in the file
     assert (
         scalar(database_url, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('drizzle', 'schemawarden')")
         == 0
@@ -371,6 +372,17 @@ def test_production_is_gated_without_a_policy_file_and_a_url_only_environment_is
     assert scalar(database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'drizzle'") == 0
     assert main(["apply", "--env", "preview", "--migrations", str(SAMPLE_MIGRATIONS)]) == 0
     assert scalar(other_database_url, "SELECT count(*) FROM drizzle.__drizzle_migrations") == 11
+
+
+def test_an_environment_declared_without_a_gate_is_manual_and_the_refusal_says_so(
+    database_url: str, clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schemawarden.toml").write_text('[environments.staging]\nlock_timeout = "1s"\n')
+    clean_env.setenv("SCHEMAWARDEN_ENV_STAGING_URL", database_url)
+    assert main(["apply", "--env", "staging", "--migrations", str(SAMPLE_MIGRATIONS)]) == 1
+    err = capsys.readouterr().err
+    assert "gate 'manual'" in err and 'set gate = "auto" under [environments.staging]' in err
+    assert scalar(database_url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'drizzle'") == 0
 
 
 @pytest.mark.parametrize("command", [["plan", "--env", "staging"], ["apply", "--env", "staging"], ["status"]])

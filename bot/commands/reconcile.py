@@ -170,6 +170,12 @@ def run_apply(args: argparse.Namespace) -> int:
         raise GateNotSatisfied(
             f"{env.label} has gate {env.gate!r} and this apply has no approval: nothing was applied. "
             f"To apply by hand, {console.GATE_HOW_TO}"
+            + (
+                ""
+                if "gate" in env.model_fields_set
+                else f". ({env.gate!r} is the default for an environment declared in {CONFIG_FILE}: "
+                f'set gate = "auto" under [environments.{env.name}] if it needs no approval)'
+            )
         )
     options = ApplyOptions(
         actor=args.actor or settings.actor,
