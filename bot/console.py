@@ -2,25 +2,33 @@
 
 Human output is plain text, coloured and with a progress bar only when it goes to a terminal
 (kept free of rendering libraries: `apply` runs in deploy pipelines, where start-up time counts);
-`--format json` prints one JSON document with no secrets in it (environments are named, never
-their URLs).
+`--format json` prints one JSON document with no secrets in it (environments are named, and their
+target is `{host, port, database}`, never the URL, user or password). Output to a pipe whose reader
+has gone (`| head`) is dropped quietly (`bot.commands.write`); `-v` logs each step through the
+`bot.console` logger.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from bot.commands import silence, write
 from policies.statements import Statement
 from reconciler.apply import ApplyResult, MigrationOutcome, SilentObserver
+from reconciler.apply.watch import Running
+from reconciler.connect import Target
 from reconciler.environments import EnvironmentConfig
 from reconciler.locking import LockHolder
 from reconciler.migrations import Migration, MigrationSet
 from reconciler.plan import Plan
+
+log = logging.getLogger(__name__)
 
 _COLOURS = {"bold": "1", "red": "31", "green": "32", "yellow": "33"}
 
@@ -36,7 +44,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _say(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
+    write(sys.stdout, line + "\n")
 
 
 def _columns(
@@ -52,17 +60,43 @@ def _columns(
         ]
         return "  " + "  ".join([*padded, cells[-1]])
 
-    sys.stdout.write("\n".join([line(header), *(line(r) for r in rows)]) + "\n")
+    write(sys.stdout, "\n".join([line(header), *(line(r) for r in rows)]) + "\n")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """An environment's gate as the output shows it: its kind, and whether this run satisfies it.
+
+    `approved_by` and `reason` are the recorded approval (`--approved-by`, `--reason`), if any.
+    """
+
+    kind: str
+    satisfied: bool
+    approved_by: str | None = None
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """`gate` (its kind, as `status` gives it), `gate_satisfied`, `approval` ({by, reason} or null)."""
+        approval = {"by": self.approved_by, "reason": self.reason} if self.approved_by else None
+        return {"gate": self.kind, "gate_satisfied": self.satisfied, "approval": approval}
+
+
+GATE_HOW_TO = "give --approved-by NAME --reason TEXT (both recorded in schemawarden.apply_log)"
 
 
 @dataclass(frozen=True)
 class StatusRow:
-    """One environment in `status`: its plan, or why it could not be read."""
+    """One environment in `status`: its target and plan, or why it could not be read.
+
+    `error_kind` is `configuration` (no usable URL) or `unreachable` or `error` when `error` is set;
+    `target` is None when the environment has no URL.
+    """
 
     env: EnvironmentConfig
-    where: str
+    target: Target | None
     plan: Plan | None
-    error: str | None
+    error: str | None = None
+    error_kind: str | None = None
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -100,11 +134,30 @@ def outcome_json(outcome: MigrationOutcome) -> dict[str, Any]:
     }
 
 
-def print_plan(env: EnvironmentConfig, where: str, migration_set: MigrationSet, plan: Plan, fmt: str) -> None:
+def print_plan(
+    env: EnvironmentConfig,
+    target: Target,
+    where: str,
+    gate: Gate,
+    migration_set: MigrationSet,
+    plan: Plan,
+    fmt: str,
+) -> None:
+    """The plan of one environment: `where` names it and its target in text, `target` in JSON."""
+    log.info(
+        "plan for %s: %d applied, %d pending (%d runnable), %d open problems",
+        where,
+        len(plan.applied),
+        len(plan.pending),
+        len(plan.runnable),
+        len(plan.open_problems),
+    )
     if fmt == "json":
         _print_json(
             {
                 "environment": env.name,
+                "target": target.as_json(),
+                **gate.as_json(),
                 "migrations": migration_set.source,
                 "warnings": list(migration_set.warnings),
                 **plan_json(plan),
@@ -118,6 +171,7 @@ def print_plan(env: EnvironmentConfig, where: str, migration_set: MigrationSet, 
         f"{len(migration_set.migrations)} migrations)"
     )
     _say(f"  recorded version: {last.tag if last else 'none (empty history)'}")
+    _print_gate(env, gate)
     if plan.pending:
         _print_pending(plan)
     else:
@@ -139,11 +193,25 @@ def _print_pending(plan: Plan) -> None:
     _columns(("#", "pending migration", "statements", "status"), rows, right=frozenset({0, 2}))
 
 
-def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fmt: str) -> None:
+def _print_gate(env: EnvironmentConfig, gate: Gate) -> None:
+    if gate.kind == "auto" and not gate.approved_by:
+        return
+    if gate.satisfied:
+        _say(f"  gate: {gate.kind}, approved by {gate.approved_by}: {gate.reason}")
+    else:
+        _say(f"  gate: {gate.kind}, {_paint('not satisfied', 'yellow')}: to apply, {GATE_HOW_TO}")
+
+
+def print_apply(
+    result: ApplyResult, target: Target, where: str, gate: Gate, migration_set: MigrationSet, fmt: str
+) -> None:
+    """What apply did to one environment (or, for a dry run, would do)."""
     if fmt == "json":
         _print_json(
             {
                 "environment": result.environment,
+                "target": target.as_json(),
+                **gate.as_json(),
                 "warnings": list(migration_set.warnings),
                 "dry_run": result.dry_run,
                 "ok": result.ok,
@@ -153,7 +221,7 @@ def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fm
         )
         return
     if result.dry_run:
-        _say(_paint("Dry run", "bold") + ": nothing was changed.")
+        _say(_paint("Dry run", "bold") + f" of {where}: nothing was changed.")
         return
     applied = [o for o in result.outcomes if o.status == "applied"]
     failed = [o for o in result.outcomes if o.status != "applied"]
@@ -174,6 +242,7 @@ def print_apply(result: ApplyResult, where: str, migration_set: MigrationSet, fm
 
 
 def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -> None:
+    """Every environment: target, gate, recorded version, pending count and problems (or its error)."""
     if fmt == "json":
         _print_json(
             {
@@ -182,8 +251,10 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
                 "environments": [
                     {
                         "name": r.env.name,
+                        "target": r.target.as_json() if r.target else None,
                         "gate": r.env.gate,
                         "error": r.error,
+                        "error_kind": r.error_kind,
                         **(plan_json(r.plan) if r.plan else {}),
                     }
                     for r in rows
@@ -191,17 +262,26 @@ def print_status(rows: list[StatusRow], migration_set: MigrationSet, fmt: str) -
             }
         )
         return
-    table: list[tuple[str, str, str, str, str]] = []
+    table: list[tuple[str, str, str, str, str, str]] = []
     for row in rows:
+        target = str(row.target) if row.target else "-"
         if row.plan is None:
-            table.append((row.env.name, row.env.gate, "unreachable", "-", row.error or ""))
+            state = {"configuration": "not configured"}.get(row.error_kind or "", row.error_kind or "error")
+            table.append((row.env.name, row.env.gate, target, state, "-", row.error or ""))
             continue
         last = row.plan.last_applied
         problems = ", ".join(sorted({p.kind.value for p in row.plan.open_problems})) or "none"
         table.append(
-            (row.env.name, row.env.gate, last.tag if last else "none", str(len(row.plan.pending)), problems)
+            (
+                row.env.name,
+                row.env.gate,
+                target,
+                last.tag if last else "none",
+                str(len(row.plan.pending)),
+                problems,
+            )
         )
-    _columns(("environment", "gate", "recorded version", "pending", "problems"), table)
+    _columns(("environment", "gate", "target", "recorded version", "pending", "problems"), table)
     _print_warnings(migration_set)
 
 
@@ -217,10 +297,72 @@ def _print_problems(plan: Plan) -> None:
 
 
 def _print_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    write(sys.stdout, json.dumps(document, indent=2) + "\n")
 
 
-class _ProgressObserver(SilentObserver):
+class _LoggingObserver(SilentObserver):
+    """Logs each step at INFO (shown with `-v`); the base of the terminal and CI observers."""
+
+    def migration_started(self, migration: Migration, position: int, total: int) -> None:
+        log.info(
+            "migration %d/%d: %s (%d statements)",
+            position + 1,
+            total,
+            migration.tag,
+            len(migration.statements),
+        )
+
+    def statement_finished(self, migration: Migration, statement: Statement) -> None:
+        log.info("%s line %d done: %s", migration.tag, statement.line, _excerpt(statement.sql))
+
+    def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
+        log.info(
+            "%s line %d: lock timeout, retry %d in %.1fs", migration.tag, statement.line, attempt, wait_s
+        )
+
+    def waiting_for_runner(self, holder: LockHolder | None) -> None:
+        log.info("waiting for %s to finish", holder.describe() if holder else "another runner")
+
+    def migration_finished(self, outcome: MigrationOutcome) -> None:
+        log.info(
+            "%s %s in %.0f ms (%d statements, %d attempts)%s",
+            outcome.tag,
+            outcome.status,
+            outcome.duration_ms,
+            outcome.statements_run,
+            outcome.attempts,
+            f": {outcome.error}" if outcome.error else "",
+        )
+
+
+def _excerpt(sql: str, limit: int = 100) -> str:
+    """A statement on one line, cut at `limit` characters."""
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def running_text(statement: Statement, running: Running) -> str:
+    """A long statement as progress shows it: line, elapsed time, the SQL, what it waits on."""
+    sql_text = " ".join(statement.sql.split())
+    sql_text = sql_text if len(sql_text) <= 60 else sql_text[:57] + "..."
+    text = f"line {statement.line} running {running.elapsed_s:.0f}s: {sql_text}"
+    if running.blockers:
+        text += "; waiting for " + "; ".join(b.describe() for b in running.blockers)
+    elif running.wait_event:
+        text += f" ({running.wait_event})"
+    return text
+
+
+def orphan_text(holder: LockHolder, terminating: bool) -> str:
+    what = "ending" if terminating else "waiting for"
+    return f"{what} the backend of a runner that died: {holder.describe_work()}"
+
+
+# elapsed seconds at which a long statement is reported again on a log (not a terminal)
+_REPORT_AT_S = (2, 5, 10, 20, 30, 60)
+
+
+class _ProgressObserver(_LoggingObserver):
     """A one-line progress bar on the terminal, redrawn in place; retries and waits on their own lines."""
 
     WIDTH = 30
@@ -229,41 +371,90 @@ class _ProgressObserver(SilentObserver):
         self.drawn = False
 
     def migration_started(self, migration: Migration, position: int, total: int) -> None:
+        super().migration_started(migration, position, total)
         filled = self.WIDTH * position // max(total, 1)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stdout.write(f"\r\033[K[{bar}] {position}/{total} {migration.tag}")
-        sys.stdout.flush()
+        write(sys.stdout, f"\r\033[K[{bar}] {position}/{total} {migration.tag}")
+        self._flush()
         self.drawn = True
 
     def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
+        super().retrying(migration, statement, attempt, wait_s)
         self._line(f"lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s")
 
     def waiting_for_runner(self, holder: LockHolder | None) -> None:
+        super().waiting_for_runner(holder)
         self._line(f"waiting for {holder.describe() if holder else 'another runner'} to finish")
+
+    def waiting_for_orphan(self, holder: LockHolder, terminating: bool) -> None:
+        super().waiting_for_orphan(holder, terminating)
+        self._line(orphan_text(holder, terminating))
+
+    def recovering(self, migration: Migration, statement: Statement, says: str) -> None:
+        super().recovering(migration, statement, says)
+        self._line(f"{migration.tag} line {statement.line}: {says}")
+
+    def statement_running(self, migration: Migration, statement: Statement, running: Running) -> None:
+        write(sys.stdout, f"\r\033[K  {migration.tag} {running_text(statement, running)}"[:200])
+        self._flush()
+        self.drawn = True
 
     def clear(self) -> None:
         if self.drawn:
-            sys.stdout.write("\r\033[K")
-            sys.stdout.flush()
+            write(sys.stdout, "\r\033[K")
+            self._flush()
 
     def _line(self, text: str) -> None:
         self.clear()
-        sys.stdout.write(f"  {text}\n")
+        write(sys.stdout, f"  {text}\n")
+
+    @staticmethod
+    def _flush() -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence(sys.stdout)  # the terminal is gone; the apply goes on
 
 
-class _LineObserver(SilentObserver):
+class _LineObserver(_LoggingObserver):
     """Plain lines on stderr when there is no terminal (CI logs)."""
 
+    def __init__(self) -> None:
+        self._reported_s = 0.0
+
     def migration_started(self, migration: Migration, position: int, total: int) -> None:
-        sys.stderr.write(f"[{position + 1}/{total}] {migration.tag}\n")
+        super().migration_started(migration, position, total)
+        write(sys.stderr, f"[{position + 1}/{total}] {migration.tag}\n")
 
     def retrying(self, migration: Migration, statement: Statement, attempt: int, wait_s: float) -> None:
-        sys.stderr.write(
-            f"  lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s\n"
+        super().retrying(migration, statement, attempt, wait_s)
+        write(
+            sys.stderr,
+            f"  lock timeout at {migration.tag} line {statement.line}; retry {attempt} in {wait_s:.1f}s\n",
         )
 
     def waiting_for_runner(self, holder: LockHolder | None) -> None:
-        sys.stderr.write(f"  waiting for {holder.describe() if holder else 'another runner'} to finish\n")
+        super().waiting_for_runner(holder)
+        write(sys.stderr, f"  waiting for {holder.describe() if holder else 'another runner'} to finish\n")
+
+    def waiting_for_orphan(self, holder: LockHolder, terminating: bool) -> None:
+        super().waiting_for_orphan(holder, terminating)
+        write(sys.stderr, f"  {orphan_text(holder, terminating)}\n")
+
+    def recovering(self, migration: Migration, statement: Statement, says: str) -> None:
+        super().recovering(migration, statement, says)
+        write(sys.stderr, f"  {migration.tag} line {statement.line}: {says}\n")
+
+    def statement_running(self, migration: Migration, statement: Statement, running: Running) -> None:
+        due: float = next((at for at in _REPORT_AT_S if at > self._reported_s), self._reported_s + 60)
+        if running.elapsed_s < due:
+            return
+        self._reported_s = due
+        write(sys.stderr, f"  {running_text(statement, running)}\n")
+
+    def statement_finished(self, migration: Migration, statement: Statement) -> None:
+        super().statement_finished(migration, statement)
+        self._reported_s = 0.0
 
 
 @contextmanager
@@ -278,4 +469,4 @@ def progress(fmt: str) -> Iterator[SilentObserver]:
     elif fmt == "text":
         yield _LineObserver()
     else:
-        yield SilentObserver()
+        yield _LoggingObserver()

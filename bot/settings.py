@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies.errors import ConfigurationError
 from policies.policy_file import Policy, load_policy
-from reconciler.environments import EnvironmentConfig
+from reconciler.environments import EnvironmentConfig, url_variable
 
 CONFIG_FILE = "schemawarden.toml"
 _URL_VARIABLE = re.compile(r"^SCHEMAWARDEN_ENV_([A-Z0-9_]+)_URL$")
@@ -25,6 +25,19 @@ _DEFAULT_ENVIRONMENTS: dict[str, dict[str, Any]] = {
     "staging": {"gate": "auto"},
     "production": {"gate": "label"},
 }
+_URL_ONLY_ENVIRONMENT: dict[str, Any] = {"gate": "auto"}
+"""An environment known only by its URL variable: "no configuration file needed" holds."""
+
+ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("SCHEMAWARDEN_ENV_<NAME>_URL", "database URL of environment NAME (a secret: never printed)"),
+    ("SCHEMAWARDEN_CONFIG", f"the policy file (default: ./{CONFIG_FILE}; --config)"),
+    (
+        "SCHEMAWARDEN_DATA_DIR",
+        "folder of the embedded PostgreSQL (default: .schemawarden/pgdata; --data-dir)",
+    ),
+    ("SCHEMAWARDEN_ACTOR", "who applies, for the audit log (default: $USER; --actor)"),
+)
+"""Every environment variable the reconciler commands read, for `--help` (name, meaning)."""
 
 
 class ProcessSettings(BaseSettings):
@@ -46,6 +59,20 @@ class Settings:
     migrations_folder: Path
     environments: dict[str, EnvironmentConfig]
     actor: str
+    declared: frozenset[str] = frozenset()
+    """Environments the policy file names under [environments] (empty: the defaults are in use)."""
+
+    def listed_environments(self) -> list[EnvironmentConfig]:
+        """What `status` shows: declared in the file, given a URL, or marked embedded.
+
+        The built-in staging and production (no [environments] in the file) are left out until
+        they have a URL: nobody asked for them, so their missing URL is no error.
+        """
+        return [
+            env
+            for env in self.environments.values()
+            if env.name in self.declared or env.url is not None or env.embedded
+        ]
 
     def environment(self, name: str) -> EnvironmentConfig:
         try:
@@ -54,7 +81,7 @@ class Settings:
             known = ", ".join(sorted(self.environments)) or "none"
             raise ConfigurationError(
                 f"unknown environment {name!r} (known: {known}). Add [environments.{name}] to "
-                f"{CONFIG_FILE}, or set SCHEMAWARDEN_ENV_{name.upper()}_URL"
+                f"{CONFIG_FILE}, or set {url_variable(name)}"
             ) from None
 
 
@@ -85,6 +112,7 @@ def load_settings(
         migrations_folder=folder,
         environments=environments,
         actor=actor,
+        declared=frozenset(policy.environments),
     )
 
 
@@ -119,7 +147,7 @@ def _environments(
     tables = {name: dict(table) for name, table in configured.items()} or dict(_DEFAULT_ENVIRONMENTS)
     urls = {m.group(1).lower(): value for key, value in environ.items() if (m := _URL_VARIABLE.match(key))}
     for name in urls:
-        tables.setdefault(name, {})
+        tables.setdefault(name, dict(_URL_ONLY_ENVIRONMENT))
     environments: dict[str, EnvironmentConfig] = {}
     for name, table in tables.items():
         if not isinstance(table, dict):
@@ -127,7 +155,7 @@ def _environments(
         if "url" in table:
             raise ConfigurationError(
                 f"{config_path}: environments.{name}.url: database URLs are secrets and are not read "
-                f"from the file; set SCHEMAWARDEN_ENV_{name.upper()}_URL instead"
+                f"from the file; set {url_variable(name)} instead"
             )
         url = urls.get(name.lower())
         try:

@@ -2,36 +2,114 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from typing import Any
+
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
-from policies.errors import SchemawardenError
+from policies.errors import EXIT_UNREACHABLE, SchemawardenError
 from reconciler.environments import EnvironmentConfig
+
+log = logging.getLogger(__name__)
 
 
 class EnvironmentUnreachable(SchemawardenError):
-    """The environment's database could not be reached or refused us."""
+    """The environment's database could not be reached or refused us (exit code 3)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a URL leads: host (or Unix socket directory), port and database; never user or password.
+
+    `port` is a number, or the URL's text when it lists several (`5432,5433` for two hosts).
+    """
+
+    host: str
+    port: int | str
+    database: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
+
+    def as_json(self) -> dict[str, Any]:
+        """`{"host", "port", "database"}` as the JSON of plan, apply and status gives it."""
+        return {"host": self.host, "port": self.port, "database": self.database}
+
+
+def target_of(url: str) -> Target:
+    """The target of a connection URL or conninfo string, as libpq would connect to it.
+
+    What the URL leaves out comes from libpq's defaults (the `PG*` variables, the user's name for
+    the database, the default socket directory for the host). Raises `ValueError` for a URL that
+    cannot be parsed; the message never contains the URL.
+    """
+    try:
+        given = {k: v for k, v in conninfo_to_dict(url).items() if v not in (None, "")}
+    except psycopg.Error:
+        raise ValueError("not a valid PostgreSQL URL or conninfo string") from None
+    defaults = {
+        option.keyword.decode(): option.val.decode() for option in pq.Conninfo.get_defaults() if option.val
+    }
+    settings = {**defaults, **given}
+    host = str(settings.get("host") or settings.get("hostaddr") or _default_socket_directory())
+    port_text = str(settings.get("port") or "5432")
+    port: int | str = int(port_text) if port_text.isdigit() else port_text
+    database = str(settings.get("dbname") or settings.get("user") or "")
+    return Target(host=host, port=port, database=database)
+
+
+def _default_socket_directory() -> str:
+    """The Unix socket directory libpq uses when no host is given (compiled in: /var/run/postgresql, /tmp).
+
+    libpq only says it through a connection object: start one to a local socket (no network is
+    touched) and ask it, then close it.
+    """
+    attempt = pq.PGconn.connect_start(b"port=5432 connect_timeout=1")
+    try:
+        return (attempt.host or b"/tmp").decode()
+    finally:
+        attempt.finish()
 
 
 def connect_environment(
     env: EnvironmentConfig, url: str, application_name: str
 ) -> psycopg.Connection[tuple[object, ...]]:
-    """An autocommit connection; transactions are opened explicitly where they belong."""
+    """An autocommit connection; transactions are opened explicitly where they belong.
+
+    Raises `EnvironmentUnreachable` (naming the environment and its target, never the URL or
+    password) when the server cannot be reached or refuses the login.
+    """
     try:
-        return psycopg.connect(url, autocommit=True, application_name=application_name, connect_timeout=10)
+        target: Target | str = target_of(url)
+    except ValueError:
+        target = "an unparsable URL"
+    log.info("connecting to %s at %s as %r", env.label, target, application_name)
+    try:
+        conn = psycopg.connect(url, autocommit=True, application_name=application_name, connect_timeout=10)
     except psycopg.Error as exc:
         reason = scrub_secrets(
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, url
         )
         raise EnvironmentUnreachable(
-            f"cannot connect to {env.label}: {reason}. Check its URL (SCHEMAWARDEN_ENV_"
-            f"{env.name.upper()}_URL), that the server is up and that the role may log in"
+            f"cannot connect to {env.label} at {target}: {reason}. Check its URL "
+            f"({env.url_variable}), that the server is up and that the role may log in"
         ) from None
     except ValueError as exc:  # a malformed URL
         raise EnvironmentUnreachable(
-            f"the URL of {env.label} is malformed ({scrub_secrets(str(exc), url)}); "
-            f"fix SCHEMAWARDEN_ENV_{env.name.upper()}_URL"
+            f"the URL of {env.label} is malformed ({scrub_secrets(str(exc), url)}); fix {env.url_variable}"
         ) from None
+    log.info(
+        "connected to %s: PostgreSQL %s, backend pid %s",
+        env.label,
+        conn.info.parameter_status("server_version") or conn.info.server_version,
+        conn.info.backend_pid,
+    )
+    return conn
 
 
 def server_major(conn: psycopg.Connection[tuple[object, ...]]) -> int:

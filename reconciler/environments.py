@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StrictBool
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1}
@@ -45,8 +45,20 @@ class EnvironmentConfig(BaseModel):
     retry_backoff: DurationMs = 500
     history_schema: str = "drizzle"
     history_table: str = "__drizzle_migrations"
+    embedded: StrictBool = False
+    """Only then may the environment, lacking a URL, use a database on the embedded server."""
 
     @property
     def label(self) -> str:
         """How messages name the environment: by name, never by URL."""
         return f"environment {self.name!r}"
+
+    @property
+    def url_variable(self) -> str:
+        """The environment variable that holds this environment's URL."""
+        return url_variable(self.name)
+
+
+def url_variable(name: str) -> str:
+    """`SCHEMAWARDEN_ENV_<NAME>_URL`: where the URL of environment `name` is read from."""
+    return f"SCHEMAWARDEN_ENV_{name.upper()}_URL"

@@ -55,6 +55,8 @@ class Approvals:
     allow_unknown: bool = False
     resume_partial: frozenset[str] = frozenset()
     restart_partial: frozenset[str] = frozenset()
+    approved_by: str | None = None  # who let the migrations through a gate other than auto
+    approval_reason: str | None = None  # and why (both recorded in the audit log)
 
     def approves(self, tag: str) -> bool:
         return self.all_approved or tag in self.tags

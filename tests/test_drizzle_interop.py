@@ -172,7 +172,7 @@ def test_custom_history_schema_and_table_match_drizzle(
 ) -> None:
     """drizzle's migrationsSchema/migrationsTable and schemawarden's history_schema/history_table agree."""
     (tmp_path / "schemawarden.toml").write_text(
-        f'[environments.staging]\nhistory_schema = "{schema}"\nhistory_table = "{table}"\n'
+        f'[environments.staging]\ngate = "auto"\nhistory_schema = "{schema}"\nhistory_table = "{table}"\n'
     )
     sw_ok("apply", database_url, SAMPLE_0X, tmp_path)
     dz_ok(drizzle, other_database_url, SAMPLE_0X, schema=schema, table=table)

@@ -7,12 +7,67 @@ code) with `parser.set_defaults(handler=...)`.
 from __future__ import annotations
 
 import gc
+import os
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
-# The exit codes every command documents (README): usage errors come from SchemawardenError.exit_code.
-EXIT_OK = 0
-EXIT_PROBLEM = 1  # a problem found, a finding at the failing severity, or an apply that failed
+# The exit codes are defined once, in policies/errors.py (EXIT_CODES); these names are for commands.
+from policies.errors import EXIT_CODES, EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, EXIT_USAGE
+
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_OK",
+    "EXIT_PROBLEM",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "exit_codes_epilog",
+    "silence",
+    "without_cycle_collection",
+    "write",
+]
+
+
+def exit_codes_epilog(environment_variables: tuple[tuple[str, str], ...] = ()) -> str:
+    """The `--help` epilog: every exit code (from `EXIT_CODES`) and the environment variables read."""
+
+    def item(name: str, text: str) -> str:
+        return textwrap.fill(text, width=78, initial_indent=f"  {name}  ", subsequent_indent="      ")
+
+    lines = ["exit codes:", *(item(str(code), meaning) for code, meaning in EXIT_CODES)]
+    if environment_variables:
+        lines += ["", "environment variables:"]
+        lines += [
+            f"  {name}\n" + textwrap.fill(what, 78, initial_indent=" " * 6, subsequent_indent=" " * 6)
+            for name, what in environment_variables
+        ]
+    return "\n".join(lines)
+
+
+def write(stream: TextIO, text: str) -> None:
+    """Write `text` to `stream`; when its reader has gone (`| head`), drop this and all later output.
+
+    A closed pipe must not stop a command half way (an apply goes on and records its result);
+    it only means nobody reads any more, as with any Unix tool.
+    """
+    try:
+        stream.write(text)
+    except BrokenPipeError:
+        silence(stream)
+
+
+def silence(stream: TextIO) -> None:
+    """Point `stream`'s file descriptor at /dev/null, so later writes and the exit's flush are quiet."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 @contextmanager

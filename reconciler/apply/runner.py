@@ -224,6 +224,8 @@ def _check_history_columns(env: EnvironmentConfig, control: Conn, table: History
 
 def _decision_text(approvals: Approvals) -> str | None:
     parts: list[str] = []
+    if approvals.approved_by:
+        parts.append(f"approved by {approvals.approved_by}: {approvals.approval_reason or 'no reason given'}")
     if approvals.accept_tampered_reason:
         parts.append(f"accepted tampered history: {approvals.accept_tampered_reason}")
     if approvals.allow_out_of_order:
