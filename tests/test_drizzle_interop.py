@@ -274,7 +274,8 @@ def test_shared_history_interop(
     if missing:
         pytest.skip(
             f"{name} needs extension(s) {', '.join(missing)}, not available on this server "
-            "(the embedded pgserver has none of contrib): set SCHEMAWARDEN_TEST_DATABASE_URL to a full PostgreSQL"
+            "(the embedded server has contrib but not uuid-ossp or pgcrypto): set SCHEMAWARDEN_TEST_DATABASE_URL "
+            "to a full PostgreSQL"
         )
     sw_ok("apply", database_url, folder, tmp_path)
     ours = read_history(database_url)

