@@ -173,6 +173,14 @@ def history_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute(f"SELECT {cols} FROM drizzle.__drizzle_migrations ORDER BY id")]
 
 
+def recorded_count(conn: psycopg.Connection[Any]) -> int:
+    """How many history rows exist (cheap enough to poll every few milliseconds)."""
+    if conn.execute("SELECT to_regclass('drizzle.__drizzle_migrations')").fetchone() == (None,):
+        return 0
+    row = conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
 def run_backends(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     """(pid, state, wait event, seconds in state, query) of schemawarden's backends in this database."""
     return [
@@ -264,7 +272,9 @@ class ApplyRun:
 class ApplyProcess:
     """`schemawarden apply --env faults --migrations FOLDER --format json`, output into files."""
 
-    def __init__(self, workdir: Path, folder: Path, url: str, round_no: int) -> None:
+    def __init__(
+        self, workdir: Path, folder: Path, url: str, round_no: int, extra: tuple[str, ...] = ()
+    ) -> None:
         self.round_no = round_no
         self.killed = False
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMAWARDEN_ENV_")}
@@ -279,6 +289,7 @@ class ApplyProcess:
             str(folder),
             "--config",
             str(workdir / "schemawarden.toml"),
+            *extra,
         ]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -566,9 +577,21 @@ class HistoryReplay:
         rng = random.Random(f"{self.seed}:{self.name}:{pass_no}")
         n = len(self.migrations)
         span = max(1, math.ceil(n / FAULTS_PER_HISTORY_SPAN))
+        # Pass 1 starts from empty; later passes first apply a random prefix cleanly (`--to TAG`), so
+        # that the faults of successive passes cover the whole history, not only its beginning.
+        start = rng.randrange(n) if pass_no > 1 else 0
         pass_faults: list[FaultRecord] = []
         with fresh_database(self.admin_url, "sw_faults") as url, connect(url) as conn:
             round_no = 0
+            if start > 0:
+                tag = self.migrations[start - 1].tag
+                run = ApplyProcess(self.workdir, self.folder, url, 0, ("--to", tag)).wait()
+                self.report.applies += 1
+                if run.returncode != 0 or recorded_count(conn) != start:
+                    self.fail(
+                        f"pass {pass_no}: the clean `apply --to {tag}` did not apply {start} migrations:\n{run.describe()}"
+                    )
+                    return
             while round_no < MAX_ROUNDS_PER_PASS and time.monotonic() < deadline:
                 applied = self.applied_count(conn, f"before round {round_no + 1}")
                 if applied is None or applied >= n:
@@ -686,7 +709,7 @@ class HistoryReplay:
         def reached() -> bool:
             if target == 0:
                 return bool(run_backends(conn))
-            return len(history_rows(conn)) >= target
+            return recorded_count(conn) >= target
 
         if poll_until(reached, proc):
             time.sleep(delay)  # the random moment of the crash, not a wait for a state
@@ -801,12 +824,17 @@ class HistoryReplay:
 
     # -- helpers of the faults ---------------------------------------------------------------
 
+    def search_order(self, applied: int, target: int) -> list[int]:
+        """Pending migrations to look at for a fault's target: a window from `target` on, then
+        the ones before it (so faults stay spread over the history instead of jumping ahead)."""
+        window = max(4, math.ceil(len(self.migrations) / FAULTS_PER_HISTORY_SPAN) * 4)
+        return list(range(target, min(len(self.migrations), target + window))) + list(range(applied, target))
+
     def touched_table(
         self, conn: psycopg.Connection[Any], applied: int, target: int, pick: float
     ) -> tuple[int, tuple[str, str]] | None:
         """The first pending migration from `target` on (then from `applied`) that names an existing table."""
-        order = list(range(target, len(self.migrations))) + list(range(applied, target))
-        for idx in order:
+        for idx in self.search_order(applied, target):
             tables = existing_tables(conn, mentioned_names(self.migrations[idx].text))
             if tables:
                 return idx, tables[int(pick * len(tables))]
@@ -818,8 +846,7 @@ class HistoryReplay:
         """A CREATE in a pending migration whose name no earlier pending migration mentions and whose
         schema exists (so the decoy changes nothing before that statement)."""
         schemas = {str(r[0]) for r in conn.execute("SELECT nspname FROM pg_namespace")}
-        order = list(range(target, len(self.migrations))) + list(range(applied, target))
-        for idx in order:
+        for idx in self.search_order(applied, target):
             before = " ".join(m.text for m in self.migrations[applied:idx])
             usable = [
                 c
