@@ -81,6 +81,7 @@ POINT_DEADLINE_S = 60.0  # the longest wait for a kill point / a blocked stateme
 BACKENDS_GONE_S = 30.0  # the longest wait for the run's backends to end after the last apply
 MAX_ROUNDS_PER_PASS = 400
 MAX_PASSES = 25
+STALL_ROUNDS = 4  # rounds without a new history row before a pass stops injecting
 RESUME_APPLIES = 3  # clean applies after the faults, until the history is complete
 FAULTS_PER_HISTORY_SPAN = 40  # faults spread over a history: target offset range = n / this
 OBSERVER_APP = "fault_replay observer"
@@ -266,7 +267,21 @@ class ApplyRun:
         return (
             f"apply (round {self.round_no}) -> exit {self.returncode}{' (SIGKILL by the harness)' if self.killed else ''}"
             f" in {self.wall_s:.2f}s\n  stderr: {self.stderr.strip()[-1500:] or '(empty)'}"
+            f"\n  stdout (problems and errors): {json_errors(self.stdout)}"
         )
+
+
+def json_errors(stdout: str) -> str:
+    """The plan's problems and the failed outcomes of `apply --format json`, or its raw tail."""
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return stdout.strip()[-800:] or "(empty)"
+    problems = [str(p.get("message", p)) for p in doc.get("plan", {}).get("problems", [])]
+    failed = [
+        f"{o.get('tag')}: {o.get('error')}" for o in doc.get("outcomes", []) if o.get("status") != "applied"
+    ]
+    return "; ".join(problems + failed)[:1500] or "(none)"
 
 
 class ApplyProcess:
@@ -356,6 +371,7 @@ _CREATES = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+_ADD_VALUE = re.compile(r"\bADD\s+VALUE\b", re.IGNORECASE)
 _INDEX_ON = re.compile(r'\s+ON\s+(?:ONLY\s+)?(?:"?([\w-]+)"?\.)?"?[\w-]+"?', re.IGNORECASE)
 
 
@@ -435,6 +451,11 @@ class HistoryReport:
     skipped: str | None = None
     seconds: float = 0.0
     applies: int = 0
+    # applies that needed --allow-out-of-order because the run was interrupted just before a journal
+    # entry whose `when` is below an earlier entry's (kan has two): see start_apply
+    out_of_order_applies: int = 0
+    out_of_order_tags: set[str] = field(default_factory=set)
+    orphans_seen: int = 0  # kills after which a backend of the dead client was still active
 
     def replay_command(self) -> str:
         return f"python tests/fault_replay.py --seed {self.seed} --history {self.name} --budget-s {self.budget_s:.0f}"
@@ -448,9 +469,15 @@ class HistoryReport:
             return f"{self.name}: skipped: {self.skipped}"
         per_kind = ", ".join(f"{k} {a}/{b}/{c}" for k in KINDS for a, b, c in [self.count(k)])
         verdict = "OK" if not self.failures else f"{len(self.failures)} FAILURE(S)"
+        ooo = (
+            f"; {self.out_of_order_applies} resume(s) needed --allow-out-of-order for {sorted(self.out_of_order_tags)}"
+            if self.out_of_order_applies
+            else ""
+        )
         return (
             f"{self.name}: {self.migrations} migrations, {self.passes} pass(es), {self.applies} applies, "
-            f"{self.seconds:.1f}s; faults chosen/injected/survived: {per_kind}; {verdict}"
+            f"{self.seconds:.1f}s; faults chosen/injected/survived: {per_kind}; "
+            f"{self.orphans_seen} kill(s) left a still-active backend{ooo}; {verdict}"
         )
 
     def failure_text(self) -> str:
@@ -583,9 +610,10 @@ class HistoryReplay:
         pass_faults: list[FaultRecord] = []
         with fresh_database(self.admin_url, "sw_faults") as url, connect(url) as conn:
             round_no = 0
+            progress_at: list[int] = []
             if start > 0:
                 tag = self.migrations[start - 1].tag
-                run = ApplyProcess(self.workdir, self.folder, url, 0, ("--to", tag)).wait()
+                run = self.start_apply(conn, url, 0, ("--to", tag)).wait()
                 self.report.applies += 1
                 if run.returncode != 0 or recorded_count(conn) != start:
                     self.fail(
@@ -597,6 +625,12 @@ class HistoryReplay:
                 if applied is None or applied >= n:
                     break
                 round_no += 1
+                if round_no > STALL_ROUNDS and progress_at[-STALL_ROUNDS] == applied:
+                    self.log(
+                        f"  {self.name} pass {pass_no}: no progress in {STALL_ROUNDS} rounds at {applied}/{n}: no more faults"
+                    )
+                    break
+                progress_at.append(applied)
                 fault = self.one_faulted_round(rng, conn, url, pass_no, round_no, applied, span)
                 pass_faults.append(fault)
                 self.report.faults.append(fault)
@@ -657,8 +691,10 @@ class HistoryReplay:
         target = min(applied + offset, len(self.migrations) - 1)
         fault = FaultRecord(kind, self.name, pass_no, round_no, "")
         run: ApplyRun | None
-        if kind == "kill" and variant < 0.5:
+        if kind == "kill" and variant < 0.35:
             run = self.kill_after(conn, url, fault, target, delay)
+        elif kind == "kill" and variant >= 0.75:
+            run = self.kill_after_step(conn, url, fault, applied, target, delay)
         elif kind == "kill":
             run = self.kill_while_waiting(conn, url, fault, applied, target, pick, delay * 5)
         elif kind == "lock":
@@ -702,20 +738,51 @@ class HistoryReplay:
         prefix: str = "",
     ) -> ApplyRun:
         """SIGKILL once migrations before `target` are recorded, `delay` later (inside `target`, mostly)."""
-        point = "apply connects" if target == 0 else f"{self.migrations[target - 1].tag} is recorded"
+        point = (
+            "apply connects"
+            if target == 0
+            else f"apply connects and {self.migrations[target - 1].tag} is recorded"
+        )
         fault.detail = f"{prefix}SIGKILL {delay * 1000:.0f}ms after {point}"
-        proc = ApplyProcess(self.workdir, self.folder, url, fault.round_no)
+        proc = self.start_apply(conn, url, fault.round_no)
 
-        def reached() -> bool:
-            if target == 0:
-                return bool(run_backends(conn))
-            return recorded_count(conn) >= target
+        def reached() -> bool:  # by this run: it has connected, and recorded the migrations before target
+            return bool(run_backends(conn)) and recorded_count(conn) >= target
 
         if poll_until(reached, proc):
             time.sleep(delay)  # the random moment of the crash, not a wait for a state
             fault.injected = proc.kill()
         if not fault.injected:
             fault.detail += " (apply ended before the kill point)"
+        run = proc.wait()
+        self.note_orphans(conn, fault, run)
+        return run
+
+    def kill_after_step(
+        self,
+        conn: psycopg.Connection[Any],
+        url: str,
+        fault: FaultRecord,
+        applied: int,
+        target: int,
+        delay: float,
+    ) -> ApplyRun | None:
+        """SIGKILL once a step of a migration cut into several steps (ADD VALUE committed before its
+        use) is recorded in schemawarden.apply_progress: the resume must start at the next step."""
+        candidates = [
+            i for i in self.search_order(applied, target) if _ADD_VALUE.search(self.migrations[i].text)
+        ]
+        if not candidates:
+            fault.detail = "kill after a step: no pending migration adds an enum value"
+            return None
+        fault.detail = f"SIGKILL {delay * 1000:.0f}ms after a step is recorded in apply_progress (a migration with ADD VALUE pending, e.g. {self.migrations[candidates[0]].tag})"
+        proc = self.start_apply(conn, url, fault.round_no)
+        if poll_until(lambda: bool(progress_rows(conn)), proc):
+            time.sleep(delay)  # the random moment of the crash, not a wait for a state
+            fault.injected = proc.kill()
+            fault.detail += f"; progress then: {progress_rows(conn)}"
+        if not fault.injected:
+            fault.detail += " (no step was recorded before apply ended)"
         run = proc.wait()
         self.note_orphans(conn, fault, run)
         return run
@@ -742,9 +809,9 @@ class HistoryReplay:
         with self.holder(url, schema, table, "ACCESS EXCLUSIVE") as holder_pid:
             if holder_pid is None:
                 fault.detail += " (could not take the lock)"
-                run = ApplyProcess(self.workdir, self.folder, url, fault.round_no).wait()
+                run = self.start_apply(conn, url, fault.round_no).wait()
                 return run
-            proc = ApplyProcess(self.workdir, self.folder, url, fault.round_no)
+            proc = self.start_apply(conn, url, fault.round_no)
             if poll_until(lambda: self.blocked_by(conn, holder_pid), proc):
                 fault.injected = proc.kill()
             if not fault.injected:
@@ -779,8 +846,8 @@ class HistoryReplay:
         with self.holder(url, schema, table, mode) as holder_pid:
             if holder_pid is None:
                 fault.detail += " (could not take the lock)"
-                return ApplyProcess(self.workdir, self.folder, url, fault.round_no).wait()
-            proc = ApplyProcess(self.workdir, self.folder, url, fault.round_no)
+                return self.start_apply(conn, url, fault.round_no).wait()
+            proc = self.start_apply(conn, url, fault.round_no)
             if poll_until(lambda: self.blocked_by(conn, holder_pid), proc):
                 fault.injected = True
                 time.sleep(hold_s)  # how long the other session keeps its transaction open
@@ -811,7 +878,7 @@ class HistoryReplay:
         )
         conn.execute(sql.SQL("CREATE TABLE {} (fault_replay_decoy int)").format(decoy))
         try:
-            run = ApplyProcess(self.workdir, self.folder, url, fault.round_no).wait()
+            run = self.start_apply(conn, url, fault.round_no).wait()
         finally:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(decoy))
         recorded = len(history_rows(conn))
@@ -823,6 +890,24 @@ class HistoryReplay:
         return run
 
     # -- helpers of the faults ---------------------------------------------------------------
+
+    def start_apply(
+        self, conn: psycopg.Connection[Any], url: str, round_no: int, extra: tuple[str, ...] = ()
+    ) -> ApplyProcess:
+        """Start apply; pending migrations whose `when` is not above the newest recorded one get
+        `--allow-out-of-order` (they are next in journal order: an interruption, not a late merge),
+        as an operator following schemawarden's message would. Counted and reported."""
+        rows = history_rows(conn)
+        newest = max((int(r[1]) for r in rows), default=None)
+        allow: list[str] = []
+        if newest is not None:
+            for m in self.migrations[len(rows) :]:
+                if m.when <= newest:
+                    allow += ["--allow-out-of-order", m.tag]
+                    self.report.out_of_order_tags.add(m.tag)
+        if allow:
+            self.report.out_of_order_applies += 1
+        return ApplyProcess(self.workdir, self.folder, url, round_no, (*extra, *allow))
 
     def search_order(self, applied: int, target: int) -> list[int]:
         """Pending migrations to look at for a fault's target: a window from `target` on, then
@@ -900,6 +985,7 @@ class HistoryReplay:
             return
         active = [b for b in run_backends(conn) if b[1] not in ("idle", None)]
         if active:
+            self.report.orphans_seen += 1
             fault.detail += f"; right after the kill {len(active)} backend(s) still active: {active}"
 
     # -- the end of a pass ------------------------------------------------------------------
@@ -913,7 +999,7 @@ class HistoryReplay:
             recorded = len(history_rows(conn))
             if recorded >= n and attempt > 1:
                 break
-            run = ApplyProcess(self.workdir, self.folder, url, rounds + attempt).wait()
+            run = self.start_apply(conn, url, rounds + attempt).wait()
             self.report.applies += 1
             if "Traceback (most recent call last)" in run.stderr or run.returncode != 0:
                 self.fail(
