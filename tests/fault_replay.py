@@ -538,6 +538,7 @@ class HistoryReplay:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"fault-replay-{name}-"))
         (self.workdir / "schemawarden.toml").write_text(CONFIG_TOML)
         self.migrations: list[Migration] = []
+        self.backends_gone_s = BACKENDS_GONE_S
 
     def fail(self, message: str) -> None:
         self.report.failures.append(message)
@@ -1008,14 +1009,14 @@ class HistoryReplay:
             else:
                 break
         # No backend of the run left behind (bounded wait: the server may need a moment after the last exit).
-        deadline = time.monotonic() + BACKENDS_GONE_S
+        deadline = time.monotonic() + self.backends_gone_s
         left = run_backends(conn)
         while left and time.monotonic() < deadline:
             time.sleep(0.05)
             left = run_backends(conn)
         if left:
             self.fail(
-                f"pass {pass_no}: schemawarden backends still alive {BACKENDS_GONE_S:.0f}s after the last apply: {left}"
+                f"pass {pass_no}: schemawarden backends still alive {self.backends_gone_s:.0f}s after the last apply: {left}"
             )
         invalid = invalid_indexes(conn)
         if invalid:
