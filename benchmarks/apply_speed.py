@@ -8,7 +8,10 @@ per-migration transactions, lock_timeout, the advisory lock and the audit log th
 not have; process start-up (Python imports vs Node's) is measured on its own so it can be told
 apart from the work.
 
-Usage: python benchmarks/apply_speed.py [--admin-url URL] [--history DIR] [--repeat 5]
+With --round-trips, each tool also applies the history once through a counting proxy
+(`pgwire_count.py`; a TCP server only) and the round trips per migration are printed, by SQL.
+
+Usage: python benchmarks/apply_speed.py [--admin-url URL] [--history DIR] [--repeat 5] [--round-trips]
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+import psycopg  # noqa: E402
+from check_throughput import compile_bytecode  # noqa: E402
+from pgwire_count import CountingProxy  # noqa: E402
 
 from drizzle_harness import V0, node_database_url, read_history, run_schemawarden, schemawarden_command  # noqa: E402
 from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
@@ -91,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         default="drizzle,schemawarden,in-process",
         help="comma-separated: drizzle, schemawarden (the CLI), in-process (bot.cli.main, no start-up)",
     )
+    parser.add_argument(
+        "--round-trips", action="store_true", help="also count each tool's round trips (TCP servers only)"
+    )
     args = parser.parse_args(argv)
+    compile_bytecode()  # an installed wheel has its .pyc files; see check_throughput.py
 
     admin = args.admin_url or EmbeddedPostgres(Path(args.data_dir)).admin_url()
     with tempfile.TemporaryDirectory(prefix="sw-speed-") as tmp:
@@ -99,7 +110,56 @@ def main(argv: list[str] | None = None) -> int:
         left_out = journal_only_copy(args.history.resolve(), folder)
         if left_out:
             print(f"left out, not in the journal: {', '.join(left_out)}")
-        return bench(admin, folder, args)
+        code = bench(admin, folder, args)
+        if args.round_trips:
+            count_round_trips(admin, folder)
+        return code
+
+
+def count_round_trips(admin: str, folder: Path) -> None:
+    """Apply `folder` once per tool through a counting proxy and print round trips per migration."""
+    info = psycopg.conninfo.conninfo_to_dict(admin)
+    host = str(info.get("host") or "")
+    if not host or host.startswith("/"):
+        print("\nround trips: counted only on a TCP server (give --admin-url postgresql://...@127.0.0.1/...)")
+        return
+    migrations = len(list(folder.glob("*.sql")))
+    tools: dict[str, Callable[[str], None]] = {
+        "drizzle-orm migrate": lambda url: _check(V0.migrate(url, folder).ok, "drizzle"),
+        "schemawarden apply (CLI)": lambda url: _check(
+            run_schemawarden(
+                ["apply", "--env", "bench", "--migrations", str(folder)],
+                env_urls={"bench": url},
+                cwd=folder.parent,
+            ).returncode
+            == 0,
+            "schemawarden",
+        ),
+    }
+    for label, run in tools.items():
+        name = f"sw_bench_trips_{uuid.uuid4().hex[:10]}"
+        ensure_database(admin, name)
+        try:
+            with CountingProxy(host, int(info.get("port") or 5432)) as proxy:
+                url = psycopg.conninfo.make_conninfo(
+                    with_database(admin, name), host="127.0.0.1", port=str(proxy.port), sslmode="disable"
+                )
+                run(url)
+            total = sum(c.round_trips for c in proxy.connections)
+            print(
+                f"\nround trips, {label}: {total} on {len(proxy.connections)} connection(s), "
+                f"{total / migrations:.1f} per migration ({migrations} migrations)"
+            )
+            for number, conn in enumerate(proxy.connections, 1):
+                top = ", ".join(f"{n}x {sql!r}" for sql, n in conn.labels.most_common(8))
+                print(f"  connection {number}: {conn.round_trips} round trips; most frequent: {top}")
+        finally:
+            drop_database(admin, name)
+
+
+def _check(ok: bool, tool: str) -> None:
+    if not ok:
+        raise SystemExit(f"{tool} failed while its round trips were counted")
 
 
 def bench(admin: str, folder: Path, args: argparse.Namespace) -> int:

@@ -47,7 +47,7 @@ def main() -> int:
         print(f"no SQL files under {corpus}", file=sys.stderr)
         return 2
 
-    _compile_bytecode()
+    compile_bytecode()
     sw_command = [sys.executable, "-m", "bot.cli", "check", "--format", "json", "--fail-on", "error", "."]
     sq_command = [args.squawk, "--reporter", "json", "--pg-version=16", "**/*.sql"]
     statements, sw_findings = _schemawarden_counts(sw_command, corpus)
@@ -99,7 +99,7 @@ def main() -> int:
     return 0
 
 
-def _compile_bytecode() -> None:
+def compile_bytecode() -> None:
     """Write the project's `.pyc` files, as installing a wheel does.
 
     Where PYTHONDONTWRITEBYTECODE is set (as on these machines) an editable checkout is otherwise

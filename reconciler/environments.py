@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StrictBool
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, None: 1}
@@ -39,14 +48,44 @@ class EnvironmentConfig(BaseModel):
     name: str
     url: SecretStr | None = None
     gate: Literal["auto", "label", "manual"] = "manual"
-    lock_timeout: DurationMs = 2_000
+    # Readers that arrive while our ACCESS EXCLUSIVE waits queue behind it for up to lock_timeout
+    # (ms): short waits, retried often, stall them least (docs/decisions.md, "Defaults that protect
+    # readers"). With these defaults apply keeps trying for about 10 to 14 s before it gives up.
+    lock_timeout: DurationMs = 500
     statement_timeout: DurationMs = 30 * 60_000
-    lock_retries: int = Field(default=3, ge=0, le=20)
-    retry_backoff: DurationMs = 500
+    lock_retries: int = Field(default=10, ge=0, le=20)
+    retry_backoff: DurationMs = 250
+    retry_backoff_max: DurationMs = 1_000
     history_schema: str = "drizzle"
     history_table: str = "__drizzle_migrations"
     embedded: StrictBool = False
     """Only then may the environment, lacking a URL, use a database on the embedded server."""
+
+    @field_validator("retry_backoff_max")
+    @classmethod
+    def _cap_not_below_the_first_backoff(cls, cap_ms: int, info: ValidationInfo) -> int:
+        backoff_ms = info.data.get("retry_backoff")
+        if backoff_ms is not None and cap_ms < backoff_ms:
+            raise ValueError(
+                f"{cap_ms} ms is below retry_backoff ({backoff_ms} ms): raise retry_backoff_max "
+                "or lower retry_backoff"
+            )
+        return cap_ms
+
+    def retry_delay_s(self, attempt: int, jitter: float) -> float:
+        """Seconds to wait after lock attempt `attempt` (0 = the first) timed out, before the next.
+
+        Exponential backoff with a cap and "equal jitter": the ceiling is `retry_backoff` (ms)
+        doubled per attempt, at most `retry_backoff_max` (ms), and the delay lies between half
+        the ceiling and the ceiling. `jitter` is a uniform draw in [0, 1] (0 gives half the
+        ceiling, 1 the whole), passed in so that the function stays pure. The cap bounds how long
+        after a blocker ends the migration may still be asleep; the jitter keeps retries from
+        falling in step with a periodic blocker.
+        """
+        if attempt < 0 or not 0.0 <= jitter <= 1.0:
+            raise ValueError(f"attempt must be >= 0 and jitter in [0, 1], got {attempt} and {jitter}")
+        ceiling_ms = min(self.retry_backoff_max, self.retry_backoff << min(attempt, 32))
+        return ceiling_ms * (0.5 + 0.5 * jitter) / 1000
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ code) with `parser.set_defaults(handler=...)`.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import textwrap
@@ -86,3 +87,20 @@ def without_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _no_collection_at_exit() -> None:
+    """Move every live object out of the cyclic collector's reach: the process is ending.
+
+    The interpreter runs a full collection while it shuts down. After `apply` on a large history,
+    or `check` on a corpus, the heap holds the migration set, statements and every module's objects,
+    and that collection cost 65-280 ms of a 2-4 s `apply` on dokploy (2 busy cores); frozen, the exit
+    takes 10-35 ms. Memory goes back to the system with the process either way; objects that are
+    not in a reference cycle are still finalised, and open files are still flushed.
+    """
+    gc.freeze()
+
+
+# A command's process ends when the command does (bot.cli imports this package first), so the
+# final collection can only re-walk objects that are about to vanish: skip it (docs/decisions.md).
+atexit.register(_no_collection_at_exit)

@@ -141,7 +141,7 @@ class MigrationExecutor:
                 retry = isinstance(exc, psycopg.errors.LockNotAvailable) and attempt < self.env.lock_retries
                 if not retry:
                     raise self._failure(migration, step, statement, exc, attempt + 1, committed_lines) from None
-                wait_s = self.env.retry_backoff / 1000 * (2**attempt) * random.uniform(0.5, 1.5)
+                wait_s = self.env.retry_delay_s(attempt, random.random())
                 entry.attempts += 1
                 self.observer.retrying(migration, statement, attempt + 1, wait_s)
                 self.sleep(wait_s)
