@@ -56,7 +56,12 @@ def test_at_default_settings_a_blocked_migration_stalls_readers_briefly_and_land
     database_url: str, tmp_path: Path
 ) -> None:
     """A transaction holds the table 1.5 s: readers wait at most about lock_timeout, then the ADD COLUMN lands."""
-    base = [("0000_t", "CREATE TABLE t (id int PRIMARY KEY);\n--> statement-breakpoint\nINSERT INTO t VALUES (1);")]
+    base = [
+        (
+            "0000_t",
+            "CREATE TABLE t (id int PRIMARY KEY);\n--> statement-breakpoint\nINSERT INTO t VALUES (1);",
+        )
+    ]
     options = ApplyOptions(actor="test")
     assert apply_environment(DEFAULTS, database_url, journal_set(tmp_path / "a", base), options).ok
     migration_set = journal_set(tmp_path / "b", [*base, ("0001_add", "ALTER TABLE t ADD COLUMN note text;")])
