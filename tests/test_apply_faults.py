@@ -342,3 +342,20 @@ def test_accepting_a_tampered_file_with_nothing_pending_is_recorded(database_url
     assert rows(
         database_url, "SELECT migration_tag, status, decision FROM schemawarden.apply_log WHERE status = 'accepted'"
     ) == [("0000_a", "accepted", "accepted tampered history: hotfix reviewed in #7")]
+
+
+def test_drop_index_concurrently_interrupted_is_finished_by_the_next_run(database_url: str, tmp_path: Path) -> None:
+    base = "CREATE TABLE d (id int);\nCREATE INDEX d_id_idx ON d (id);"
+    migration_set = journal_set(
+        tmp_path, [("0000_base", base), ("0001_drop", "DROP INDEX CONCURRENTLY d_id_idx;")]
+    )
+    assert apply(database_url, migration_set, stop_at="0000_base").ok
+    with holding(database_url, "SELECT * FROM d"):  # a reader: the drop waits for it after marking the index
+        failed = apply(database_url, migration_set)
+        error = failed.outcomes[0].error or ""
+        assert failed.outcomes[0].status == "failed" and "lock_timeout" in error
+        assert "nothing of it was rolled back" in error
+    left = rows(database_url, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('d_id_idx')")
+    assert left in ([], [(False,)])  # gone, or left INVALID by the interrupted drop
+    assert apply(database_url, migration_set).ok
+    assert scalar(database_url, "SELECT to_regclass('d_id_idx')") is None
