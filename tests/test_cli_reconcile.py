@@ -286,8 +286,9 @@ def test_a_malformed_url_is_a_configuration_error_without_the_url(
 
 def test_every_output_names_the_target_and_never_the_password(database_url: str, tmp_path: Path) -> None:
     database = database_of(database_url)
-    target = {"host": "127.0.0.1", "port": 5432, "database": database}
-    if conninfo_to_dict(database_url).get("host") != "127.0.0.1":  # the embedded server: a socket
+    info = conninfo_to_dict(database_url)
+    target = {"host": "127.0.0.1", "port": int(str(info.get("port") or 5432)), "database": database}
+    if info.get("host") != "127.0.0.1":  # the embedded server: a socket
         target = target_of(database_url).as_json()
     where = f"{target['host']}:{target['port']}/{database}"
     folder = ["--migrations", str(SAMPLE_MIGRATIONS)]
