@@ -160,24 +160,7 @@ def open_entry(
     conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str
 ) -> LogEntry:
     """Insert the `running` row (on the audit connection, see `use_audit_connection`)."""
-    row = conn.execute(
-        f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
-            (environment, history_table, migration_tag, migration_hash, actor, pull_request,
-             commit_sha, status, decision)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, 'running', %s) RETURNING id""",
-        (
-            attempt.environment,
-            attempt.history_table,
-            tag,
-            digest,
-            attempt.actor,
-            attempt.pull_request,
-            attempt.commit_sha,
-            attempt.decision,
-        ),
-    ).fetchone()
-    assert row is not None
-    return LogEntry(id=int(str(row[0])))
+    return LogEntry(id=_insert_row(conn, attempt, tag, digest, "running"))
 
 
 def close_entry(
@@ -271,11 +254,24 @@ def record_decision(
     conn: psycopg.Connection[tuple[object, ...]], attempt: Attempt, tag: str, digest: str, what: str
 ) -> None:
     """A decision taken with nothing to apply (say, accepting a tampered file): an `accepted` row."""
-    conn.execute(
+    _insert_row(conn, attempt, tag, digest, "accepted", error=what)
+
+
+def _insert_row(
+    conn: psycopg.Connection[tuple[object, ...]],
+    attempt: Attempt,
+    tag: str,
+    digest: str,
+    status: str,
+    error: str | None = None,
+) -> int:
+    """One apply_log row for a migration; closed at once (`finished_at`) unless it is `running`."""
+    row = conn.execute(
         f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
-            (environment, history_table, migration_tag, migration_hash, actor, pull_request, commit_sha,
-             status, finished_at, decision, error)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, 'accepted', clock_timestamp(), %s, %s)""",
+            (environment, history_table, migration_tag, migration_hash, actor, pull_request,
+             commit_sha, status, decision, error, finished_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                    CASE WHEN %s = 'running' THEN NULL ELSE clock_timestamp() END) RETURNING id""",
         (
             attempt.environment,
             attempt.history_table,
@@ -284,7 +280,11 @@ def record_decision(
             attempt.actor,
             attempt.pull_request,
             attempt.commit_sha,
+            status,
             attempt.decision,
-            what,
+            error,
+            status,
         ),
-    )
+    ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
