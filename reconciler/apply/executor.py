@@ -23,7 +23,7 @@ from policies.recovery import Then
 from policies.statements import Statement
 from reconciler import audit
 from reconciler.apply.events import ApplyObserver, MigrationOutcome
-from reconciler.apply.watch import Blocker, Running, StatementWatch, still_running
+from reconciler.apply.watch import BLOCKER_COLUMNS, Blocker, Running, StatementWatch, still_running
 from reconciler.environments import EnvironmentConfig
 from reconciler.history import HistoryTable, record_applied
 from reconciler.migrations import Migration
@@ -82,7 +82,11 @@ class MigrationExecutor:
                 audit.clear_progress(self.control, self.history_table, migration.tag)
         done = item.resume.statement_keys if item.resume else frozenset()
         committed_lines: list[int] = list(item.resume.lines) if item.resume else []
-        resuming = bool(done) or audit.was_interrupted(self.control, self.history_table, migration.tag)
+        # only a recovery recipe reads `resuming`: spare the other migrations the round trip
+        resuming = bool(done) or (
+            any(step.recovery for step in steps)
+            and audit.was_interrupted(self.control, self.history_table, migration.tag)
+        )
         entry = audit.open_entry(self.control, self.attempt, migration.tag, migration.hash)
         try:
             for index, step in enumerate(steps):
@@ -353,17 +357,12 @@ def _lock_holders(conn: Conn, statement_sql: str) -> list[Blocker]:
     found: list[Blocker] = []
     for relation in relations_of(statement_sql):
         rows = conn.execute(
-            """
-            SELECT DISTINCT a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''),
-                   extract(epoch FROM now() - a.xact_start)::int,
-                   left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 120)
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.granted AND l.relation = to_regclass(%s) AND l.pid <> pg_backend_pid()
-            """,
+            f"""SELECT DISTINCT {BLOCKER_COLUMNS}
+                FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+                WHERE l.granted AND l.relation = to_regclass(%s) AND l.pid <> pg_backend_pid()""",
             (relation,),
         ).fetchall()
-        for pid, app, state, age, query in rows:
-            found.append(Blocker(int(str(pid)), str(app), str(state), None if age is None else int(str(age)), str(query)))
+        found.extend(Blocker.from_row(r) for r in rows)
     return found
 
 

@@ -19,6 +19,10 @@ import psycopg
 
 Conn = psycopg.Connection[tuple[object, ...]]
 OWN_APPLICATION = "schemawarden apply"  # application_name prefix of every runner's sessions
+# what a Blocker is read from, as pg_stat_activity (alias `a`) names it
+BLOCKER_COLUMNS = """a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''),
+    extract(epoch FROM now() - a.xact_start)::int,
+    left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 120)"""
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class Blocker:
     state: str
     transaction_age_s: int | None
     query: str
+
+    @classmethod
+    def from_row(cls, row: tuple[object, ...]) -> Blocker:
+        """A row of `BLOCKER_COLUMNS`."""
+        pid, app, state, age, query = row
+        return cls(int(str(pid)), str(app), str(state), None if age is None else int(str(age)), str(query))
 
     def describe(self) -> str:
         own = (
@@ -130,22 +140,10 @@ class StatementWatch:
         wait_type, wait_event, pids = row
         blockers: list[Blocker] = []
         if pids:
-            for pid, app, state, age, query in self._conn.execute(
-                """SELECT pid, coalesce(application_name, ''), coalesce(state, ''),
-                          extract(epoch FROM now() - xact_start)::int,
-                          left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 120)
-                   FROM pg_stat_activity WHERE pid = ANY(%s)""",
-                (pids,),
-            ).fetchall():
-                blockers.append(
-                    Blocker(
-                        int(str(pid)),
-                        str(app),
-                        str(state),
-                        None if age is None else int(str(age)),
-                        str(query),
-                    )
-                )
+            rows = self._conn.execute(
+                f"SELECT {BLOCKER_COLUMNS} FROM pg_stat_activity AS a WHERE a.pid = ANY(%s)", (pids,)
+            ).fetchall()
+            blockers = [Blocker.from_row(r) for r in rows]
         event = f"{wait_type}: {wait_event}" if wait_type else None
         return Running(elapsed_s, event, tuple(blockers))
 
