@@ -65,15 +65,8 @@ def transaction_control(statements: Sequence[Statement]) -> list[TransactionCont
     A leading `BEGIN`/`START TRANSACTION` paired with a trailing `COMMIT`/`END` and no other
     transaction control is the file's own wrapper: not reported (`plan_steps` leaves it out).
     """
-    found = [
-        TransactionControl(statement, command)
-        for statement in statements
-        if _first_word(statement) in _TRANSACTION_WORDS
-        for command in _transaction_commands(statement)
-    ]
-    if _wrapped(statements, found):
-        return []
-    return found
+    found = _control_statements(statements)
+    return [] if _wrapped(statements, found) else found
 
 
 def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
@@ -82,11 +75,11 @@ def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
     Raises ValueError when the migration has transaction control (the plan refuses such a
     migration before apply gets here).
     """
-    control = transaction_control(statements)
-    if control:
-        raise ValueError(f"transaction control at line {control[0].statement.line}: {control[0].command}")
-    if _wrapped(statements, None):
+    found = _control_statements(statements)
+    if _wrapped(statements, found):
         statements = statements[1:-1]
+    elif found:
+        raise ValueError(f"transaction control at line {found[0].statement.line}: {found[0].command}")
     steps: list[Step] = []
     current: list[Statement] = []
 
@@ -129,19 +122,21 @@ def _transaction_commands(statement: Statement) -> list[str]:
     return [op.detail or "transaction" for op in _operations(statement) if op.kind is OperationKind.TRANSACTION]
 
 
-def _wrapped(statements: Sequence[Statement], found: list[TransactionControl] | None) -> bool:
+def _control_statements(statements: Sequence[Statement]) -> list[TransactionControl]:
+    """Every transaction-control statement, wrapper included (only statements that start with such a word are parsed)."""
+    return [
+        TransactionControl(statement, command)
+        for statement in statements
+        if _first_word(statement) in _TRANSACTION_WORDS
+        for command in _transaction_commands(statement)
+    ]
+
+
+def _wrapped(statements: Sequence[Statement], found: list[TransactionControl]) -> bool:
     """Whether the file is `BEGIN; ...; COMMIT;` with no other transaction control."""
-    if len(statements) < 2:
-        return False
-    if found is None:
-        found = [
-            TransactionControl(s, c)
-            for s in statements
-            if _first_word(s) in _TRANSACTION_WORDS
-            for c in _transaction_commands(s)
-        ]
     return (
-        len(found) == 2
+        len(statements) >= 2
+        and len(found) == 2
         and found[0].statement is statements[0]
         and found[0].command in ("begin", "start")
         and found[1].statement is statements[-1]
