@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from reconciler.plan import Progress
+from reconciler.plan import FolderSeen, Progress
 
 AUDIT_SCHEMA = "schemawarden"
 
@@ -40,8 +40,16 @@ _DDL = [
         error_line integer,
         error_sqlstate text,
         decision text,
-        rollback_sql text
+        rollback_sql text,
+        folder_head text,
+        folder_size integer
     )""",
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '{AUDIT_SCHEMA}'
+                       AND table_name = 'apply_log' AND column_name = 'folder_head') THEN
+            ALTER TABLE {AUDIT_SCHEMA}.apply_log ADD COLUMN folder_head text, ADD COLUMN folder_size integer;
+        END IF;
+    END $$""",
     # statuses: running, applied, failed, interrupted, and accepted (a decision recorded with nothing
     # applied); the constraint is replaced so that tables made by earlier versions gain new statuses
     f"""DO $$ BEGIN
@@ -91,6 +99,8 @@ class Attempt:
     pull_request: int | None = None
     commit_sha: str | None = None
     decision: str | None = None
+    folder_head: str | None = None  # the last migration of the folder applied from
+    folder_size: int | None = None  # and how many it had (see reconciler.plan.FolderSeen)
 
 
 @dataclass
@@ -214,6 +224,32 @@ def read_progress(conn: psycopg.Connection[tuple[object, ...]], history_table: s
     return progress
 
 
+def read_folder_seen(
+    conn: psycopg.Connection[tuple[object, ...]], history_table: str, digest: str
+) -> FolderSeen | None:
+    """The folder as seen by the run that applied the migration of this hash (None: not recorded)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{AUDIT_SCHEMA}.apply_log",)).fetchone()
+    if exists is None or exists[0] is None:
+        return None
+    if "folder_head" not in {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'apply_log'",
+            (AUDIT_SCHEMA,),
+        ).fetchall()
+    }:
+        return None  # written by an earlier version, which did not record the folder
+    row = conn.execute(
+        f"""SELECT folder_head, folder_size FROM {AUDIT_SCHEMA}.apply_log
+            WHERE history_table = %s AND migration_hash = %s AND status = 'applied'
+            ORDER BY id DESC LIMIT 1""",
+        (history_table, digest),
+    ).fetchone()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return FolderSeen(head=str(row[0]), size=int(str(row[1])))
+
+
 def record_step(
     conn: psycopg.Connection[tuple[object, ...]],
     history_table: str,
@@ -269,8 +305,8 @@ def _insert_row(
     row = conn.execute(
         f"""INSERT INTO {AUDIT_SCHEMA}.apply_log
             (environment, history_table, migration_tag, migration_hash, actor, pull_request,
-             commit_sha, status, decision, error, finished_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+             commit_sha, status, decision, error, folder_head, folder_size, finished_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
                     CASE WHEN %s = 'running' THEN NULL ELSE clock_timestamp() END) RETURNING id""",
         (
             attempt.environment,
@@ -283,6 +319,8 @@ def _insert_row(
             status,
             attempt.decision,
             error,
+            attempt.folder_head,
+            attempt.folder_size,
             status,
         ),
     ).fetchone()

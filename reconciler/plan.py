@@ -78,6 +78,19 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class FolderSeen:
+    """The migrations folder as the runner that applied the newest migration saw it.
+
+    `head` is its last migration's tag and `size` its number of migrations (recorded in
+    `schemawarden.apply_log`). A pending migration at or before `head` was already in the folder
+    then: the run stopped before it, it was not merged late.
+    """
+
+    head: str
+    size: int
+
+
+@dataclass(frozen=True)
 class PendingMigration:
     """A migration not yet applied, and why it may not be applied now (empty: it may).
 
@@ -137,12 +150,14 @@ def make_plan(
     approvals: Approvals | None = None,
     stop_at: str | None = None,
     progress: Mapping[str, Progress] | None = None,
+    folder_seen: FolderSeen | None = None,
 ) -> Plan:
     """Compare a migration set with an environment's history and recorded progress.
 
     `stop_at` (a tag) limits the runnable prefix to migrations up to and including it; raises
     KeyError when no migration has that tag. `progress` maps a tag to what earlier attempts
-    committed of it (`reconciler.audit.read_progress`).
+    committed of it (`reconciler.audit.read_progress`). `folder_seen` tells a migration merged late
+    from one a stopped run had not reached yet (`reconciler.audit.read_folder_seen`).
     """
     approvals = approvals or Approvals()
     progress = progress or {}
@@ -175,7 +190,23 @@ def make_plan(
                 problems.append(problem)
                 if not problem.accepted:
                     reasons.append("partly applied from an earlier file: needs --resume-partial or --restart-partial")
-        if _is_out_of_order(migration, newest_applied):
+        if _is_out_of_order(migration, newest_applied) and _was_in_folder(migration_set, migration, folder_seen):
+            problems.append(
+                Problem(
+                    ProblemKind.OUT_OF_ORDER,
+                    migration.tag,
+                    f"{migration.tag} is pending with a when ({migration.when}) below the newest applied "
+                    f"({newest_applied}), but it was already in the folder when that was applied: the run stopped "
+                    "before it, and schemawarden applies it in journal order. "
+                    + (
+                        "drizzle-orm's migrator would skip it: let schemawarden apply it before drizzle runs here"
+                        if migration_set.layout is Layout.DRIZZLE_0
+                        else "Nothing to decide"
+                    ),
+                    accepted=True,
+                )
+            )
+        elif _is_out_of_order(migration, newest_applied):
             problems.append(
                 Problem(
                     ProblemKind.OUT_OF_ORDER,
@@ -349,6 +380,20 @@ def _history_blockers(problems: Sequence[Problem]) -> tuple[str, ...]:
     if ProblemKind.UNKNOWN in open_kinds:
         reasons.append("the history has unknown migrations: needs --allow-unknown")
     return tuple(reasons)
+
+
+def _was_in_folder(migration_set: MigrationSet, migration: Migration, seen: FolderSeen | None) -> bool:
+    """Whether the migration was in the folder the newest applied migration was applied from.
+
+    Only when nothing was inserted before that folder's last migration since (its position still
+    matches the recorded size) and the migration stands at or before it.
+    """
+    if seen is None:
+        return False
+    tags = [m.tag for m in migration_set.migrations]
+    if seen.head not in tags or tags.index(seen.head) + 1 != seen.size:
+        return False
+    return tags.index(migration.tag) <= tags.index(seen.head)
 
 
 def _is_out_of_order(migration: Migration, newest_applied: int | None) -> bool:

@@ -451,10 +451,6 @@ class HistoryReport:
     skipped: str | None = None
     seconds: float = 0.0
     applies: int = 0
-    # applies that needed --allow-out-of-order because the run was interrupted just before a journal
-    # entry whose `when` is below an earlier entry's (kan has two): see start_apply
-    out_of_order_applies: int = 0
-    out_of_order_tags: set[str] = field(default_factory=set)
     orphans_seen: int = 0  # kills after which a backend of the dead client was still active
 
     def replay_command(self) -> str:
@@ -469,15 +465,10 @@ class HistoryReport:
             return f"{self.name}: skipped: {self.skipped}"
         per_kind = ", ".join(f"{k} {a}/{b}/{c}" for k in KINDS for a, b, c in [self.count(k)])
         verdict = "OK" if not self.failures else f"{len(self.failures)} FAILURE(S)"
-        ooo = (
-            f"; {self.out_of_order_applies} resume(s) needed --allow-out-of-order for {sorted(self.out_of_order_tags)}"
-            if self.out_of_order_applies
-            else ""
-        )
         return (
             f"{self.name}: {self.migrations} migrations, {self.passes} pass(es), {self.applies} applies, "
             f"{self.seconds:.1f}s; faults chosen/injected/survived: {per_kind}; "
-            f"{self.orphans_seen} kill(s) left a still-active backend{ooo}; {verdict}"
+            f"{self.orphans_seen} kill(s) left a still-active backend; {verdict}"
         )
 
     def failure_text(self) -> str:
@@ -895,20 +886,10 @@ class HistoryReplay:
     def start_apply(
         self, conn: psycopg.Connection[Any], url: str, round_no: int, extra: tuple[str, ...] = ()
     ) -> ApplyProcess:
-        """Start apply; pending migrations whose `when` is not above the newest recorded one get
-        `--allow-out-of-order` (they are next in journal order: an interruption, not a late merge),
-        as an operator following schemawarden's message would. Counted and reported."""
-        rows = history_rows(conn)
-        newest = max((int(r[1]) for r in rows), default=None)
-        allow: list[str] = []
-        if newest is not None:
-            for m in self.migrations[len(rows) :]:
-                if m.when <= newest:
-                    allow += ["--allow-out-of-order", m.tag]
-                    self.report.out_of_order_tags.add(m.tag)
-        if allow:
-            self.report.out_of_order_applies += 1
-        return ApplyProcess(self.workdir, self.folder, url, round_no, (*extra, *allow))
+        """Start apply, as an operator would resume: no override. A pending migration whose `when` is not
+        above the newest recorded one, but which was in the folder then (kan has two), is not a late
+        merge and must not be refused."""
+        return ApplyProcess(self.workdir, self.folder, url, round_no, extra)
 
     def search_order(self, applied: int, target: int) -> list[int]:
         """Pending migrations to look at for a fault's target: a window from `target` on, then

@@ -365,3 +365,38 @@ def test_drop_index_concurrently_interrupted_is_finished_by_the_next_run(databas
     assert left in ([], [(False,)])  # gone, or left INVALID by the interrupted drop
     assert apply(database_url, migration_set).ok
     assert scalar(database_url, "SELECT to_regclass('d_id_idx')") is None
+
+
+# -- a run stopped before a migration whose `when` is below an earlier one's ----------------------------
+
+
+def test_a_stopped_run_is_not_taken_for_a_late_merge(database_url: str, tmp_path: Path) -> None:
+    # kan's journal has entries whose `when` is below the previous entry's; a run that stops just
+    # before one must not report it as merged late on the next run
+    migrations = [("0000_a", "CREATE TABLE a (id int);"), ("0001_b", "CREATE TABLE b (id int);"),
+                  ("0002_c", "CREATE TABLE c (id int);")]
+    whens = [1_700_000_000_000, 1_700_000_009_000, 1_700_000_005_000]
+    folder = journal_set(tmp_path, migrations, whens)
+    assert apply(database_url, folder, stop_at="0001_b").ok
+
+    result = apply(database_url, folder)
+
+    assert result.ok and [o.tag for o in result.outcomes] == ["0002_c"]
+    [problem] = result.plan.problems
+    assert problem.kind is ProblemKind.OUT_OF_ORDER and problem.accepted
+    assert "already in the folder when that was applied" in problem.message
+
+
+def test_a_migration_merged_after_the_newest_was_applied_still_needs_a_decision(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = [("0000_a", "CREATE TABLE a (id int);"), ("0001_b", "CREATE TABLE b (id int);")]
+    assert apply(database_url, journal_set(tmp_path / "v1", first, [1_700_000_000_000, 1_700_000_009_000])).ok
+    merged_late = journal_set(
+        tmp_path / "v2", [*first, ("0002_c", "CREATE TABLE c (id int);")],
+        [1_700_000_000_000, 1_700_000_009_000, 1_700_000_005_000],
+    )
+    result = apply(database_url, merged_late)
+    assert result.outcomes == () and [p.kind for p in result.plan.open_problems] == [ProblemKind.OUT_OF_ORDER]
+    assert "--allow-out-of-order 0002_c" in result.plan.open_problems[0].message
+    assert scalar(database_url, "SELECT to_regclass('c')") is None

@@ -93,3 +93,20 @@ def test_drizzle_1_history_matches_by_name(tmp_path: Path) -> None:
     first = migration_set.migrations[0]
     plan = make_plan(migration_set, [HistoryRow(1, first.hash, first.when, first.tag)])
     assert [p.migration.tag for p in plan.pending] == ["20261124011843_add_user_bio"]
+
+
+def test_a_migration_inserted_before_the_recorded_folder_head_is_still_a_late_merge(tmp_path: Path) -> None:
+    from reconciler.plan import FolderSeen
+
+    whens = [BASE_WHEN, BASE_WHEN + 9000, BASE_WHEN + 5000]
+    stopped = journal_set(tmp_path / "stopped", THREE, whens)
+    history = _rows(stopped, 2)
+    # the run that applied 0001_b saw all three: 0002_c was there and simply not reached
+    known = make_plan(stopped, history, folder_seen=FolderSeen(head="0002_c", size=3))
+    assert [m.tag for m in known.runnable] == ["0002_c"] and known.open_problems == ()
+    # the run saw only two, and 0002_c came later: merged late
+    late = make_plan(stopped, history, folder_seen=FolderSeen(head="0001_b", size=2))
+    assert [p.kind for p in late.open_problems] == [ProblemKind.OUT_OF_ORDER] and late.runnable == ()
+    # something was inserted before the recorded head since: the record no longer tells
+    shifted = make_plan(stopped, history, folder_seen=FolderSeen(head="0002_c", size=2))
+    assert [p.kind for p in shifted.open_problems] == [ProblemKind.OUT_OF_ORDER]

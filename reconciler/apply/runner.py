@@ -76,7 +76,7 @@ def apply_environment(
                     work.info.backend_pid,
                     lambda running: executor.on_running(running),
                 ) as watch:
-                    executor = _executor(env, table, control, work, watch, options, observer, sleep)
+                    executor = _executor(env, table, control, work, watch, migration_set, options, observer, sleep)
                     return _run(env, table, control, work, executor, migration_set, options, observer)
             finally:
                 if not control.closed and not control.broken:
@@ -96,13 +96,16 @@ def plan_environment(
 
 
 def current_plan(control: Conn, table: HistoryTable, migration_set: MigrationSet, options: ApplyOptions) -> Plan:
-    """The plan from the environment's history and recorded progress (read-only)."""
+    """The plan from the environment's history, recorded progress and folder (read-only)."""
+    history = read_history(control, table)
+    newest = max(history, key=lambda row: row.created_at or 0, default=None)
     return make_plan(
         migration_set,
-        read_history(control, table),
+        history,
         options.approvals,
         options.stop_at,
         audit.read_progress(control, str(table)),
+        audit.read_folder_seen(control, str(table), newest.hash) if newest else None,
     )
 
 
@@ -155,6 +158,7 @@ def _executor(
     control: Conn,
     work: Conn,
     watch: StatementWatch,
+    migration_set: MigrationSet,
     options: ApplyOptions,
     observer: ApplyObserver,
     sleep: Callable[[float], None],
@@ -166,6 +170,8 @@ def _executor(
         pull_request=options.pull_request,
         commit_sha=options.commit_sha,
         decision=_decision_text(options.approvals),
+        folder_head=migration_set.migrations[-1].tag if migration_set.migrations else None,
+        folder_size=len(migration_set.migrations),
     )
     return MigrationExecutor(env, table, control, work, watch, attempt, observer, server_major(work), sleep)
 
