@@ -87,6 +87,8 @@ class MigrationExecutor:
             any(step.recovery for step in steps)
             and audit.was_interrupted(self.control, self.history_table, migration.tag)
         )
+        # progress rows exist only for migrations cut into steps, or resumed: spare the others a DELETE
+        clear_progress = len(steps) > 1 or bool(done)
         entry = audit.open_entry(self.control, self.attempt, migration.tag, migration.hash)
         try:
             for index, step in enumerate(steps):
@@ -98,7 +100,9 @@ class MigrationExecutor:
                         )
                     continue
                 last = index == len(steps) - 1
-                self._run_with_retries(migration, step, index, step_keys, last, resuming, entry, committed_lines)
+                self._run_with_retries(
+                    migration, step, index, step_keys, last, resuming, entry, committed_lines, clear_progress
+                )
                 if not last:
                     committed_lines.append(step.statements[0].line)
         except StepFailed as failure:
@@ -127,6 +131,7 @@ class MigrationExecutor:
         resuming: bool,
         entry: audit.LogEntry,
         committed_lines: list[int],
+        clear_progress: bool,
     ) -> None:
         for attempt in range(self.env.lock_retries + 1):
             first_record = len(entry.statements)
@@ -134,7 +139,7 @@ class MigrationExecutor:
                 if step.kind is StepKind.AUTOCOMMIT:
                     self._run_alone(migration, step, index, step_keys, resuming or attempt > 0, entry)
                 else:
-                    self._run_transaction(migration, step, index, step_keys, last, entry)
+                    self._run_transaction(migration, step, index, step_keys, last, entry, clear_progress)
                 return
             except psycopg.Error as exc:
                 if step.kind is StepKind.TRANSACTION:  # the log must not claim what was rolled back
@@ -151,20 +156,30 @@ class MigrationExecutor:
                 self.sleep(wait_s)
 
     def _run_transaction(
-        self, migration: Migration, step: Step, index: int, step_keys: list[str], last: bool, entry: audit.LogEntry
+        self,
+        migration: Migration,
+        step: Step,
+        index: int,
+        step_keys: list[str],
+        last: bool,
+        entry: audit.LogEntry,
+        clear_progress: bool,
     ) -> None:
-        with self._transaction():
-            for statement in step.statements:
-                self._execute(migration, statement, entry)
-            if last:  # history row, progress and the audit row's outcome commit together
+        def bookkeeping() -> None:
+            if last:  # history row, progress and the audit row's outcome commit with the migration
                 record_applied(self.work, self.table, migration)
-                audit.clear_progress(self.work, self.history_table, migration.tag)
+                if clear_progress:
+                    audit.clear_progress(self.work, self.history_table, migration.tag)
                 audit.close_entry(self.work, entry, "applied")
             else:
                 audit.record_step(
                     self.work, self.history_table, migration.tag, migration.hash, index,
                     step.statements[0].line, step_keys,
                 )
+
+        with self._transaction(bookkeeping):
+            for statement in step.statements:
+                self._execute(migration, statement, entry)
 
     def _run_alone(
         self, migration: Migration, step: Step, index: int, step_keys: list[str], resuming: bool, entry: audit.LogEntry
@@ -211,19 +226,22 @@ class MigrationExecutor:
         return str(row[0]), [str(x) for x in leftovers]
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One migration transaction, opened with its timeouts in a single round trip."""
+    def _transaction(self, bookkeeping: Callable[[], None]) -> Iterator[None]:
+        """One migration transaction: opened with its timeouts in one round trip, and closed with its
+        bookkeeping (`bookkeeping()`'s statements) and the COMMIT in one more (a pipeline)."""
         self.work.execute(
             f"BEGIN; SET LOCAL lock_timeout = '{int(self.env.lock_timeout)}ms'; "
             f"SET LOCAL statement_timeout = '{int(self.env.statement_timeout)}ms'"
         )
         try:
             yield
+            with self.work.pipeline():
+                bookkeeping()
+                self.work.execute("COMMIT")
         except BaseException:
             if not self.work.broken and not self.work.closed:
                 self.work.execute("ROLLBACK")
             raise
-        self.work.execute("COMMIT")
 
     def _execute(
         self, migration: Migration, statement: Statement, entry: audit.LogEntry, outcome: str = "ok"
