@@ -704,7 +704,12 @@ class HistoryReplay:
     def judge_round(self, conn: psycopg.Connection[Any], fault: FaultRecord, run: ApplyRun) -> None:
         if "Traceback (most recent call last)" in run.stderr:
             fault.problems.append(f"a traceback in stderr:\n{run.describe()}")
-        if run.killed:
+        if run.killed and run.returncode == 0:
+            # it finished on its own between the harness's last look and the signal (a zombie
+            # ignores SIGKILL): no fault happened, and a clean exit is what that run owed
+            fault.injected = False
+            fault.detail += " (the apply had already finished when the signal was sent)"
+        elif run.killed:
             if run.returncode != -signal.SIGKILL:
                 fault.problems.append(f"killed but exit {run.returncode}")
         elif run.returncode == 1 and not fault.injected:
