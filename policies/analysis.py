@@ -16,7 +16,7 @@ from policies.context import Context
 from policies.locks import effect
 from policies.operations import OperationKind
 from policies.parsing import ParsedStatement, parse_migration
-from policies.report import FileReport, Finding, LockRef, StatementReport
+from policies.report import FileReport, Finding, LockRef, SaferKind, StatementReport
 from policies.rules import Hit, Rule, all_rules
 from policies.unit import AnalyzedStatement, Knowledge, MigrationUnit
 
@@ -150,7 +150,8 @@ def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:
         severity=context.severity_for(rule.code, hit.severity or rule.severity),
         line=line,
         message=hit.message,
-        safer=hit.safer or rule.safer,
+        safer=hit.safer or hit.no_recipe or rule.safer,
+        safer_kind=SaferKind.RECIPE if hit.safer else SaferKind.NONE if hit.no_recipe else SaferKind.EXAMPLE,
     )
 
 

@@ -35,6 +35,21 @@ class Category(StrEnum):
     PROCESS = "process"
 
 
+class SaferKind(StrEnum):
+    """What a finding's `safer` text is.
+
+    * `recipe`: SQL written for the flagged statement, with its own names, ready to paste;
+    * `example`: the rule's worked example on made-up tables (no recipe fits this statement
+      mechanically): renderers label it as an example;
+    * `none`: no safe recipe exists for this statement (a partitioned table, say); `safer` says why,
+      or is empty.
+    """
+
+    RECIPE = "recipe"
+    EXAMPLE = "example"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One rule hit at one statement (or the whole file when `line` is None)."""
@@ -46,6 +61,7 @@ class Finding:
     line: int | None
     message: str
     safer: str
+    safer_kind: SaferKind = SaferKind.RECIPE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +72,7 @@ class Finding:
             "line": self.line,
             "message": self.message,
             "safer": self.safer,
+            "safer_kind": self.safer_kind.value,
         }
 
 

@@ -92,7 +92,7 @@ def test_json_follows_the_contract() -> None:
     assert statement["scans"] == ["orders"]
     assert statement["operations"][0]["kind"] == "create_index"
     finding = first["findings"][0]
-    assert set(finding) == {"code", "name", "category", "severity", "line", "message", "safer"}
+    assert set(finding) == {"code", "name", "category", "severity", "line", "message", "safer", "safer_kind"}
     assert finding["code"] == "SW101" and finding["category"] == "lock" and finding["line"] == 3
     assert doc["files"][1]["findings"][0]["line"] is None
     assert doc["summary"] == {

@@ -17,7 +17,8 @@ class Hit:
 
     `severity` lets a rule soften a hit it is unsure of (an unknown old type, say); the policy
     file's setting still wins over it. `safer` is the rule's safer way written for this statement
-    (see `_recipes`), when the rule can; the finding shows the rule's example otherwise.
+    (see `_recipes`), when the rule can; the finding shows the rule's example otherwise, labelled as
+    one, unless `no_recipe` says why no safe way fits this statement (then that is shown instead).
     """
 
     statement: AnalyzedStatement | None
@@ -26,6 +27,8 @@ class Hit:
     line: int | None = None
     path: str | None = None
     safer: str | None = None
+    no_recipe: str | None = None
+    """Why no safe recipe fits this statement (said instead of the rule's example), when so."""
 
 
 Check = Callable[[MigrationUnit], Iterable[Hit]]
