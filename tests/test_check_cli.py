@@ -118,7 +118,7 @@ def test_the_json_output_follows_the_contract(workdir: Path, capsys: pytest.Capt
     assert index["sql"].startswith('CREATE INDEX "users_email_idx"')
     assert index["locks"] == [{"relation": "users", "mode": "SHARE"}]
     assert index["operations"] and all(isinstance(op, dict) for op in index["operations"])
-    assert set(risky["findings"][0]) == {"code", "name", "category", "severity", "line", "message", "safer"}
+    assert set(risky["findings"][0]) == {"code", "name", "category", "severity", "line", "message", "safer", "safer_kind"}
     infos = sum(f["severity"] == "info" for file in doc["files"] for f in file["findings"])
     assert doc["summary"] == {
         "files": 2,
