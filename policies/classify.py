@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from policies.classify_table import alter_table, create_table, relation_name
-from policies.expressions import name_list, qualified
+from policies.expressions import name_list, option_list, qualified, render
 from policies.operations import Operation, OperationKind
 from policies.parsing import TOO_DEEP, Node, ParsedStatement, unwrap
 
@@ -345,9 +345,32 @@ def _simple(kind: OperationKind, name_key: str | None = None) -> Handler:
 
 def _sequence(kind: OperationKind) -> Handler:
     def handler(shape: str, node: Node) -> Iterator[Operation]:
-        yield Operation(kind, shape, relation=relation_name(node.get("sequence")))
+        yield Operation(
+            kind, shape, relation=relation_name(node.get("sequence")), options=option_list(node.get("options", [])),
+            if_not_exists=bool(node.get("if_not_exists")), if_exists=bool(node.get("missing_ok")),
+        )
 
     return handler
+
+
+def _set(shape: str, node: Node) -> Iterator[Operation]:
+    """`SET [LOCAL] name = value` (value as written; `RESET name` and `SET name TO DEFAULT` have none)."""
+    args = node.get("args", [])
+    value = ", ".join(render(arg) for arg in args) if str(node.get("kind")) == "VAR_SET_VALUE" else None
+    yield Operation(
+        K.SET, shape, name=node.get("name"), value=value.strip("'") if value is not None else None,
+        detail="local" if node.get("is_local") else None,
+    )
+
+
+def _select(shape: str, node: Node) -> Iterator[Operation]:
+    """A SELECT; `detail` is `setval` when it calls setval() (moving a sequence), as migrations do."""
+    calls = {
+        str(unwrap(part)[1].get("sval", ""))
+        for target in node.get("targetList", [])
+        for part in unwrap(unwrap(target)[1].get("val", {"A_Const": {}}))[1].get("funcname", [])
+    }
+    yield Operation(K.SELECT, shape, detail="setval" if "setval" in calls else None)
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -363,7 +386,7 @@ _HANDLERS: dict[str, Handler] = {
     "UpdateStmt": _dml(K.UPDATE),
     "DeleteStmt": _dml(K.DELETE),
     "MergeStmt": _dml(K.MERGE),
-    "SelectStmt": lambda shape, node: iter((Operation(K.SELECT, shape),)),
+    "SelectStmt": _select,
     "TruncateStmt": _truncate,
     "VacuumStmt": _vacuum,
     "ClusterStmt": _cluster,
@@ -399,7 +422,7 @@ _HANDLERS: dict[str, Handler] = {
     "DropRoleStmt": _simple(K.DROP_ROLE),
     "AlterOwnerStmt": _simple(K.ALTER_OWNER),
     "AlterDefaultPrivilegesStmt": _simple(K.GRANT),
-    "VariableSetStmt": _simple(K.SET, "name"),
+    "VariableSetStmt": _set,
     "VariableShowStmt": _simple(K.SELECT),
     "DoStmt": _simple(K.DO_BLOCK),
     "CallStmt": _simple(K.CALL),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from policies.expressions import Volatility, name_list, render, type_text, volatility
+from policies.expressions import Volatility, name_list, option_list, render, type_text, volatility
 from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind
 from policies.parsing import Node, unwrap
 
@@ -61,6 +61,8 @@ def column_spec(column: Node) -> ColumnSpec:
             values.update(
                 identity=True, not_null=True, default="nextval() (identity)",
                 default_volatility=Volatility.VOLATILE,
+                options=(("generated", str(constraint.get("generated_when", "a"))),
+                         *option_list(constraint.get("options", []))),
             )
     return ColumnSpec(name=str(column.get("colname", "")), type=type_value, **values)
 
@@ -157,6 +159,14 @@ def create_table(shape: str, node: Node) -> Iterator[Operation]:
             if op is not None:
                 constraints.append(op)
     detail = "partition" if node.get("partbound") else "partitioned" if node.get("partspec") else None
+    parent = None
+    if node.get("partbound"):
+        inherited = [relation_name(unwrap(r)[1]) for r in node.get("inhRelations", [])]
+        parent = inherited[0] if inherited else None
+    options: tuple[tuple[str, str], ...] = ()
+    if node.get("partspec"):
+        key = [str(unwrap(e)[1].get("name") or "(expression)") for e in node["partspec"].get("partParams", [])]
+        options = (("partition_by", ",".join(key)),)
     yield Operation(
         K.CREATE_TABLE,
         shape,
@@ -165,6 +175,8 @@ def create_table(shape: str, node: Node) -> Iterator[Operation]:
         column_specs=tuple(specs),
         if_not_exists=bool(node.get("if_not_exists")),
         detail=detail,
+        parent=parent,
+        options=options,
     )
     yield from constraints
 
@@ -285,6 +297,21 @@ def _subcommand(shape: str, relation: str | None, cmd: Node, if_exists: bool) ->
             columns=(str(name),) if subtype in _COLUMN_SUBCOMMANDS and name else (),
             name=name if subtype not in _COLUMN_SUBCOMMANDS else None,
             if_exists=bool(cmd.get("missing_ok")), cascade=cascade, detail=detail,
+            options=_identity_options(subtype, cmd),
         )
     else:
         yield Operation(K.ALTER_TABLE_OTHER, shape, relation=relation, name=name, detail=detail)
+
+
+def _identity_options(subtype: str, cmd: Node) -> tuple[tuple[str, str], ...]:
+    """The options of ADD GENERATED ... AS IDENTITY (with `generated`: `a` always, `d` by default)
+    and of SET GENERATED / RESTART / SET sequence option."""
+    definition = cmd.get("def")
+    if subtype not in ("AT_AddIdentity", "AT_SetIdentity") or not isinstance(definition, dict):
+        return ()
+    kind, node = unwrap(definition)
+    if kind == "Constraint":
+        return (("generated", str(node.get("generated_when", "a"))), *option_list(node.get("options", [])))
+    if kind == "List":
+        return option_list(node.get("items", []))
+    return ()

@@ -234,3 +234,32 @@ def display_type(type_text_value: str) -> str:
         head, bracket, tail = type_text_value.partition("[")
         return _DISPLAY_NAMES.get(head, head) + bracket + tail
     return _DISPLAY_NAMES.get(head, head) + paren + rest
+
+
+def option_list(items: list[Any]) -> tuple[tuple[str, str], ...]:
+    """`DefElem` nodes (sequence and identity options) as (name, value as written) pairs.
+
+    A value that is a name (`sequence name "s"`, `OWNED BY t.id`) is dotted, a number is its
+    digits, an option without a value (`RESTART`, `NO CYCLE`) is the empty string.
+    """
+    found: list[tuple[str, str]] = []
+    for item in items:
+        kind, node = unwrap(item)
+        if kind != "DefElem":
+            continue
+        arg = node.get("arg")
+        value = ""
+        if isinstance(arg, dict) and arg:
+            arg_kind, arg_node = unwrap(arg)
+            if arg_kind == "List":
+                value = qualified(arg_node.get("items", []))
+            elif arg_kind == "Integer":
+                value = str(arg_node.get("ival", 0))
+            elif arg_kind in ("Float", "String"):
+                value = str(arg_node.get("fval", arg_node.get("sval", "")))
+            elif arg_kind == "Boolean":
+                value = "true" if arg_node.get("boolval") else "false"
+            elif arg_kind == "TypeName":
+                value = type_text(arg_node)
+        found.append((str(node.get("defname", "")), value))
+    return tuple(found)

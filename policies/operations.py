@@ -145,6 +145,8 @@ class ColumnSpec(NamedTuple):
     default_volatility: Volatility | None = None
     generated_stored: bool = False
     identity: bool = False
+    options: tuple[tuple[str, str], ...] = ()
+    """The identity's sequence options as written (`sequence_name`, `start`, ...), name -> value."""
 
     @property
     def serial(self) -> bool:
@@ -204,6 +206,21 @@ class Operation(NamedTuple):
     """ALTER COLUMN ... TYPE of a column a validated CHECK constraint reads: PostgreSQL re-verifies
     the constraint with a full scan even when it rewrites nothing."""
     detail: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    """Options as written, name -> value: a sequence's or identity's (`sequence_name`, `start`,
+    `restart`, `owned_by`), a partitioned table's key (`partition_by`)."""
+    parent: str | None = None
+    """The partitioned table a `CREATE TABLE ... PARTITION OF` creates a partition of."""
+    other_relations: tuple[str, ...] = ()
+    """Relations the statement locks without naming them, filled in from the schema before it: the
+    table a dropped foreign key references, the partitions of a partitioned table, an index's table."""
+    nullable_key_columns: tuple[str, ...] = ()
+    """Columns of a PRIMARY KEY ... USING INDEX that the schema before it has nullable: PostgreSQL
+    sets them NOT NULL, scanning the table (filled in from the schema)."""
+
+    def option(self, name: str) -> str | None:
+        """The value of option `name` as written, or None when the statement does not give it."""
+        return next((value for key, value in self.options if key == name), None)
 
     def to_json(self) -> dict[str, Any]:
         """The operation as it appears in `StatementReport.operations`: only fields that are set."""
@@ -212,7 +229,7 @@ class Operation(NamedTuple):
     @property
     def relations(self) -> tuple[str, ...]:
         """Every relation the operation touches, the altered one first."""
-        found = [r for r in (self.relation, self.referenced_relation) if r]
+        found = [r for r in (self.relation, self.referenced_relation, *self.other_relations) if r]
         return tuple(dict.fromkeys(found))
 
 
@@ -231,6 +248,8 @@ def _compact(item: Operation | ColumnSpec) -> dict[str, Any]:
     for name in specs:
         if name in result:
             result[name] = [spec.to_json() for spec in result[name]]
+    if "options" in result:
+        result["options"] = dict(result["options"])
     return result
 
 

@@ -165,11 +165,12 @@ def test_to_json_leaves_out_unset_fields() -> None:
 
 def test_to_json_of_every_field_is_plain_json_data() -> None:
     """Enums become their values and tuples lists, column specs included, whatever field is set."""
-    spec = ColumnSpec("c", "text", True, True, True, "now()", Volatility.STABLE, True, True)
+    spec = ColumnSpec("c", "text", True, True, True, "now()", Volatility.STABLE, True, True, (("start", "5"),))
     full = Operation(
         K.ADD_COLUMN, "AlterTableStmt", "t", ("c",), "n", "m", (spec,), "text", "int4", "x",
         True, "now()", Volatility.STABLE, True, True, ConstraintKind.CHECK, True, "i", True, "r", ("id",), "c",
         True, True, True, True, True, True, True, "ACCESS EXCLUSIVE", "v", ("a", "b"), True, True, "d",
+        (("restart", "10"),), "p", ("o",), ("c",),
     )
     assert all(getattr(full, name) for name in Operation._fields)  # every field is set
 
@@ -184,6 +185,7 @@ def test_to_json_of_every_field_is_plain_json_data() -> None:
     assert list(data) == list(Operation._fields) and plain(data)
     assert data["kind"] == "add_column" and data["constraint"] == "check" and data["values"] == ["a", "b"]
     assert data["column_specs"] == [spec.to_json()] and spec.to_json()["default_volatility"] == "stable"
+    assert data["options"] == {"restart": "10"} and spec.to_json()["options"] == {"start": "5"}
 
 
 def test_statements_that_must_run_outside_a_transaction() -> None:
