@@ -283,7 +283,7 @@ def _assignment_cast(old: str, old_dims: int, old_enum: bool, new: str, new_dims
     return CastVerdict.ACCEPTED if not new_enum and new in _STRING_TYPES else CastVerdict.NEEDS_USING
 
 
-def rebuilds_indexes(old: str, new: str) -> bool | None:
+def rebuilds_indexes(old: str | None, new: str) -> bool | None:
     """Whether `ALTER COLUMN ... TYPE new` over `old` (no USING) rebuilds the column's btree indexes.
 
     A rewrite rebuilds every index of the table (True). Without a rewrite PostgreSQL re-creates
@@ -293,11 +293,11 @@ def rebuilds_indexes(old: str, new: str) -> bool | None:
     "the table doesn't need to be rewritten and ... the indexes ... are compatible"). So text <->
     citext, varchar -> citext, text -> bpchar and bit -> varbit rebuild their indexes while keeping
     the table; varchar <-> text, cidr -> inet and a limit that grows do not. None when the change
-    is unknown or a type has no btree operator class (json, xml) or is not known here; this holds
+    is unknown (no old type) or a type has no btree operator class (json, xml) or is not known here; this holds
     for indexes with the default operator class, as drizzle-kit writes them.
     """
     change = classify_type_change(old, new)
-    if change is TypeChange.UNKNOWN:
+    if old is None or change is TypeChange.UNKNOWN:
         return None
     if change is TypeChange.REWRITE:
         return True
