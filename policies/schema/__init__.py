@@ -1,0 +1,16 @@
+"""The schema model: one immutable value for what a database holds, and how operations change it.
+
+* `Schema` and its parts (`Table`, `Column`, `Constraint`, `Index`, `Sequence`, `Identity`):
+  `policies.schema.model`;
+* `apply_operation(schema, op)` and `enrich(schema, op)`: the replay of classified operations and
+  the facts the schema before an operation adds to it (`policies.schema.replay`);
+* `refusals(schema, op, pg_version)`: what PostgreSQL refuses for the schema at hand
+  (`policies.schema.refusals`);
+* `schema_from_snapshot`, `fill_from`: drizzle-kit's snapshots (`policies.schema.snapshot`).
+"""
+
+from __future__ import annotations
+
+from policies.schema.model import Column, Constraint, Identity, Index, Schema, Sequence, Table, relation_key
+
+__all__ = ["Column", "Constraint", "Identity", "Index", "Schema", "Sequence", "Table", "relation_key"]
