@@ -1,0 +1,448 @@
+"""Statements PostgreSQL refuses for the schema at hand: certain failures, found before they run.
+
+`refusals(schema, op, pg_version)` gives, for one classified operation and the schema just before
+it, the errors PostgreSQL would raise, in PostgreSQL's own words and SQLSTATE (Appendix A,
+errcodes-appendix.html), with the fix where there is one. Each claim is held against a real server
+in tests/test_refusals_on_postgres.py.
+
+A refusal is only stated when it is certain: the presence of an object is always a fact, its
+absence only when the schema is complete (`Schema.knows_absent`). Statements inside a DO block
+are never judged here, since the block may catch the error (drizzle's `EXCEPTION WHEN
+duplicate_object`); the caller leaves them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from policies.operations import ConstraintKind, Operation, OperationKind, quote_identifier, quote_name
+from policies.schema.model import Schema, Table, relation_key
+from policies.schema.names import bare_name, in_schema_of
+from policies.type_changes import CastVerdict, cast_without_using, is_identity_type, normalise
+
+K = OperationKind
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One error PostgreSQL raises for the statement: SQLSTATE, message and hint as it words them,
+    and `fix`, SQL that does what the statement meant where one exists."""
+
+    sqlstate: str
+    message: str
+    hint: str | None = None
+    fix: str | None = None
+
+
+Check = Callable[[Schema, Operation, int], Iterator[Refusal]]
+
+
+def refusals(schema: Schema, op: Operation, pg_version: int) -> tuple[Refusal, ...]:
+    """The errors PostgreSQL raises for `op` on `schema` (empty when none is certain)."""
+    check = _CHECKS.get(op.kind)
+    return tuple(check(schema, op, pg_version)) if check is not None else ()
+
+
+def _name(relation: str) -> str:
+    """A relation as PostgreSQL's messages name it: without its schema, unquoted."""
+    return bare_name(relation)
+
+
+def _table_or_missing(schema: Schema, op: Operation) -> Iterator[Refusal | Table]:
+    """The table an ALTER TABLE names, or the refusal when it certainly does not exist."""
+    table = schema.table(op.relation)
+    if table is not None:
+        yield table
+    elif op.relation and not op.if_exists and schema.knows_absent(op.relation):
+        yield Refusal("42P01", f'relation "{_name(op.relation)}" does not exist')
+
+
+def _existing_table(schema: Schema, op: Operation) -> tuple[Table | None, list[Refusal]]:
+    found = list(_table_or_missing(schema, op))
+    table = next((t for t in found if isinstance(t, Table)), None)
+    return table, [r for r in found if isinstance(r, Refusal)]
+
+
+def _column_missing(table: Table, column: str, schema: Schema) -> Refusal | None:
+    if table.column(column) is None and table.complete and schema.complete:
+        return Refusal("42703", f'column "{column}" of relation "{_name(table.name)}" does not exist')
+    return None
+
+
+# -- columns ------------------------------------------------------------------------------------
+
+
+def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.columns or not op.column_type:
+        return
+    column = table.column(op.columns[0])
+    if column is None:
+        found = _column_missing(table, op.columns[0], schema)
+        if found:
+            yield found
+        return
+    new = op.column_type
+    if column.identity is not None and not is_identity_type(new):
+        yield Refusal(
+            "22023",
+            "identity column type must be smallint, integer, or bigint",
+            fix=(
+                f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP IDENTITY;\n"
+                f"-- then the type change (with USING where the old values do not cast), and a new default"
+            ),
+        )
+        return
+    if op.using is None:
+        verdict = cast_without_using(
+            column.type, new,
+            old_is_enum=schema.enum_values(column.type) is not None,
+            new_is_enum=schema.enum_values(new) is not None,
+        )
+        if verdict is CastVerdict.NEEDS_USING:
+            shown = _type_words(new)
+            using = f"{quote_identifier(column.name)}::{_type_sql(new)}"
+            yield Refusal(
+                "42804",
+                f'column "{column.name}" cannot be cast automatically to type {shown}',
+                hint=f'You might need to specify "USING {column.name}::{shown}".',
+                fix=(
+                    f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} "
+                    f"SET DATA TYPE {_type_sql(new)} USING {using};"
+                ),
+            )
+
+
+def _type_words(type_text: str) -> str:
+    """A type as PostgreSQL's messages print it: `account_role`, `integer`, `text[]`."""
+    from policies.expressions import display_type
+
+    return display_type(bare_name(type_text.replace('"', "")) if "." in type_text.split("(")[0] else type_text)
+
+
+def _type_sql(type_text: str) -> str:
+    """A type as SQL: a user type's name quoted (`"public"."account_role"`), a built-in as it is."""
+    from policies.expressions import display_type
+
+    base = type_text.removesuffix("[]")
+    array = "[]" if type_text.endswith("[]") else ""
+    if normalise(base) != base.lower() or "(" in base or base.lower() in _BUILT_IN_WORDS:
+        return display_type(type_text)
+    return quote_name(base) + array
+
+
+_BUILT_IN_WORDS = frozenset({
+    "text", "uuid", "jsonb", "json", "date", "time", "timestamp", "timestamptz", "bytea", "inet", "cidr",
+    "int2", "int4", "int8", "numeric", "varchar", "bpchar", "bool", "float4", "float8", "interval", "citext",
+    "money", "xml", "tsvector", "macaddr", "point",
+})
+
+
+def _add_column(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.columns or op.if_not_exists:
+        return
+    if table.column(op.columns[0]) is not None:
+        yield Refusal("42701", f'column "{op.columns[0]}" of relation "{_name(table.name)}" already exists')
+
+
+def _column_must_exist(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.columns or (op.kind is K.DROP_COLUMN and op.if_exists):
+        return
+    found = _column_missing(table, op.columns[0], schema)
+    if found:
+        yield found
+        return
+    column = table.column(op.columns[0])
+    if column is None:
+        return
+    if op.kind is K.RENAME_COLUMN and op.new_name and table.column(op.new_name) is not None:
+        yield Refusal("42701", f'column "{op.new_name}" of relation "{_name(table.name)}" already exists')
+    if op.kind is K.DROP_NOT_NULL:
+        primary = table.primary_key()
+        if column.identity is not None:
+            yield Refusal("42601", f'column "{column.name}" of relation "{_name(table.name)}" is an identity column')
+        elif primary is not None and column.name in primary.columns:
+            yield Refusal("42P16", f'column "{column.name}" is in a primary key')
+    if op.kind is K.DROP_COLUMN and not op.cascade:
+        key = relation_key(table.name)
+        for other, constraint in schema.referencing(table.name):
+            if column.name in constraint.referenced_columns and relation_key(other.name) != key:
+                yield Refusal(
+                    "2BP01",
+                    f'cannot drop column {column.name} of table {_name(table.name)} because other objects depend on it',
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                )
+                return
+
+
+def _add_identity(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.columns or op.detail != "AddIdentity":
+        return
+    column = table.column(op.columns[0])
+    if column is None:
+        found = _column_missing(table, op.columns[0], schema)
+        if found:
+            yield found
+        return
+    where = f'column "{column.name}" of relation "{_name(table.name)}"'
+    if not is_identity_type(column.type):
+        yield Refusal("22023", "identity column type must be smallint, integer, or bigint")
+    elif column.identity is not None:
+        yield Refusal("42601", f"{where} is already an identity column")
+    elif not column.not_null:
+        yield Refusal("55000", f"{where} must be declared NOT NULL before identity can be added")
+    sequence = op.option("sequence_name")
+    if sequence and column.identity is None:
+        qualified = in_schema_of(table.name, sequence) if "." not in sequence else sequence
+        if schema.relation_exists(qualified):
+            owner = schema.sequences.get(relation_key(qualified))
+            drop = (
+                f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;\n"
+                f"DROP SEQUENCE {quote_name(relation_key(qualified))};\n"
+                if owner is not None and owner.owned_by == (relation_key(table.name), column.name)
+                else ""
+            )
+            yield Refusal(
+                "42P07",
+                f'relation "{bare_name(qualified)}" already exists',
+                fix=(
+                    f"{drop}-- then ADD GENERATED ... AS IDENTITY, and move the new sequence past the values "
+                    "the column holds (see SW408)"
+                    if drop
+                    else "name another sequence, or leave `sequence name` out and PostgreSQL picks a free one"
+                ),
+            )
+        elif column.default is not None:
+            yield Refusal("42601", f"{where} already has a default value")
+    elif column.default is not None and column.identity is None:
+        yield Refusal("42601", f"{where} already has a default value")
+
+
+# -- constraints and indexes ----------------------------------------------------------------------
+
+
+def _add_key(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None:
+        return
+    if op.kind is K.ADD_PRIMARY_KEY and table.primary_key() is not None and not op.inline:
+        yield Refusal("42P16", f'multiple primary keys for table "{_name(table.name)}" are not allowed')
+    if op.name and op.name in table.constraints and not op.inline:
+        yield Refusal("42710", f'constraint "{op.name}" for relation "{_name(table.name)}" already exists')
+    if table.partitioned:
+        if op.using_index:
+            yield Refusal("0A000", "ALTER TABLE / ADD CONSTRAINT USING INDEX is not supported on partitioned tables")
+        elif table.partition_key and op.kind in (K.ADD_PRIMARY_KEY, K.ADD_UNIQUE):
+            lacking = [c for c in table.partition_key if c not in op.columns and c != "(expression)"]
+            if lacking:
+                yield Refusal("0A000", "unique constraint on partitioned table must include all partitioning columns")
+    if op.using_index:
+        index = schema.indexes.get(relation_key(in_schema_of(table.name, op.using_index)))
+        if index is not None and not index.unique:
+            yield Refusal("42809", f'"{op.using_index}" is not a unique index')
+
+
+def _add_foreign_key(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.referenced_relation:
+        return
+    if op.name and op.name in table.constraints and not op.inline:
+        yield Refusal("42710", f'constraint "{op.name}" for relation "{_name(table.name)}" already exists')
+    if op.not_valid and table.partitioned and pg_version < 18:
+        yield Refusal(
+            "42809",
+            f'cannot add NOT VALID foreign key on partitioned table "{_name(table.name)}" referencing relation '
+            f'"{_name(op.referenced_relation)}"',
+        )
+    referenced = schema.table(op.referenced_relation)
+    if referenced is None:
+        if schema.knows_absent(op.referenced_relation):
+            yield Refusal("42P01", f'relation "{_name(op.referenced_relation)}" does not exist')
+        return
+    primary = referenced.primary_key()
+    columns = op.referenced_columns or (primary.columns if primary is not None else ())
+    if not referenced.complete:
+        return
+    if not columns:
+        yield Refusal("42830", f'there is no primary key for referenced table "{_name(referenced.name)}"')
+        return
+    if not any(set(key) == set(columns) for key in schema.unique_keys(referenced.name)):
+        yield Refusal(
+            "42830", f'there is no unique constraint matching given keys for referenced table "{_name(referenced.name)}"'
+        )
+        return
+    for own, other in zip(op.columns, columns, strict=False):
+        mine, theirs = table.column(own), referenced.column(other)
+        if mine is None or theirs is None:
+            continue
+        if _incompatible(mine.type, theirs.type, schema):
+            yield Refusal(
+                "42804",
+                f'foreign key constraint "{op.name or own}" cannot be implemented',
+                hint=None,
+                fix=f'-- key columns "{own}" and "{other}" are of incompatible types: give them one type',
+            )
+            return
+
+
+_FAMILIES = {
+    "int2": "integer", "int4": "integer", "int8": "integer", "numeric": "integer", "float4": "integer",
+    "float8": "integer", "text": "string", "varchar": "string", "bpchar": "string", "citext": "string",
+    "uuid": "uuid", "date": "datetime", "timestamp": "datetime", "timestamptz": "datetime", "bool": "bool",
+    "jsonb": "jsonb", "bytea": "bytea",
+}
+"""Families of types between which PostgreSQL has equality operators a foreign key can use (int4 and
+int8 compare, text and varchar compare; uuid and text do not)."""
+
+
+def _incompatible(a: str, b: str, schema: Schema) -> bool:
+    """Both types are known and no equality operator joins them (foreign key 42804)."""
+    first, second = normalise(a).split("(")[0], normalise(b).split("(")[0]
+    if first == second:
+        return False
+    families = _FAMILIES.get(first), _FAMILIES.get(second)
+    if None in families:
+        return False  # an enum, a domain, an extension type: not judged
+    return families[0] != families[1]
+
+
+def _create_index(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None:
+        return
+    if op.name and not op.if_not_exists and schema.relation_exists(in_schema_of(table.name, op.name)):
+        yield Refusal("42P07", f'relation "{op.name}" already exists')
+    if table.partitioned and op.concurrently:
+        yield Refusal("0A000", f'cannot create index on partitioned table "{_name(table.name)}" concurrently')
+    if table.partitioned and op.unique and table.partition_key:
+        lacking = [c for c in table.partition_key if c not in op.columns and c != "(expression)"]
+        if lacking:
+            yield Refusal("0A000", "unique constraint on partitioned table must include all partitioning columns")
+
+
+def _drop_constraint(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table, missing = _existing_table(schema, op)
+    yield from missing
+    if table is None or not op.name or op.if_exists or op.name in table.constraints:
+        return
+    if table.complete and schema.complete and table.unnamed_constraints == 0:
+        yield Refusal("42704", f'constraint "{op.name}" of relation "{_name(table.name)}" does not exist')
+
+
+def _validate(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    yield from _drop_constraint(schema, op._replace(if_exists=False), pg_version)
+
+
+# -- whole objects -------------------------------------------------------------------------------
+
+
+def _create_table(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    if op.relation and not op.if_not_exists and schema.relation_exists(op.relation):
+        yield Refusal("42P07", f'relation "{_name(op.relation)}" already exists')
+    if op.parent:
+        parent = schema.table(op.parent)
+        if parent is not None and not parent.partitioned:
+            yield Refusal("42809", f'table "{_name(op.parent)}" is not partitioned')
+
+
+def _drop_table(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    table = schema.table(op.relation)
+    if table is None:
+        if op.relation and not op.if_exists and schema.knows_absent(op.relation):
+            yield Refusal("42P01", f'table "{_name(op.relation)}" does not exist')
+        return
+    if op.cascade:
+        return
+    key = relation_key(table.name)
+    for other, constraint in schema.referencing(table.name):
+        if relation_key(other.name) != key:
+            yield Refusal(
+                "2BP01",
+                f"cannot drop table {_name(table.name)} because other objects depend on it",
+                hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                fix=f"-- drop the foreign key {quote_identifier(constraint.name)} of {quote_name(other.name)} first",
+            )
+            return
+
+
+def _drop_type(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    if not op.name or op.cascade:
+        return
+    for table, column in schema.uses_type(op.name):
+        yield Refusal(
+            "2BP01",
+            f"cannot drop type {bare_name(relation_key(op.name))} because other objects depend on it",
+            hint="Use DROP ... CASCADE to drop the dependent objects too.",
+            fix=f"-- change the type of {quote_name(table.name)}.{quote_identifier(column.name)} first",
+        )
+        return
+
+
+def _drop_sequence(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    if not op.relation or op.cascade:
+        return
+    key = relation_key(op.relation)
+    for table in schema.tables.values():
+        for column in table.columns.values():
+            if column.sequence == key:
+                yield Refusal(
+                    "2BP01",
+                    f"cannot drop sequence {bare_name(key)} because other objects depend on it",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                    fix=f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;",
+                )
+                return
+
+
+def _create_enum(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    if op.name and (schema.enum_values(op.name) is not None or relation_key(op.name) in schema.types):
+        yield Refusal("42710", f'type "{bare_name(relation_key(op.name))}" already exists')
+
+
+def _add_enum_value(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
+    values = schema.enum_values(op.name or "")
+    if values is None or not op.value:
+        return
+    if op.value in values and not op.if_not_exists:
+        yield Refusal("42710", f'enum label "{op.value}" already exists')
+    neighbour = op.option("before") or op.option("after")
+    if neighbour is not None and neighbour not in values:
+        yield Refusal("22023", f'"{neighbour}" is not an existing enum label')
+
+
+_CHECKS: dict[OperationKind, Check] = {
+    K.ALTER_COLUMN_TYPE: _alter_column_type,
+    K.ADD_COLUMN: _add_column,
+    K.DROP_COLUMN: _column_must_exist,
+    K.RENAME_COLUMN: _column_must_exist,
+    K.SET_NOT_NULL: _column_must_exist,
+    K.DROP_NOT_NULL: _column_must_exist,
+    K.SET_DEFAULT: _column_must_exist,
+    K.DROP_DEFAULT: _column_must_exist,
+    K.ADD_IDENTITY: _add_identity,
+    K.ADD_PRIMARY_KEY: _add_key,
+    K.ADD_UNIQUE: _add_key,
+    K.ADD_FOREIGN_KEY: _add_foreign_key,
+    K.CREATE_INDEX: _create_index,
+    K.DROP_CONSTRAINT: _drop_constraint,
+    K.VALIDATE_CONSTRAINT: _validate,
+    K.CREATE_TABLE: _create_table,
+    K.DROP_TABLE: _drop_table,
+    K.DROP_TYPE: _drop_type,
+    K.DROP_SEQUENCE: _drop_sequence,
+    K.CREATE_ENUM: _create_enum,
+    K.ADD_ENUM_VALUE: _add_enum_value,
+}
+
+__all__ = ["ConstraintKind", "Refusal", "refusals"]
