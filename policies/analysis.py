@@ -1,61 +1,143 @@
 """Judging migration SQL: split, parse, classify, model locks, run the rules, honour suppressions.
 
-`analyze_sql` judges one file; `analyze_migration_texts` judges the files of one pull request in
-order, so that a table created by an earlier file counts as new in a later one, and runs the
-rules about the pull request as a whole.
+Every statement is judged against the schema just before it (`policies.schema`): the replay of the
+migrations before it, in journal order. Three ways in:
+
+* `analyze_sql` judges one file alone, knowing only what the caller's `Context` says exists;
+* `analyze_folder` judges a migration folder's files in order, each as the deploy that brought it:
+  the schema before it is the replay of the files before it, and its own transaction is the file;
+* `analyze_migration_texts` judges a pull request's new migrations as one deploy on top of a base
+  schema (the replay of the base's migration set): a table the first creates is new in the second,
+  and when drizzle-orm applies them (`Context.applied_by`) they share one transaction, as its
+  migrator runs all pending migrations in one. Then the rules about the pull request as a whole run.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from policies.classify import classify
 from policies.context import Context
 from policies.locks import effect
-from policies.operations import OperationKind
+from policies.operations import Operation, OperationKind
 from policies.parsing import ParsedStatement, parse_migration
 from policies.report import FileReport, Finding, LockRef, SaferKind, StatementReport
 from policies.rules import Hit, Rule, all_rules
-from policies.unit import AnalyzedStatement, Knowledge, MigrationUnit
+from policies.schema.model import Column, Schema, Table, relation_key
+from policies.schema.refusals import Refusal, refusals
+from policies.schema.replay import apply_operation, enrich, enrich_index_drop
+from policies.schema.snapshot import fill_from
+from policies.unit import AnalyzedStatement, MigrationUnit
 
 _IGNORE = re.compile(r"--\s*schemawarden-ignore(?!-file)[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"--\s*schemawarden-ignore-file[ \t]*([A-Za-z0-9, \t]*)", re.IGNORECASE)
 
 _NO_CODES: frozenset[str] = frozenset()
+K = OperationKind
 
 MigrationText = tuple[str, str] | tuple[str, str, str | None]
 """A migration file to judge: (path, SQL text) or (path, SQL text, journal tag)."""
 
+_CREATES = frozenset({
+    K.CREATE_TABLE, K.CREATE_TABLE_AS, K.CREATE_MATERIALIZED_VIEW, K.CREATE_VIEW, K.CREATE_INDEX,
+    K.CREATE_ENUM, K.CREATE_TYPE, K.CREATE_DOMAIN, K.CREATE_SEQUENCE, K.CREATE_FUNCTION, K.CREATE_SCHEMA,
+})
 
-def analyze_sql(path: str, text: str, context: Context, migration: str | None = None) -> FileReport:
-    """The judgement of one SQL file: what each statement does and the findings against it."""
-    report, _ = _analyze_file(path, text, context, migration, Knowledge.from_context(context))
+
+@dataclass
+class _Deploy:
+    """What the judgement carries from statement to statement within one deploy."""
+
+    schema: Schema
+    created: set[str] = field(default_factory=set)
+    transaction: list[AnalyzedStatement] = field(default_factory=list)
+    """Statements of the earlier migrations of this deploy that share the current transaction."""
+
+
+def initial_schema(context: Context) -> Schema:
+    """The schema a lone file is judged against: the tables the caller says exist (incomplete)."""
+    tables = {
+        relation_key(name): Table(
+            relation_key(name),
+            columns={column: Column(column, fact.type, not_null=fact.not_null) for column, fact in columns.items()},
+            complete=False,
+        )
+        for name, columns in context.columns.items()
+    }
+    return Schema(tables=tables)
+
+
+def analyze_sql(
+    path: str, text: str, context: Context, migration: str | None = None, schema: Schema | None = None
+) -> FileReport:
+    """The judgement of one SQL file: what each statement does and the findings against it, against
+    `schema` (default: what `context` says exists)."""
+    deploy = _Deploy(schema if schema is not None else initial_schema(context), set(context.new_tables))
+    report, _ = _analyze_file(path, text, context, migration, deploy)
     return report
 
 
-def analyze_migration_texts(files: Sequence[MigrationText], context: Context) -> list[FileReport]:
-    """Judge a pull request's migration files in order, then the pull request as a whole.
+def analyze_folder(
+    files: Sequence[MigrationText],
+    context: Context,
+    schema: Schema | None = None,
+    snapshots: Mapping[int, Schema] | None = None,
+) -> list[FileReport]:
+    """Judge a migration folder's files in journal order, each as its own deploy against the schema
+    the files before it leave (from `schema`, default an empty database).
 
-    Facts carry from file to file (a table created in the first is new in the second). Findings
-    about the pull request itself (a schema change without a migration) come as extra reports
-    whose `path` is the file they concern.
+    `snapshots` maps a file's position to drizzle-kit's snapshot of the schema after it: before
+    judging a file, what only the previous snapshot knows fills the replayed schema (`fill_from`).
     """
-    knowledge = Knowledge.from_context(context)
+    current = schema if schema is not None else Schema(complete=True)
+    reports: list[FileReport] = []
+    for position, item in enumerate(files):
+        path, text = item[0], item[1]
+        migration = item[2] if len(item) == 3 else None
+        previous = (snapshots or {}).get(position - 1)
+        if previous is not None:
+            current = fill_from(current, previous)
+        report, deploy = _analyze_file(path, text, context, migration, _Deploy(current))
+        if position == 0 and not report.statements:
+            deploy.schema = deploy.schema.incomplete()  # a first migration without SQL: the database existed (drizzle-kit pull)
+        current = deploy.schema
+        reports.append(report)
+    return reports
+
+
+def analyze_migration_texts(
+    files: Sequence[MigrationText], context: Context, before: Schema | None = None
+) -> list[FileReport]:
+    """Judge a pull request's migration files in order, as one deploy on `before` (default: what
+    `context` says exists), then the pull request as a whole.
+
+    Facts carry from file to file (a table created in the first is new in the second); when
+    drizzle-orm applies them, the rules about "the same transaction" see the earlier files too.
+    Findings about the pull request itself (a schema change without a migration) come as extra
+    reports whose `path` is the file they concern.
+    """
+    deploy = _Deploy(before if before is not None else initial_schema(context), set(context.new_tables))
     reports: list[FileReport] = []
     for item in files:
         path, text = item[0], item[1]
         migration = item[2] if len(item) == 3 else None
-        report, knowledge = _analyze_file(path, text, context, migration, knowledge)
+        report, deploy = _analyze_file(path, text, context, migration, deploy)
+        if not context.drizzle_applies:
+            deploy.transaction = []
         reports.append(report)
-    reports.extend(check_change_set(context, knowledge))
+    reports.extend(check_change_set(context, deploy.schema, frozenset(deploy.created)))
     return reports
 
 
-def check_change_set(context: Context, knowledge: Knowledge | None = None) -> list[FileReport]:
+def check_change_set(
+    context: Context, schema: Schema | None = None, created: frozenset[str] = frozenset()
+) -> list[FileReport]:
     """Findings of the rules that judge a pull request's changed files rather than its SQL."""
-    unit = MigrationUnit("", "", (), context, knowledge or Knowledge.from_context(context))
+    final = schema if schema is not None else initial_schema(context)
+    unit = MigrationUnit("", "", (), context, final, final, created=created)
     by_path: dict[str, list[Finding]] = {}
     for rule in _enabled(context, change_set=True):
         for hit in rule.check(unit):
@@ -64,33 +146,64 @@ def check_change_set(context: Context, knowledge: Knowledge | None = None) -> li
 
 
 def _analyze_file(
-    path: str, text: str, context: Context, migration: str | None, knowledge: Knowledge
-) -> tuple[FileReport, Knowledge]:
+    path: str, text: str, context: Context, migration: str | None, deploy: _Deploy
+) -> tuple[FileReport, _Deploy]:
     analyzed: list[AnalyzedStatement] = []
-    new_relations: frozenset[str] = frozenset()
+    new_relations: frozenset[str] = frozenset(deploy.created)
+    schema_before = schema = deploy.schema
+    version = context.pg_version
     for top in parse_migration(text):
         suppressed = _codes(_IGNORE, top.statement.comments)
         for parsed in _flatten([top]):
-            operations = []
+            before = schema
+            operations: list[Operation] = []
+            refused: list[Refusal] = []
+            if parsed.error is not None:
+                schema = schema.incomplete()
             for op in classify(parsed):
-                enriched = knowledge.enrich(op)
-                knowledge.learn(enriched)
-                operations.append(enriched)
-            effects = tuple(effect(op, context.pg_version) for op in operations)
-            if len(new_relations) != len(knowledge.new_relations):  # it only grows: share unchanged copies
-                new_relations = frozenset(knowledge.new_relations)
+                op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
+                if not parsed.in_do_block:
+                    refused.extend(refusals(schema, op, version))
+                schema = apply_operation(schema, op)
+                if op.kind in _CREATES:
+                    created = op.name if op.kind is K.CREATE_INDEX else op.relation or op.name
+                    if created:
+                        deploy.created.add(relation_key(created))
+                operations.append(op)
+            if parsed.shape == "DoStmt" and not parsed.inner:
+                schema = schema.incomplete()  # a body the analysis could not read may change anything
+            effects = tuple(effect(op, version) for op in operations)
+            if len(new_relations) != len(deploy.created):  # it only grows: share unchanged copies
+                new_relations = frozenset(deploy.created)
             analyzed.append(
-                AnalyzedStatement(len(analyzed), parsed, tuple(operations), effects, new_relations, suppressed)
+                AnalyzedStatement(
+                    len(analyzed), parsed, tuple(operations), effects, new_relations, suppressed,
+                    schema=before, refusals=tuple(refused), path=path,
+                )
             )
-    unit = MigrationUnit(path, text, tuple(analyzed), context, knowledge, _codes(_IGNORE_FILE, text))
+    unit = MigrationUnit(
+        path, text, tuple(analyzed), context, schema_before, schema, _codes(_IGNORE_FILE, text),
+        created=frozenset(deploy.created), earlier=tuple(deploy.transaction),
+    )
     findings: list[Finding] = []
-    for rule in _enabled(context, change_set=False, kinds=frozenset(unit.by_kind)):
+    kinds = frozenset(unit.by_kind) | _earlier_kinds(unit)
+    for rule in _enabled(context, change_set=False, kinds=kinds):
         for hit in rule.check(unit):
             if not _is_suppressed(rule.code, hit, unit):
                 findings.append(_finding(rule, hit, context))
     findings.sort(key=lambda f: (f.line or 0, f.code))
     statements = tuple(_statement_report(s) for s in analyzed)
-    return FileReport(path, migration, statements, tuple(findings)), knowledge
+    deploy.schema = schema
+    deploy.transaction = [*deploy.transaction, *analyzed]
+    return FileReport(path, migration, statements, tuple(findings)), deploy
+
+
+def _earlier_kinds(unit: MigrationUnit) -> frozenset[OperationKind]:
+    """Operation kinds of the earlier migrations in this transaction (rules about the transaction
+    look there too)."""
+    if not unit.earlier:
+        return frozenset()
+    return frozenset(op.kind for statement in unit.earlier for op in statement.operations)
 
 
 def _flatten(parsed: list[ParsedStatement]) -> Iterator[ParsedStatement]:

@@ -59,6 +59,8 @@ def _index(shape: str, node: Node) -> Iterator[Operation]:
         if_not_exists=bool(node.get("if_not_exists")),
         has_where="whereClause" in node,
         detail=node.get("accessMethod"),
+        # ON ONLY a partitioned table: the parse tree leaves the relation's `inh` out
+        options=(("only", "true"),) if not node.get("relation", {}).get("inh") else (),
     )
 
 
@@ -155,9 +157,11 @@ def _enum(shape: str, node: Node) -> Iterator[Operation]:
     if node.get("oldVal"):
         yield Operation(K.RENAME_ENUM_VALUE, shape, name=name, value=node.get("oldVal"), new_name=node.get("newVal"))
     else:
+        neighbour = node.get("newValNeighbor")
+        place = (("after" if node.get("newValIsAfter") else "before", str(neighbour)),) if neighbour else ()
         yield Operation(
             K.ADD_ENUM_VALUE, shape, name=name, value=node.get("newVal"),
-            if_not_exists=bool(node.get("skipIfNewValExists")),
+            if_not_exists=bool(node.get("skipIfNewValExists")), options=place,
         )
 
 

@@ -18,6 +18,7 @@ from policies.versions import DEFAULT_PG_VERSION, is_supported, supported_range
 
 RULE_SETTINGS = ("error", "warning", "info", "off")
 FILE_CHANGES = ("added", "modified", "deleted")
+APPLIERS = ("drizzle", "schemawarden")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class Context:
     * `transactional`: the migration runs in one transaction, as drizzle-orm's migrator does.
     * `migration_changes`: migration files the pull request touches -> `added`, `modified` or
       `deleted` compared with its base (the caller decides which files are migrations).
+    * `applied_by`: who applies the migrations where it matters (DESIGN's table): `drizzle`, whose
+      migrator runs all pending migrations in one transaction and sets no lock_timeout, or
+      `schemawarden`, whose apply runs each migration in its own transaction, non-transactional
+      statements alone, and sets lock_timeout itself.
     """
 
     pg_version: int = DEFAULT_PG_VERSION
@@ -63,6 +68,7 @@ class Context:
     table_sizes: Mapping[str, Mapping[str, TableSize]] = field(default_factory=dict)
     transactional: bool = True
     migration_changes: Mapping[str, str] = field(default_factory=dict)
+    applied_by: str = "drizzle"
 
     def __post_init__(self) -> None:
         if not is_supported(self.pg_version):
@@ -78,9 +84,16 @@ class Context:
                     f"rule {code}: {setting!r} is not a setting; use one of {', '.join(RULE_SETTINGS)}"
                 )
 
+        if self.applied_by not in APPLIERS:
+            raise ConfigurationError(f"applied_by {self.applied_by!r}: use one of {', '.join(APPLIERS)}")
         for path, status in self.migration_changes.items():
             if status not in FILE_CHANGES:
                 raise ConfigurationError(f"{path}: {status!r} is not a change; use one of {', '.join(FILE_CHANGES)}")
+
+    @property
+    def drizzle_applies(self) -> bool:
+        """drizzle-orm's migrator applies the migrations: one transaction for all pending ones."""
+        return self.applied_by == "drizzle"
 
     def disabled(self, code: str) -> bool:
         return self.rules.get(code) == "off"

@@ -214,6 +214,12 @@ class Operation(NamedTuple):
     other_relations: tuple[str, ...] = ()
     """Relations the statement locks without naming them, filled in from the schema before it: the
     table a dropped foreign key references, the partitions of a partitioned table, an index's table."""
+    partitions: tuple[str, ...] = ()
+    """The partitions of a partitioned table the operation recurses to (locked, scanned and
+    rewritten like the parent), filled in from the schema."""
+    reindexed: bool = False
+    """ALTER COLUMN ... TYPE that rewrites no row but rebuilds the column's indexes (another
+    operator class), filled in from the schema."""
     nullable_key_columns: tuple[str, ...] = ()
     """Columns of a PRIMARY KEY ... USING INDEX that the schema before it has nullable: PostgreSQL
     sets them NOT NULL, scanning the table (filled in from the schema)."""
@@ -229,7 +235,7 @@ class Operation(NamedTuple):
     @property
     def relations(self) -> tuple[str, ...]:
         """Every relation the operation touches, the altered one first."""
-        found = [r for r in (self.relation, self.referenced_relation, *self.other_relations) if r]
+        found = [r for r in (self.relation, self.referenced_relation, *self.other_relations, *self.partitions) if r]
         return tuple(dict.fromkeys(found))
 
 

@@ -15,7 +15,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     if not unit.context.transactional or unit.pg_version >= 12:
         return
     for statement, op, _ in operations(unit, OperationKind.ADD_ENUM_VALUE):
-        if op.name not in unit.knowledge.new_enum_types:
+        if not unit.is_new_object(op.name):
             yield Hit(
                 statement,
                 f"ALTER TYPE \"{op.name}\" ADD VALUE cannot run inside a transaction block on PostgreSQL "

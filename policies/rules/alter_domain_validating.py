@@ -13,7 +13,7 @@ from policies.unit import MigrationUnit
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.ALTER_DOMAIN):
-        if unit.knowledge.is_new_object(op.name):
+        if unit.is_new_object(op.name):
             continue
         if op.detail == "add_constraint" and not op.not_valid:
             change = f'Adding constraint "{op.value}" to' if op.value else "Adding a constraint to"

@@ -11,18 +11,20 @@ from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 K = OperationKind
+_REPLACING = frozenset({K.DROP_NOT_NULL, K.SET_DEFAULT, K.ADD_IDENTITY})
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in on_existing(unit, K.DROP_DEFAULT):
-        later_nullable = any(
-            later.kind is K.DROP_NOT_NULL and later.relation == op.relation and later.columns == op.columns
+        # A later DROP NOT NULL, new default or identity in the same migration keeps inserts working.
+        replaced = any(
+            later.kind in _REPLACING and later.relation == op.relation and later.columns == op.columns
             for other in unit.statements[statement.index :]
             for later in other.operations
         )
-        if later_nullable:
+        if replaced:
             continue
-        fact = unit.knowledge.column(op.relation, op.columns[0]) if op.columns else None
+        fact = statement.schema.column(op.relation, op.columns[0]) if op.columns else None
         if fact is not None and not fact.not_null:
             continue
         known = fact is not None

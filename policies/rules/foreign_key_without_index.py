@@ -25,7 +25,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             continue
         key = relation_key(op.relation)
         knowable = statement.is_new(op.relation) or all((key, c) in added_columns for c in op.columns)
-        if knowable and not unit.knowledge.has_index_for(op.relation, op.columns):
+        if knowable and not unit.schema_after.has_index_for(op.relation, op.columns):
             columns = ", ".join(f'"{c}"' for c in op.columns)
             yield Hit(
                 statement,

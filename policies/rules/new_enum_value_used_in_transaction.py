@@ -22,7 +22,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             continue
         if any(op.kind in (K.ADD_ENUM_VALUE, K.CREATE_ENUM) for op in statement.operations):
             for op in statement.operations:
-                if op.kind is K.ADD_ENUM_VALUE and op.value and op.name not in unit.knowledge.new_enum_types:
+                if op.kind is K.ADD_ENUM_VALUE and op.value and not unit.is_new_object(op.name):
                     added[op.value] = (op.name or "", statement.line)
             continue
         for value, (enum, line) in added.items():

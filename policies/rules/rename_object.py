@@ -19,7 +19,7 @@ NAMED_BY_QUERIES = frozenset(
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.RENAME_OBJECT, OperationKind.RENAME_ENUM_VALUE):
-        if unit.knowledge.is_new_object(op.name):
+        if unit.is_new_object(op.name):
             continue
         if op.kind is OperationKind.RENAME_ENUM_VALUE:
             yield Hit(

@@ -16,7 +16,7 @@ _RELATIONS = frozenset({"table", "view", "materialized_view", "foreign_table"})
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.SET_SCHEMA):
-        if statement.is_new(op.relation) or unit.knowledge.is_new_object(op.name):
+        if statement.is_new(op.relation) or unit.is_new_object(op.name):
             continue
         what = (op.detail or "object").replace("_", " ")
         yield Hit(

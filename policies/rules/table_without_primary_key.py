@@ -8,14 +8,15 @@ from policies.operations import OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import operations, quoted
 from policies.rules._rule import Hit, Rule
-from policies.unit import MigrationUnit, relation_key
+from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, _ in operations(unit, OperationKind.CREATE_TABLE):
         if not op.relation or op.detail == "partition":
             continue
-        if relation_key(op.relation) not in unit.knowledge.primary_keys:
+        table = unit.schema_after.table(op.relation)
+        if table is not None and table.primary_key() is None:
             yield Hit(
                 statement,
                 f'Table {quoted(op.relation)} has no primary key: rows cannot be addressed reliably, logical '
