@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.render import FORMATS, render, summarize
 from bot.render.links import rule_anchor
-from policies.report import Category, FileReport, Finding, LockRef, Severity, StatementReport
+from policies.report import Category, FileReport, Finding, LockRef, SaferKind, Severity, StatementReport
 
 INDEX = Finding(
     code="SW101",
@@ -246,3 +247,44 @@ def test_text_is_compiler_style_and_coloured_only_on_request() -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_renders_no_reports(fmt: str) -> None:
     assert render(fmt, []).endswith("\n")  # type: ignore[arg-type]
+
+
+def _with_kind(finding: Finding, kind: SaferKind, safer: str) -> Finding:
+    return replace(finding, safer_kind=kind, safer=safer)
+
+
+def kinds_reports() -> list[FileReport]:
+    """One finding of each `safer_kind`: a recipe, the rule's example, no recipe (said and not)."""
+    example = _with_kind(INDEX, SaferKind.EXAMPLE, 'CREATE INDEX CONCURRENTLY "t_a_idx" ON "t" ("a");')
+    none_said = replace(
+        _with_kind(JSON_TYPE, SaferKind.NONE, "the table is partitioned: <no> CONCURRENTLY on a parent"), line=5
+    )
+    none_empty = replace(_with_kind(INDEX, SaferKind.NONE, ""), line=7)
+    return [
+        FileReport(
+            path="migrations/0002_kinds.sql",
+            migration="0002_kinds",
+            findings=(replace(INDEX, line=1), example, none_said, none_empty),
+        )
+    ]
+
+
+def test_text_labels_examples_and_missing_recipes() -> None:
+    out = render("text", kinds_reports())
+    assert "    safer: CREATE INDEX CONCURRENTLY \"orders_user_idx\"" in out
+    assert '    example: CREATE INDEX CONCURRENTLY "t_a_idx"' in out
+    assert "    no safe recipe: the table is partitioned" in out
+    assert out.count("safer:") == 1 and out.count("no safe recipe:") == 1
+    multi = [replace(INDEX, safer_kind=SaferKind.EXAMPLE, safer="BEGIN;\nCOMMIT;")]
+    lines = render("text", [FileReport("m.sql", None, findings=tuple(multi))]).splitlines()
+    assert lines[1:3] == ["    example: BEGIN;", "             COMMIT;"]  # continuation aligned
+
+
+def test_github_annotations_label_examples_and_missing_recipes() -> None:
+    commands = [line for line in render("github", kinds_reports()).splitlines() if line.startswith("::")]
+    assert len(commands) == 4
+    assert "%0ASafer: CREATE INDEX CONCURRENTLY" in commands[0]
+    assert "%0AExample (not written for this statement): CREATE INDEX CONCURRENTLY" in commands[1]
+    assert "%0ANo safe recipe: the table is partitioned" in commands[2]
+    assert "%0A" not in commands[3]  # nothing to say
+    assert "Safer:" not in "".join(commands[1:])
