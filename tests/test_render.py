@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import replace
@@ -13,6 +14,7 @@ import pytest
 from bot.render import FORMATS, render, summarize
 from bot.render.links import rule_anchor
 from policies.report import Category, FileReport, Finding, LockRef, SaferKind, Severity, StatementReport
+from policies.rules import rule_by_code
 
 INDEX = Finding(
     code="SW101",
@@ -221,8 +223,8 @@ def test_markdown_has_a_statement_table_and_collapsed_safer_ways() -> None:
     assert row.count("|") == 5
     assert "&#124;&#124;" in row
     assert "SHARE on <code>orders</code>" in row and "scans <code>orders</code>" in row
-    # No docs_url configured: the link is relative to the repository, not a made-up address.
-    assert "[SW101 non-concurrent-index](docs/rules.md#sw101-non-concurrent-index)" in out
+    # No docs_url configured: the rule is named, not linked (docs/rules.md is not in the user's repository).
+    assert "**error** SW101 non-concurrent-index (lock, line 3)" in out
     assert "<details><summary>Safer way</summary>" in out
     assert "```sql" in out and "CREATE INDEX CONCURRENTLY" in out
     assert "### `sql/clean.sql`" in out and "No findings." in out
@@ -267,6 +269,42 @@ def kinds_reports() -> list[FileReport]:
             findings=(replace(INDEX, line=1), example, none_said, none_empty),
         )
     ]
+
+
+def test_markdown_without_docs_url_names_the_rule_and_gives_its_rationale() -> None:
+    out = render("markdown", reports())
+    assert "docs/rules.md" not in out
+    assert "](" not in out  # no link at all
+    rule = rule_by_code("SW101")
+    assert rule is not None
+    assert "<details><summary>Why</summary>" in out
+    assert html.escape(rule.rationale.strip(), quote=False).splitlines()[0] in out
+    # SW140 is not in the rulebook: no Why for it, and nothing made up.
+    assert out.count("<summary>Why</summary>") == 1
+
+
+def test_markdown_with_docs_url_links_there_and_leaves_the_rationale_to_the_reference() -> None:
+    base = "https://docs.example.org/schemawarden/rules.md"
+    out = render("markdown", reports(), docs_url=base)
+    links = re.findall(r"\]\(([^)]*)\)", out)
+    assert links and all(link.startswith(base + "#") for link in links)
+    assert f"({base}#sw140-prefer-jsonb)" in out
+    assert "<summary>Why</summary>" not in out
+
+
+def test_no_output_links_a_relative_rules_page() -> None:
+    for fmt in FORMATS:
+        out = render(fmt, reports())  # type: ignore[arg-type]
+        assert "docs/rules.md" not in out, fmt
+
+
+def test_markdown_labels_examples_and_missing_recipes() -> None:
+    out = render("markdown", kinds_reports())
+    assert out.count("<details><summary>Safer way</summary>") == 1  # the recipe only
+    assert out.count("<details><summary>Example (not written for this statement)</summary>") == 1
+    assert 'CREATE INDEX CONCURRENTLY "t_a_idx"' in out
+    assert "  No safe recipe: the table is partitioned: &lt;no&gt; CONCURRENTLY on a parent\n" in out
+    assert out.count("No safe recipe") == 1  # an empty `none` says nothing
 
 
 def test_text_labels_examples_and_missing_recipes() -> None:

@@ -1,7 +1,7 @@
 """The PR comment body: per file, what each statement locks and rewrites, then the findings.
 
 Reviewers read the table to see the blast radius of each statement at a glance, and open a
-finding's details for the safer way; the details are collapsed so a long migration does not
+finding's details for the why and the safer way; the details are collapsed so a long migration does not
 bury the verdict. Text from SQL is HTML-escaped: a statement must never break the table or
 inject markup into the comment.
 """
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from bot.render.links import rule_url
 from bot.render.summary import ordered_findings, summarize
-from policies.report import FileReport, Finding, Severity, StatementReport
+from policies.report import FileReport, Finding, SaferKind, Severity, StatementReport
+from policies.rules import rule_by_code
 
 SQL_PREVIEW = 90
 _ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}  # noqa: RUF001
@@ -66,21 +67,37 @@ def _statement_row(statement: StatementReport) -> str:
 
 def _finding(finding: Finding, docs_url: str | None) -> list[str]:
     where = f"line {finding.line}" if finding.line is not None else "file"
-    link = f"[{finding.code} {finding.name}]({rule_url(finding.code, finding.name, docs_url)})"
-    head = (
-        f"- {_ICON[finding.severity]} **{finding.severity.value}** {link} "
+    rule = f"{finding.code} {_cell(finding.name)}"
+    url = rule_url(finding.code, finding.name, docs_url)
+    if url is not None:
+        rule = f"[{rule}]({url})"
+    out = [
+        f"- {_ICON[finding.severity]} **{finding.severity.value}** {rule} "
         f"({finding.category.value}, {where}): {_cell(finding.message)}"
-    )
-    if not finding.safer:
-        return [head, ""]
+    ]
+    if finding.safer_kind is SaferKind.NONE and finding.safer.strip():
+        out.append(f"  No safe recipe: {_cell(finding.safer.strip())}")
+    # Without a reference to link to, the comment says why the rule objects itself.
+    known = rule_by_code(finding.code) if docs_url is None else None
+    if known is not None and known.rationale.strip():
+        out += _details("Why", html.escape(known.rationale.strip(), quote=False))
+    if finding.safer and finding.safer_kind is not SaferKind.NONE:
+        label = (
+            "Example (not written for this statement)"
+            if finding.safer_kind is SaferKind.EXAMPLE
+            else "Safer way"
+        )
+        out += _details(label, _fence(finding.safer))
+    return [*out, ""]
+
+
+def _details(summary: str, body: str) -> list[str]:
     return [
-        head,
-        "  <details><summary>Safer way</summary>",
+        f"  <details><summary>{summary}</summary>",
         "",
-        *(f"  {line}" for line in _fence(finding.safer).splitlines()),
+        *(f"  {line}" for line in body.splitlines()),
         "",
         "  </details>",
-        "",
     ]
 
 
