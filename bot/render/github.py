@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.render.summary import ordered_findings, summarize
-from policies.report import FileReport, Severity
+from policies.report import FileReport, SaferKind, Severity
 
+_SAFER_LABEL = {
+    SaferKind.RECIPE: "Safer",
+    SaferKind.EXAMPLE: "Example (not written for this statement)",
+    SaferKind.NONE: "No safe recipe",
+}
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
@@ -24,8 +29,8 @@ def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR) ->
                 props.append(f"line={finding.line}")
             props.append(f"title={_property(f'{finding.code} {finding.name}')}")
             message = finding.message
-            if finding.safer:
-                message += f"\nSafer: {finding.safer}"
+            if finding.safer.strip():
+                message += f"\n{_SAFER_LABEL[finding.safer_kind]}: {finding.safer}"
             lines.append(f"::{_COMMAND[finding.severity]} {','.join(props)}::{_data(message)}")
     lines.append(f"schemawarden: {summarize(reports, fail_on).headline()}")
     return "\n".join(lines) + "\n"

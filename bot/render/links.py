@@ -1,16 +1,15 @@
-"""Where a rule's documentation lives, so every output links a finding to its rule page.
+"""Where a rule's documentation lives, so an output can link a finding to its rule page.
 
-`docs/rules.md` has one section per rule headed `SW123 name`; GitHub turns such a heading
-into the anchor `#sw123-name`. Without a configured base (the policy's `docs_url`), links are
-relative to the repository (`docs/rules.md#sw101-...`): honest, if only as good as the reader's
-checkout. SARIF's `helpUri` must be absolute, so it is only given when a base is configured.
+The reference (docs/rules.md in schemawarden's own repository) has one section per rule headed
+`SW123 name`; GitHub turns such a heading into the anchor `#sw123-name`. A link needs the
+policy's `docs_url` (the published reference): a relative `docs/rules.md` would resolve against
+the *user's* repository, where no such file exists. Without one, outputs name the rule and the
+PR comment carries the rule's rationale itself. SARIF's `helpUri` must moreover be absolute.
 """
 
 from __future__ import annotations
 
 import re
-
-RULES_DOC_PATH = "docs/rules.md"
 
 
 def rule_anchor(code: str, name: str) -> str:
@@ -19,9 +18,11 @@ def rule_anchor(code: str, name: str) -> str:
     return slug.replace(" ", "-")
 
 
-def rule_url(code: str, name: str, docs_url: str | None = None) -> str:
-    """The rule's section: under `docs_url` when configured, else the repository-relative page."""
-    return f"{docs_url or RULES_DOC_PATH}#{rule_anchor(code, name)}"
+def rule_url(code: str, name: str, docs_url: str | None = None) -> str | None:
+    """The rule's section under `docs_url`, or None when no reference is configured."""
+    if not docs_url:
+        return None
+    return f"{docs_url}#{rule_anchor(code, name)}"
 
 
 def help_uri(code: str, name: str, docs_url: str | None) -> str | None:

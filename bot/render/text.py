@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.render.summary import ordered_findings, summarize
-from policies.report import FileReport, Severity
+from policies.report import FileReport, SaferKind, Severity
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
 _DIM = "\033[2m"
+# What a finding's `safer` text is, said before it: a recipe for this statement, or the rule's
+# example on made-up tables, or why no safe recipe fits.
+_SAFER_LABEL = {SaferKind.RECIPE: "safer", SaferKind.EXAMPLE: "example", SaferKind.NONE: "no safe recipe"}
 _COLOUR = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 
 
@@ -32,8 +35,10 @@ def render(reports: Sequence[FileReport], fail_on: Severity = Severity.ERROR, co
             rule = f"{finding.code} {finding.name}"
             message = finding.message.replace("\n", "\n    ")
             lines.append(f"{paint(where, _BOLD)}: {severity} {rule}: {message}")
+            label = _SAFER_LABEL[finding.safer_kind]
             for i, safer_line in enumerate(finding.safer.splitlines()):
-                lines.append(paint(("    safer: " if i == 0 else "           ") + safer_line, _DIM))
+                lead = f"    {label}: " if i == 0 else " " * (len(label) + 6)
+                lines.append(paint(lead + safer_line, _DIM))
     summary = summarize(reports, fail_on)
     verdict = (
         paint(f"failed (findings at or above {fail_on.value})", _BOLD, _COLOUR[Severity.ERROR])
