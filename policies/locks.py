@@ -106,6 +106,9 @@ ENTRIES: tuple[LockEntry, ...] = (
        note="ADD CONSTRAINT ... NOT NULL ... NOT VALID: no scan; VALIDATE CONSTRAINT scans later"),
     _e(K.SET_NOT_NULL, "*", AE, scans=True, cite="sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL"),
     _e(K.DROP_NOT_NULL, "*", AE),
+    _e(K.ALTER_COLUMN_TYPE, "binary_coercible_reindexed", AE, scans=True,
+       note="binary-coercible: no rewrite, but the column's indexes are rebuilt (another operator class), "
+       "reading the whole table"),
     _e(K.ALTER_COLUMN_TYPE, "binary_coercible", AE, note="binary-coercible: no rewrite"),
     _e(K.ALTER_COLUMN_TYPE, "binary_coercible_rechecked", AE, scans=True,
        note="binary-coercible: no rewrite, but the validated CHECK constraints that read the column are "
@@ -130,7 +133,9 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.ADD_CHECK, "not_valid", AE),
     _e(K.ADD_CHECK, "*", AE, scans=True),
     _e(K.ADD_PRIMARY_KEY, "inline"),
-    _e(K.ADD_PRIMARY_KEY, "using_index", AE, note="columns must already be NOT NULL or are scanned"),
+    _e(K.ADD_PRIMARY_KEY, "using_index_nullable", AE, scans=True,
+       note="sets the key's nullable columns NOT NULL: reads the whole table to prove it, and fails on a NULL"),
+    _e(K.ADD_PRIMARY_KEY, "using_index", AE, note="the key's columns are already NOT NULL: no scan"),
     _e(K.ADD_PRIMARY_KEY, "*", AE, scans=True, note="builds a unique index under the lock"),
     _e(K.ADD_UNIQUE, "inline"),
     _e(K.ADD_UNIQUE, "using_index", AE),
@@ -231,7 +236,7 @@ def _constraint_variant(op: Operation) -> str:
     if op.inline:
         return "inline"
     if op.using_index:
-        return "using_index"
+        return "using_index_nullable" if op.nullable_key_columns else "using_index"
     return "not_valid" if op.not_valid else "validate"
 
 
@@ -239,6 +244,8 @@ def _type_variant(op: Operation) -> str:
     change = classify_type_change(op.old_type, op.column_type or "", op.using)
     if change is not TypeChange.BINARY_COERCIBLE:
         return "rewrite"
+    if op.reindexed:
+        return "binary_coercible_reindexed"
     return "binary_coercible_rechecked" if op.rechecked else "binary_coercible"
 
 
@@ -289,16 +296,29 @@ def effect(op: Operation, pg_version: int) -> Effect:
     if entry is None:
         return _NO_EFFECT
     locks = []
+    table_mode: str | None = None
     for target, mode in entry.locks:
         relation = op.relation if target == TABLE else op.referenced_relation if target == REFERENCED else op.name
         if relation:
-            locks.append(LockRef(relation, (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode))
-    altered = (op.relation,) if op.relation else ()
+            given = (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode
+            locks.append(LockRef(relation, given))
+            if target == TABLE:
+                table_mode = given
+    if table_mode is not None:
+        # Relations locked without being named take the altered table's mode: the table a dropped
+        # foreign key references, an index's table, the partitions a statement recurses to.
+        seen = {lock.relation for lock in locks}
+        for relation in (*op.other_relations, *op.partitions):
+            if relation not in seen:
+                locks.append(LockRef(relation, table_mode))
+                seen.add(relation)
+    altered = (op.relation, *op.partitions) if op.relation else ()
     read = op.name if entry.scanned == NAMED else op.relation
+    scanned = ((read, *op.partitions) if read == op.relation else (read,)) if entry.scans and read else ()
     return Effect(
         locks=tuple(locks),
         rewrites=altered if entry.rewrites else (),
-        scans=(read,) if entry.scans and read else (),
+        scans=scanned,
         cite=entry.cite,
         note=entry.note,
     )
