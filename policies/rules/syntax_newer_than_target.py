@@ -110,14 +110,18 @@ def _mark_constraint(constraint: Node, found: set[str]) -> None:
         # A table constraint written NOT ENFORCED lacks `is_enforced` (the grammar sets it for
         # every other CHECK and FOREIGN KEY); a column constraint gets an attribute node instead.
         found.add(_ENFORCEMENT)
-    elif kind == "CONSTR_NOTNULL" and "keys" in constraint:
-        found.add(_NOT_NULL_CONSTRAINT)  # a column's NOT NULL has no `keys`; `NOT NULL col` (18) has
+    elif kind == "CONSTR_NOTNULL":
+        if "keys" in constraint:
+            found.add(_NOT_NULL_CONSTRAINT)  # a column's NOT NULL has no `keys`; `NOT NULL col` (18) has
+        elif constraint.get("is_no_inherit"):
+            found.add(_NOT_NULL_NO_INHERIT)
     if not _CONSTRAINT_MARKS.isdisjoint(constraint):
         found.update(_CONSTRAINT_MARKS.intersection(constraint))
 
 
 _DEFINING = frozenset({"AT_AddColumn", "AT_AddConstraint"})
-_STORED, _VIRTUAL, _ENFORCEMENT, _NOT_NULL_CONSTRAINT = "stored", "virtual", "enforcement", "not null constraint"
+_STORED, _VIRTUAL, _ENFORCEMENT = "stored", "virtual", "enforcement"
+_NOT_NULL_CONSTRAINT, _NOT_NULL_NO_INHERIT = "not null constraint", "not null no inherit"
 _COLUMN_MARKS = frozenset({"compression", "storage_name"})
 """ColumnDef fields set only by the clauses of the same name."""
 _CONSTRAINT_MARKS = frozenset({"nulls_not_distinct", "without_overlaps", "fk_with_period", "pk_with_period"})
@@ -177,10 +181,12 @@ def _merge_when(tree: Tree, match_kind: str) -> bool:
 
 def _enforcement(tree: Tree) -> bool:
     # ENFORCED / NOT ENFORCED on a constraint, or ALTER CONSTRAINT ... [NOT] ENFORCED.
-    if _ENFORCEMENT in tree.marks:
-        return True
+    return _ENFORCEMENT in tree.marks or _altered_constraint(tree, "alterEnforceability")
+
+
+def _altered_constraint(tree: Tree, field: str) -> bool:
     return any(
-        subtype == "AT_AlterConstraint" and "def" in fields and unwrap(fields["def"])[1].get("alterEnforceability")
+        subtype == "AT_AlterConstraint" and "def" in fields and unwrap(fields["def"])[1].get(field)
         for subtype, fields in tree.commands
     )
 
@@ -434,6 +440,13 @@ FEATURES: tuple[Feature, ...] = (
             'DELETE FROM "stock" WHERE NOT EXISTS (SELECT 1 FROM "delivery" d WHERE d."item" = "stock"."item");'
         ),
     ),
+    # https://www.postgresql.org/docs/release/17.0/ ("Allow ALTER TABLE ... SET STATISTICS to use
+    # DEFAULT"); https://www.postgresql.org/docs/17/sql-altertable.html
+    Feature(
+        17, "SET STATISTICS DEFAULT", _in("AlterTableStmt", K.ALTER_COLUMN_OTHER),
+        lambda t: any(subtype == "AT_SetStatistics" and "def" not in f for subtype, f in t.commands),
+        instead='ALTER TABLE "t" ALTER COLUMN "a" SET STATISTICS -1;  -- -1 is the default target',
+    ),
     # https://www.postgresql.org/docs/release/18.0/ ("Allow generated columns to be virtual, and
     # make them the default"); https://www.postgresql.org/docs/18/ddl-generated-columns.html
     Feature(
@@ -452,6 +465,19 @@ FEATURES: tuple[Feature, ...] = (
         _COLUMNS | _in("AlterTableStmt", K.SET_NOT_NULL), _marked(_NOT_NULL_CONSTRAINT),
         instead='ALTER TABLE "t" ALTER COLUMN "a" SET NOT NULL;  -- scans the table under ACCESS EXCLUSIVE',
         recipe=_not_null_recipe,
+    ),
+    # https://www.postgresql.org/docs/18/sql-createtable.html (NOT NULL [ NO INHERIT ] as a column
+    # constraint; before 18 NO INHERIT is accepted only on CHECK)
+    Feature(
+        18, "NOT NULL ... NO INHERIT", _COLUMNS, _marked(_NOT_NULL_NO_INHERIT),
+        no_equivalent="Before PostgreSQL 18 a NOT NULL constraint is always inherited by the child tables.",
+    ),
+    # https://www.postgresql.org/docs/18/sql-altertable.html (ALTER CONSTRAINT ... [ NO ] INHERIT, for
+    # NOT NULL constraints). Older grammars parse it as a constraint attribute, then refuse it.
+    Feature(
+        18, "ALTER CONSTRAINT ... [NO] INHERIT", _in("AlterTableStmt", K.ALTER_CONSTRAINT),
+        lambda t: _altered_constraint(t, "alterInheritability"),
+        no_equivalent="Before PostgreSQL 18 the child tables always inherit NOT NULL, and that cannot be changed.",
     ),
     # https://www.postgresql.org/docs/release/18.0/ ("Allow CHECK and foreign key constraints to be
     # specified as NOT ENFORCED"); https://www.postgresql.org/docs/18/sql-createtable.html
