@@ -570,9 +570,12 @@ RULE = Rule(
         'CREATE UNIQUE INDEX "users_email_one_null" ON "users" ((true)) WHERE "email" IS NULL;'
     ),
     bad='CREATE UNIQUE INDEX "users_email_key" ON "users" ("email") NULLS NOT DISTINCT;',
-    good='CREATE UNIQUE INDEX "users_email_key" ON "users" ("email") NULLS NOT DISTINCT;',
+    good=(
+        'CREATE UNIQUE INDEX "users_email_key" ON "users" ("email");\n'
+        'CREATE UNIQUE INDEX "users_email_one_null" ON "users" ((true)) WHERE "email" IS NULL;'
+    ),
     check=check,
     needs=NEEDS,
     bad_context={"pg_version": 14},
-    good_context={"pg_version": 15},
+    good_context={"pg_version": 14},
 )
