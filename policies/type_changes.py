@@ -11,7 +11,7 @@
 * Indexes on the column are rebuilt whenever the table is, and also without a rewrite when the
   new type's default operator class differs from the index's (`rebuilds_indexes`).
 
-Every fact here was measured on PostgreSQL 11, 13, 15 and 18 (tests/test_type_changes_on_postgres.py);
+Every fact here was measured on PostgreSQL 11 to 18 (tests/test_type_changes_on_postgres.py);
 the tables are data taken from the catalogs (pg_cast, pg_opclass) of those servers, the citext
 extension included. Types outside them are unknown, never guessed.
 """
