@@ -263,7 +263,7 @@ def _finding(rule: Rule, hit: Hit, context: Context) -> Finding:
         severity=context.severity_for(rule.code, hit.severity or rule.severity),
         line=line,
         message=hit.message,
-        safer=hit.safer or hit.no_recipe or rule.safer,
+        safer=hit.safer or hit.no_recipe or hit.example or rule.safer,
         safer_kind=SaferKind.RECIPE if hit.safer else SaferKind.NONE if hit.no_recipe else SaferKind.EXAMPLE,
     )
 

@@ -21,7 +21,7 @@ from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SCHEMAWARDEN_SHARED_DIR") or ROOT.parent / "shared")  # worktrees elsewhere set it
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,9 @@ class Hit:
     safer: str | None = None
     no_recipe: str | None = None
     """Why no safe recipe fits this statement (said instead of the rule's example), when so."""
+    example: str | None = None
+    """A worked example that fits this kind of statement but is not written for it (shown labelled
+    as an example, instead of the rule's own)."""
 
 
 Check = Callable[[MigrationUnit], Iterable[Hit]]

@@ -539,8 +539,11 @@ def _hit(statement: AnalyzedStatement, tree: Tree, feature: Feature, target: int
         f"{feature.name} needs PostgreSQL {feature.since}; the target is {target} (pg_version in "
         f"schemawarden.toml): PostgreSQL {target} refuses this statement{where}, and the migration fails here."
     )
-    safer = (feature.recipe(tree) if feature.recipe else None) or feature.instead
-    return Hit(statement, message, safer=safer, no_recipe=None if safer else feature.no_equivalent)
+    recipe = feature.recipe(tree) if feature.recipe else None
+    return Hit(
+        statement, message, safer=recipe, example=None if recipe else feature.instead,
+        no_recipe=None if recipe or feature.instead else feature.no_equivalent,
+    )
 
 
 NEEDS = frozenset(kind for feature in FEATURES for kind in feature.where.kinds)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from policies.operations import ConstraintKind
 
+
 def relation_key(name: str) -> str:
     """`public.users`, `"public"."users"` and `users` are one relation for the default search path."""
     if '"' in name:
