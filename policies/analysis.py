@@ -15,7 +15,7 @@ migrations before it, in journal order. Three ways in:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -84,20 +84,21 @@ def analyze_folder(
     files: Sequence[MigrationText],
     context: Context,
     schema: Schema | None = None,
-    snapshots: Mapping[int, Schema] | None = None,
+    snapshots: Callable[[int], Schema | None] | None = None,
 ) -> list[FileReport]:
     """Judge a migration folder's files in journal order, each as its own deploy against the schema
     the files before it leave (from `schema`, default an empty database).
 
-    `snapshots` maps a file's position to drizzle-kit's snapshot of the schema after it: before
-    judging a file, what only the previous snapshot knows fills the replayed schema (`fill_from`).
+    `snapshots(i)` is drizzle-kit's snapshot of the schema after file `i`, if any: when the replay
+    could not read everything before a file (`Schema.complete` is false), what only the previous
+    snapshot knows fills the replayed schema (`fill_from`). It is asked only then.
     """
     current = schema if schema is not None else Schema(complete=True)
     reports: list[FileReport] = []
     for position, item in enumerate(files):
         path, text = item[0], item[1]
         migration = item[2] if len(item) == 3 else None
-        previous = (snapshots or {}).get(position - 1)
+        previous = snapshots(position - 1) if snapshots is not None and position and not current.complete else None
         if previous is not None:
             current = fill_from(current, previous)
         report, deploy = _analyze_file(path, text, context, migration, _Deploy(current))
@@ -106,6 +107,30 @@ def analyze_folder(
         current = deploy.schema
         reports.append(report)
     return reports
+
+
+def replay_schema(texts: Sequence[str], pg_version: int) -> Schema:
+    """The schema that migration texts leave when run in order on an empty database (no rules run):
+    the base of a pull request."""
+    schema = Schema(complete=True)
+    for position, text in enumerate(texts):
+        parsed_any = False
+        for top in parse_migration(text):
+            for parsed in _flatten([top]):
+                parsed_any = True
+                schema = _replay_statement(schema, parsed)
+        if position == 0 and not parsed_any:
+            schema = schema.incomplete()
+    return schema
+
+
+def _replay_statement(schema: Schema, parsed: ParsedStatement) -> Schema:
+    if parsed.error is not None:
+        return schema.incomplete()
+    for op in classify(parsed):
+        op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
+        schema = apply_operation(schema, op)
+    return schema.incomplete() if parsed.shape == "DoStmt" and not parsed.inner else schema
 
 
 def analyze_migration_texts(

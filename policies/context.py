@@ -56,6 +56,8 @@ class Context:
       migrator runs all pending migrations in one transaction and sets no lock_timeout, or
       `schemawarden`, whose apply runs each migration in its own transaction, non-transactional
       statements alone, and sets lock_timeout itself.
+    * `unlisted_files`: SQL files of a drizzle journal folder that its journal does not list (paths
+      as shown to the user): drizzle never applies them.
     """
 
     pg_version: int = DEFAULT_PG_VERSION
@@ -69,6 +71,7 @@ class Context:
     transactional: bool = True
     migration_changes: Mapping[str, str] = field(default_factory=dict)
     applied_by: str = "drizzle"
+    unlisted_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not is_supported(self.pg_version):

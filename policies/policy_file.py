@@ -87,6 +87,9 @@ class Policy(_Strict):
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
     docs_url: str | None = None
     """Absolute URL of the rule reference (docs/rules.md as published); findings link to its sections."""
+    applied_by: Literal["drizzle", "schemawarden"] | None = None
+    """Who applies the migrations where it matters; unset: `schemawarden` when environments are
+    declared, else `drizzle` (DESIGN's table of names)."""
 
     @field_validator("docs_url")
     @classmethod
@@ -117,6 +120,12 @@ class Policy(_Strict):
     def defaults(cls) -> Policy:
         """The policy of a repository without a policy file: every default, as an empty file gives."""
         return cls.model_construct()
+
+    def applier(self) -> str:
+        """`applied_by`, or its default: `schemawarden` when the policy declares environments."""
+        if self.applied_by is not None:
+            return self.applied_by
+        return "schemawarden" if self.environments else "drizzle"
 
     def severity_overrides(self) -> dict[str, str]:
         """The [rules] table as the analysis context wants it: code -> error|warning|info|off."""

@@ -86,6 +86,8 @@ class MigrationSet:
     layout: Layout
     migrations: tuple[Migration, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()  # things a person should know that do not stop an apply
+    unlisted: tuple[str, ...] = ()
+    """SQL files of a journal folder that no journal entry names (relative paths): never applied."""
 
     def by_tag(self, tag: str) -> Migration | None:
         return next((m for m in self.migrations if m.tag == tag), None)
@@ -126,13 +128,30 @@ def load_migration_files(
             f"the folder is in {detected.value} layout but {layout.value} was configured",
             'Fix [migrations] format in schemawarden.toml, or set it to "auto"',
         )
-    warnings: tuple[str, ...] = ()
+    unlisted: tuple[str, ...] = ()
     if detected is Layout.DRIZZLE_0:
         migrations = _load_journal_layout(relevant, source)
-        warnings = _stray_files(relevant, migrations, source)
+        unlisted = _stray_files(relevant, migrations)
     else:
         migrations = _load_folder_layout(relevant, source)
-    return MigrationSet(source=source, layout=detected, migrations=tuple(migrations), warnings=warnings)
+    return MigrationSet(
+        source=source, layout=detected, migrations=tuple(migrations),
+        warnings=tuple(unlisted_warning(source, path) for path in unlisted), unlisted=unlisted,
+    )
+
+
+def snapshot_path(folder: Path, migration: Migration) -> Path | None:
+    """drizzle-kit's snapshot of the schema after `migration`, if the folder has it.
+
+    Kit 0.x writes `meta/<prefix>_snapshot.json`, the prefix being the tag's part before its first
+    `_` (`0005` of `0005_cute_terror`, or a timestamp for timestamp-style tags); kit 1.x writes
+    `<folder of the migration>/snapshot.json`.
+    """
+    if migration.layout is Layout.DRIZZLE_0:
+        candidate = folder / "meta" / f"{migration.tag.split('_', 1)[0]}_snapshot.json"
+    else:
+        candidate = folder / migration.tag / "snapshot.json"
+    return candidate if candidate.is_file() else None
 
 
 def _is_migration_file(relative: str) -> bool:
@@ -233,20 +252,23 @@ def _load_journal_layout(files: Mapping[str, bytes], source: str) -> list[Migrat
     return migrations
 
 
-def _stray_files(files: Mapping[str, bytes], migrations: list[Migration], source: str) -> tuple[str, ...]:
-    """SQL files of a journal folder that no journal entry names.
+def _stray_files(files: Mapping[str, bytes], migrations: list[Migration]) -> tuple[str, ...]:
+    """SQL files of a journal folder that no journal entry names (relative paths, sorted).
 
     drizzle-orm never applies them and says nothing. They are reported, not refused: real
     projects ship such files (dokploy's 0130_abandoned_dagger.sql), and refusing the folder
     would block every deploy over a file that has never run anywhere.
     """
     known = {m.path for m in migrations}
-    stray = sorted(p for p in files if p != JOURNAL and p.endswith(".sql") and p not in known)
-    return tuple(
+    return tuple(sorted(p for p in files if p != JOURNAL and p.endswith(".sql") and p not in known))
+
+
+def unlisted_warning(source: str, path: str) -> str:
+    """What to say of a SQL file the journal does not list (in plan, apply, status and check)."""
+    return (
         f"{source}/{path}: SQL file is not in {JOURNAL}, so neither drizzle-orm nor schemawarden will "
         "ever apply it. Create migrations with `drizzle-kit generate` (or `--custom` for hand-written "
         "SQL), or move files that are not migrations out of the folder"
-        for path in stray
     )
 
 

@@ -15,15 +15,32 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import orjson
+
 from bot.commands import EXIT_OK, EXIT_PROBLEM, without_cycle_collection
 from bot.render import FORMATS, Format, render_bytes, summarize
-from policies.analysis import analyze_migration_texts, analyze_sql
+from policies.analysis import (
+    analyze_folder,
+    analyze_migration_texts,
+    analyze_sql,
+    check_change_set,
+    replay_schema,
+)
 from policies.context import Context
-from policies.errors import ConfigurationError
+from policies.errors import ConfigurationError, MigrationSetError
 from policies.policy_file import Policy, load_policy
 from policies.report import FileReport, Severity
+from policies.schema.model import Schema
+from policies.schema.snapshot import schema_from_snapshot
 from policies.versions import is_supported, supported_range
-from reconciler.migrations import JOURNAL, Layout, load_migration_set
+from reconciler.migrations import (
+    JOURNAL,
+    Layout,
+    MigrationSet,
+    load_migration_files,
+    load_migration_set,
+    snapshot_path,
+)
 
 DEFAULT_CONFIG = "schemawarden.toml"
 
@@ -86,8 +103,7 @@ def _judge_and_render(
     if args.base:
         reports = judge_branch(args.base, scopes, policy, pg_version)
     else:
-        targets = _targets(scopes, explicit=bool(args.paths), layout=policy.migrations.format)
-        reports = judge(targets, policy, pg_version)
+        reports = judge_paths(scopes, policy, pg_version, explicit=bool(args.paths))
     fmt: Format = args.format
     color = fmt == "text" and sys.stdout.isatty()
     output = render_bytes(fmt, reports, fail_on, color=color, docs_url=policy.docs_url)
@@ -109,28 +125,142 @@ def read_policy(config: str | None) -> Policy:
 
 
 def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
-    """Each file on its own, against tables that already exist (a folder is not a pull request)."""
+    """Each file on its own, against tables that already exist (loose files are not a history)."""
     context = _context(policy, pg_version, ())
     with without_cycle_collection():
         return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
 
 
+def judge_paths(
+    scopes: Sequence[str], policy: Policy, pg_version: int, explicit: bool = True
+) -> list[FileReport]:
+    """SQL files and migration folders as named: a drizzle folder's migrations in journal order,
+    each against the schema the ones before it leave (and its unlisted SQL files as findings);
+    loose SQL files and other folders' files each on their own."""
+    reports: list[FileReport] = []
+    loose: list[Target] = []
+    for name in scopes:
+        path = Path(name)
+        folder = _drizzle_folder(path, policy.migrations.format) if path.is_dir() else None
+        if folder is not None:
+            if loose:
+                reports += judge(loose, policy, pg_version)
+                loose = []
+            reports += judge_folder(path, folder, policy, pg_version)
+        else:
+            loose += _targets([name], explicit, policy.migrations.format)
+    return reports + (judge(loose, policy, pg_version) if loose else [])
+
+
+def judge_folder(path: Path, migrations: MigrationSet, policy: Policy, pg_version: int) -> list[FileReport]:
+    """A drizzle folder as its history: every migration against the replay of those before it, with
+    drizzle-kit's snapshots filling what the replay could not read; then its unlisted SQL files."""
+    unlisted = tuple(_display(path / p) for p in migrations.unlisted)
+    context = replace(_context(policy, pg_version, ()), unlisted_files=unlisted)
+    files = [(_display(path / m.path), m.text, m.tag) for m in migrations.migrations]
+
+    def snapshot(position: int) -> Schema | None:
+        found = snapshot_path(path, migrations.migrations[position]) if 0 <= position < len(files) else None
+        return _read_snapshot(found) if found is not None else None
+
+    with without_cycle_collection():
+        reports = analyze_folder(files, context, snapshots=snapshot)
+        return reports + check_change_set(context)
+
+
+def _read_snapshot(path: Path) -> Schema | None:
+    """A drizzle-kit snapshot file as a schema; None (and no error) when it cannot be read: it only
+    ever fills gaps."""
+    try:
+        return schema_from_snapshot(orjson.loads(path.read_bytes()))
+    except (OSError, orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _drizzle_folder(path: Path, layout: str) -> MigrationSet | None:
+    """The migration set of a drizzle folder (journal, or `<timestamp>_name/migration.sql`), else None."""
+    is_drizzle = (path / JOURNAL).is_file() or any(path.glob("*/migration.sql"))
+    if not is_drizzle and layout == "auto":
+        return None
+    return load_migration_set(path, None if layout == "auto" else Layout(layout))
+
+
 def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: int) -> list[FileReport]:
     """What the working tree adds over `base`, judged as one pull request, plus edited migrations.
 
-    Added migrations are judged in order with facts carried between them (a table the first
-    creates is new in the second); the rules about the change as a whole see every changed path.
+    Added migrations are judged in journal order as one deploy on the schema of the base's
+    migration set (replayed from the base commit), with facts carried between them (a table the
+    first creates is new in the second); the rules about the change as a whole see every changed
+    path. An added SQL file that the journal does not list is a finding, not a migration.
     """
     targets, changed, edited = changed_migrations(base, scopes)
-    migration_changes = {t.path: "added" for t in targets} | dict(edited)
-    context = _context(policy, pg_version, changed, migration_changes)
+    added = {t.path for t in targets}
+    before: Schema | None = None
+    unlisted: list[str] = []
+    ordered: list[Target] = []
+    for name in scopes:
+        path = Path(name)
+        head = _drizzle_folder(path, policy.migrations.format) if path.is_dir() else None
+        if head is None:
+            continue
+        unlisted += [_display(path / p) for p in head.unlisted if _display(path / p) in added]
+        ordered += [
+            Target(_display(path / m.path), m.text, m.tag) for m in head.migrations if _display(path / m.path) in added
+        ]
+        if before is None:
+            before = base_schema(base, path, policy, pg_version)
+    in_folders = {t.path for t in ordered} | set(unlisted)
+    ordered += [t for t in targets if t.path not in in_folders]
+    migration_changes = {t.path: "added" for t in ordered} | dict.fromkeys(unlisted, "added") | dict(edited)
+    context = replace(
+        _context(policy, pg_version, changed, migration_changes), unlisted_files=tuple(unlisted)
+    )
     with without_cycle_collection():
-        reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in targets], context)
+        reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in ordered], context, before)
     # A report about an edited migration (SW690) names the migration's tag, as a judged one does.
     return [
         replace(r, migration=_tag(Path(r.path))) if r.migration is None and r.path in dict(edited) else r
         for r in reports
     ]
+
+
+def base_schema(base: str, folder: Path, policy: Policy, pg_version: int) -> Schema:
+    """The schema the base commit's migration set leaves: its migrations replayed from an empty
+    database (an empty, complete schema when the base has no such folder)."""
+    files = _files_at(base, folder)
+    if not files:
+        return Schema(complete=True)
+    try:
+        migrations = load_migration_files(files, f"{base}:{folder.as_posix()}")
+    except MigrationSetError:
+        return Schema()  # a base folder drizzle could not read either: judge without it
+    return replay_schema([m.text for m in migrations.migrations], pg_version)
+
+
+def _files_at(base: str, folder: Path) -> dict[str, bytes]:
+    """The files under `folder` at commit `base`, by path relative to the folder (two git calls)."""
+    prefix = folder.as_posix().rstrip("/") + "/"
+    listing = _git("ls-tree", "-r", "-z", "--name-only", base, "--", prefix, what=f"git ls-tree {base}")
+    names = [n for n in listing.split("\0") if n.startswith(prefix) and (n.endswith(".sql") or n.endswith(JOURNAL))]
+    if not names:
+        return {}
+    request = "".join(f"{base}:./{name}\n" for name in names).encode()
+    try:
+        done = subprocess.run(["git", "cat-file", "--batch"], input=request, capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ConfigurationError(f"--base {base}: cannot read {folder} there ({exc})") from exc
+    files: dict[str, bytes] = {}
+    out, position = done.stdout, 0
+    for name in names:
+        header_end = out.index(b"\n", position)
+        header = out[position:header_end].split()
+        if len(header) < 3 or header[1] != b"blob":
+            position = header_end + 1
+            continue
+        size = int(header[2])
+        files[name[len(prefix):]] = out[header_end + 1 : header_end + 1 + size]
+        position = header_end + 1 + size + 1
+    return files
 
 
 def _context(
@@ -143,6 +273,7 @@ def _context(
         schema_globs=policy.migrations.schema_globs,
         migrations_dir=policy.migrations.folder,
         migration_changes=dict(migration_changes or {}),
+        applied_by=policy.applier(),
     )
 
 
