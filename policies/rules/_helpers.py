@@ -60,11 +60,13 @@ def validated_where_added(
 
     Yields (validating statement, its operation, adding statement, its operation). drizzle-orm runs
     a migration in one transaction, so the pair shares one unless a COMMIT comes between them; the
-    add's locks are then still held while the validation scans.
+    add's locks are then still held while the validation scans. The adding statement may be in an
+    earlier migration of the same transaction (`MigrationUnit.earlier`); the validating one is this
+    migration's own.
     """
     in_transaction = unit.context.transactional
     added: dict[tuple[str, str], tuple[AnalyzedStatement, Operation]] = {}
-    for statement in unit.statements:
+    for statement in unit.in_transaction():
         if ends_transaction(statement):
             added.clear()
             in_transaction = False
@@ -77,7 +79,7 @@ def validated_where_added(
                     added[(relation_key(op.relation), op.name)] = (statement, op)
             elif op.kind is OperationKind.VALIDATE_CONSTRAINT and op.name and op.relation:
                 found = added.get((relation_key(op.relation), op.name))
-                if found is not None:
+                if found is not None and unit.owns(statement):
                     yield statement, op, found[0], found[1]
         if not in_transaction:
             added.clear()

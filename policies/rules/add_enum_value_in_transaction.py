@@ -12,7 +12,7 @@ from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    if not unit.context.transactional or unit.pg_version >= 12:
+    if not unit.context.transactional or unit.pg_version >= 12 or not unit.context.drizzle_applies:
         return
     for statement, op, _ in operations(unit, OperationKind.ADD_ENUM_VALUE):
         if not unit.is_new_object(op.name):

@@ -23,7 +23,7 @@ RULE = Rule(
     code="SW503",
     name="char-n",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Use text (or varchar), not char(n).",
     rationale=(
         "char(n) pads every value with spaces to n characters, ignores trailing spaces in comparisons "

@@ -26,13 +26,22 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         for op in statement.operations:
             if runs_outside_transaction(op):
                 what = statement.sql.split("(")[0].split('"')[0].strip().upper()[:60]
-                yield Hit(
-                    statement,
-                    f"{what} cannot run inside a transaction block. drizzle-orm's migrator runs every "
-                    "migration in a transaction, so `drizzle-kit migrate` fails here; schemawarden's apply "
-                    "runs such statements on their own outside a transaction. If drizzle applies it, put "
-                    "the statement alone in its own migration and run it outside the migrator.",
-                )
+                if unit.context.drizzle_applies:
+                    yield Hit(
+                        statement,
+                        f"{what} cannot run inside a transaction block, and drizzle-orm's migrator runs every "
+                        "migration in one, so the deploy fails here (ERROR 25001). Put the statement alone in its "
+                        "own migration and run it outside the migrator, or let schemawarden apply the "
+                        "migrations (`applied_by = \"schemawarden\"`): it runs such statements on their own.",
+                        severity=Severity.ERROR,
+                    )
+                else:
+                    yield Hit(
+                        statement,
+                        f"{what} cannot run inside a transaction block: schemawarden's apply runs it on its own, "
+                        "outside one, but `drizzle-kit migrate` (a developer's machine, CI) fails here.",
+                        severity=Severity.INFO,
+                    )
                 break
 
 
@@ -40,14 +49,16 @@ RULE = Rule(
     code="SW602",
     name="concurrently-in-transaction",
     category=Category.PROCESS,
-    severity=Severity.WARNING,
+    severity=Severity.ERROR,
     summary="CONCURRENTLY (and VACUUM) cannot run in drizzle's migration transaction.",
     rationale=(
         "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY, VACUUM "
         "and a few others refuse to run inside a transaction block. drizzle-orm's migrator wraps all "
         "pending migrations in one transaction, so such a migration fails there (and everything before "
         "it in the run is rolled back). schemawarden's apply runs these statements by themselves, "
-        "outside a transaction; keep each in a migration of its own so either tool can apply it."
+        "outside a transaction; keep each in a migration of its own so either tool can apply it. An "
+        "error where drizzle applies the migrations (the deploy fails), information where "
+        "schemawarden does (`applied_by`)."
     ),
     safer=(
         "-- migrations/0042_orders_customer_idx.sql, containing only:\n"

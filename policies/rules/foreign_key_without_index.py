@@ -40,7 +40,7 @@ RULE = Rule(
     code="SW506",
     name="foreign-key-without-index",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Index the referencing columns of a foreign key.",
     rationale=(
         "PostgreSQL indexes the referenced (primary key) side of a foreign key, not the referencing "

@@ -30,7 +30,7 @@ RULE = Rule(
     code="SW508",
     name="identifier-too-long",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Keep identifiers within 63 bytes.",
     rationale=(
         "PostgreSQL truncates identifiers longer than 63 bytes with only a NOTICE. drizzle-kit builds "

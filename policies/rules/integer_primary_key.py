@@ -42,7 +42,7 @@ RULE = Rule(
     code="SW501",
     name="integer-primary-key",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Use bigint (or bigint identity) for primary keys.",
     rationale=(
         "integer and serial keys stop at about 2.1 billion. Tables that grow, or burn sequence values "

@@ -23,7 +23,7 @@ RULE = Rule(
     code="SW504",
     name="json-not-jsonb",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Use jsonb, not json.",
     rationale=(
         "json stores the input text verbatim and re-parses it on every access; it has no equality "

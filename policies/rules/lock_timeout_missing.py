@@ -14,9 +14,15 @@ from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
+    if not unit.context.drizzle_applies:
+        return  # schemawarden's apply sets lock_timeout for every statement itself
+    bounded = False
     for statement in unit.statements:
-        if any(op.kind is OperationKind.SET and op.name == "lock_timeout" for op in statement.operations):
-            return
+        for op in statement.operations:
+            if op.kind is OperationKind.SET and op.name == "lock_timeout":
+                bounded = _bounds(op.value)
+        if bounded:
+            continue
         for result in statement.effects:
             blocking = [
                 lock for lock in result.locks if lock.mode in BLOCKS_WRITES and not statement.is_new(lock.relation)
@@ -32,6 +38,16 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                 return
 
 
+def _bounds(value: str | None) -> bool:
+    """`SET lock_timeout = '5s'` bounds the wait; `= 0`, `TO DEFAULT` and `RESET` (the server's
+    default, 0: wait forever) do not (runtime-config-client.html#GUC-LOCK-TIMEOUT)."""
+    if value is None:
+        return False
+    digits = value.strip().strip("'\"").split()[0] if value.strip() else "0"
+    number = "".join(ch for ch in digits if ch.isdigit() or ch == ".")
+    return bool(number) and float(number) > 0
+
+
 RULE = Rule(
     code="SW606",
     name="lock-timeout-missing",
@@ -43,8 +59,10 @@ RULE = Rule(
         "query on the table queues behind the waiting statement: a five-minute report turns a "
         "millisecond ALTER TABLE into a five-minute outage. A lock_timeout makes the migration fail "
         "fast instead, to be retried. schemawarden's apply sets one (and retries); drizzle-orm's "
-        "migrator does not, so migrations it runs should set their own. Where only schemawarden "
-        "applies the migrations, switch the rule off (`SW606 = \"off\"` under [rules])."
+        "migrator does not, so migrations it runs should set their own (a `SET lock_timeout = 0` "
+        "or `RESET lock_timeout` waits forever again). The rule is quiet where schemawarden applies "
+        "the migrations (`applied_by = \"schemawarden\"`, the default when the policy declares "
+        "environments)."
     ),
     safer="SET lock_timeout = '5s';\nALTER TABLE \"orders\" ADD COLUMN \"note\" text;",
     bad='ALTER TABLE "orders" ADD COLUMN "note" text;',

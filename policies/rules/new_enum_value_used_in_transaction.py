@@ -13,17 +13,20 @@ K = OperationKind
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    if not unit.context.transactional or unit.pg_version < 12:
-        return  # before 12, SW605 reports the ADD VALUE itself
-    added: dict[str, tuple[str, int]] = {}
-    for statement in unit.statements:
+    if not unit.context.transactional or unit.pg_version < 12 or not unit.context.drizzle_applies:
+        return  # before 12, SW605 reports the ADD VALUE itself; schemawarden's apply commits it first
+    added: dict[str, tuple[str, int | str]] = {}
+    for statement in unit.in_transaction():
         if any(op.kind is K.TRANSACTION and op.detail == "commit" for op in statement.operations):
             added.clear()
             continue
         if any(op.kind in (K.ADD_ENUM_VALUE, K.CREATE_ENUM) for op in statement.operations):
             for op in statement.operations:
                 if op.kind is K.ADD_ENUM_VALUE and op.value and not unit.is_new_object(op.name):
-                    added[op.value] = (op.name or "", statement.line)
+                    where = statement.line if unit.owns(statement) else f"{statement.line} of {statement.path}"
+                    added[op.value] = (op.name or "", where)
+            continue
+        if not unit.owns(statement):
             continue
         for value, (enum, line) in added.items():
             if f"'{value}'" in statement.sql:

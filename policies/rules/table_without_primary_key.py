@@ -28,7 +28,7 @@ RULE = Rule(
     code="SW507",
     name="table-without-primary-key",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Every table needs a primary key.",
     rationale=(
         "Without a primary key, duplicate rows cannot be told apart or fixed, logical replication "

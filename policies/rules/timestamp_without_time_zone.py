@@ -23,7 +23,7 @@ RULE = Rule(
     code="SW502",
     name="timestamp-without-time-zone",
     category=Category.DESIGN,
-    severity=Severity.WARNING,
+    severity=Severity.INFO,
     summary="Use timestamptz, not timestamp.",
     rationale=(
         "timestamp without time zone stores a date and clock reading with no zone: the same instant "
