@@ -107,6 +107,13 @@ def lock_words(result: Effect, relation: str | None) -> str:
     return f"takes {mode} on {quoted(relation)} ({blocking(mode)})"
 
 
+def held_words(result: Effect, relation: str | None) -> str:
+    """`ACCESS EXCLUSIVE on "users" (blocks reads and writes)`: the lock the model says the operation
+    holds on the relation, for messages ("... while holding {held_words}"), so a correction of the
+    lock model reaches every message."""
+    return lock_words(result, relation).removeprefix("takes ").removeprefix("locks ")
+
+
 def column_ref(op: Operation) -> str:
     column = op.columns[0] if op.columns else "?"
     return f'{quoted(op.relation)}."{column}"'

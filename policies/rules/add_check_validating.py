@@ -6,20 +6,20 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import lock_words, on_existing, quoted
 from policies.rules._recipes import not_valid_then_validate
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, OperationKind.ADD_CHECK):
+    for statement, op, result in on_existing(unit, OperationKind.ADD_CHECK):
         if not op.inline and not op.not_valid:
             name = f' "{op.name}"' if op.name else ""
             yield Hit(
                 statement,
-                f'Adding CHECK constraint{name} to {quoted(op.relation)} takes ACCESS EXCLUSIVE (blocks reads '
-                "and writes) while it scans every row; add it NOT VALID and VALIDATE it separately.",
+                f"Adding CHECK constraint{name} to {quoted(op.relation)} {lock_words(result, op.relation)} "
+                "while it scans every row; add it NOT VALID and VALIDATE it separately.",
                 safer=not_valid_then_validate(statement, op),
             )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from policies.expressions import Volatility
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import held_words, on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -23,7 +23,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             why = f"its default {op.default} is volatile, so every existing row gets its own value"
         yield Hit(
             statement,
-            f"Adding {column} rewrites the whole table under ACCESS EXCLUSIVE (blocks reads and writes): "
+            f"Adding {column} rewrites the whole table while holding {held_words(result, op.relation)}: "
             f"{why}. Add the column without the default, set the default, backfill in batches.",
             severity=Severity.WARNING if op.default_volatility is Volatility.UNKNOWN else None,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import quoted
+from policies.rules._helpers import held_words, lock_words, quoted
 from policies.rules._recipes import not_valid_then_validate
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
@@ -14,7 +14,7 @@ from policies.unit import MigrationUnit
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement in unit.statements:
-        for op in statement.operations:
+        for op, result in zip(statement.operations, statement.effects, strict=True):
             if op.kind is not OperationKind.ADD_FOREIGN_KEY or op.inline or op.not_valid:
                 continue
             if statement.is_new(op.relation):
@@ -22,9 +22,9 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             columns = ", ".join(op.columns)
             yield Hit(
                 statement,
-                f'Adding foreign key ({columns}) to {quoted(op.relation)} takes SHARE ROW EXCLUSIVE on '
-                f'{quoted(op.relation)} and {quoted(op.referenced_relation)} (blocks writes to both) while it checks '
-                "every existing row; add it NOT VALID, then VALIDATE CONSTRAINT in a later migration.",
+                f"Adding foreign key ({columns}) to {quoted(op.relation)} {lock_words(result, op.relation)} and "
+                f"{held_words(result, op.referenced_relation)} while it checks every existing row; add it NOT "
+                "VALID, then VALIDATE CONSTRAINT in a later migration.",
                 safer=not_valid_then_validate(statement, op),
             )
 

@@ -6,18 +6,18 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import held_words, on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, OperationKind.ADD_COLUMN):
+    for statement, op, result in on_existing(unit, OperationKind.ADD_COLUMN):
         if op.generated_stored:
             yield Hit(
                 statement,
                 f'Adding the stored generated column {quoted(op.relation)}."{op.columns[0]}" computes it for every '
-                "row, rewriting the table under ACCESS EXCLUSIVE (blocks reads and writes).",
+                f"row, rewriting the table while holding {held_words(result, op.relation)}.",
             )
 
 

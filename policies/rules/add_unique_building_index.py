@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import held_words, on_existing, quoted
 from policies.rules._recipes import unique_index_then_constraint
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
@@ -16,7 +16,7 @@ _WORDS = {K.ADD_UNIQUE: "UNIQUE", K.ADD_PRIMARY_KEY: "PRIMARY KEY", K.ADD_EXCLUS
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, *_WORDS):
+    for statement, op, result in on_existing(unit, *_WORDS):
         if op.inline or op.using_index:
             continue
         columns = ", ".join(op.columns)
@@ -27,8 +27,8 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         )
         yield Hit(
             statement,
-            f'Adding {_WORDS[op.kind]} ({columns}) to {quoted(op.relation)} builds an index while holding '
-            f"ACCESS EXCLUSIVE (blocks reads and writes); {advice}.",
+            f"Adding {_WORDS[op.kind]} ({columns}) to {quoted(op.relation)} builds an index while holding "
+            f"{held_words(result, op.relation)}; {advice}.",
             safer=unique_index_then_constraint(statement, op),
         )
 

@@ -6,18 +6,18 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations, quoted
+from policies.rules._helpers import held_words, operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in operations(unit, OperationKind.CLUSTER):
+    for statement, op, result in operations(unit, OperationKind.CLUSTER):
         if not statement.is_new(op.relation):
             target = f'{quoted(op.relation)}' if op.relation else "every previously clustered table"
             yield Hit(
                 statement,
-                f"CLUSTER rewrites {target} in index order under ACCESS EXCLUSIVE (blocks reads and writes); "
+                f"CLUSTER rewrites {target} in index order while holding {held_words(result, op.relation)}; "
                 "use pg_repack for an online reorder.",
             )
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import lock_words, on_existing
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, OperationKind.DETACH_PARTITION):
+    for statement, op, result in on_existing(unit, OperationKind.DETACH_PARTITION):
         if op.concurrently or op.detail == "finalize":
             continue
         advice = (
@@ -22,8 +22,8 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         )
         yield Hit(
             statement,
-            f'DETACH PARTITION "{op.name}" takes ACCESS EXCLUSIVE on the partitioned table {quoted(op.relation)} '
-            f"(blocks reads and writes on every partition); {advice}.",
+            f'DETACH PARTITION "{op.name}" {lock_words(result, op.relation)}, the partitioned table, so every '
+            f"partition is blocked too; {advice}.",
         )
 
 

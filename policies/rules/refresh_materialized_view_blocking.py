@@ -6,19 +6,18 @@ from collections.abc import Iterator
 
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing, quoted
+from policies.rules._helpers import lock_words, on_existing, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, OperationKind.REFRESH_MATERIALIZED_VIEW):
+    for statement, op, result in on_existing(unit, OperationKind.REFRESH_MATERIALIZED_VIEW):
         if not op.concurrently:
             yield Hit(
                 statement,
-                f'REFRESH MATERIALIZED VIEW {quoted(op.relation)} takes ACCESS EXCLUSIVE on the view (blocks '
-                "reads) while the query reruns; use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a "
-                "unique index on the view).",
+                f"REFRESH MATERIALIZED VIEW {quoted(op.relation)} {lock_words(result, op.relation)} while the "
+                "query reruns; use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view).",
             )
 
 

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.operations import OperationKind
+from policies.locks import ACCESS_EXCLUSIVE, Effect
+from policies.operations import Operation, OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import on_existing
+from policies.rules._helpers import blocking, held_words, on_existing
 from policies.rules._recipes import drop_index_concurrently
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
-    for statement, op, _ in on_existing(unit, OperationKind.DROP_INDEX):
+    for statement, op, result in on_existing(unit, OperationKind.DROP_INDEX):
         if not op.concurrently:
             yield Hit(
                 statement,
-                f'DROP INDEX "{op.name}" takes ACCESS EXCLUSIVE on the index\'s table (blocks reads and '
-                "writes) and waits behind every running query on it; use DROP INDEX CONCURRENTLY.",
+                f'DROP INDEX "{op.name}" takes {_table_lock(result, op)} and waits behind every running query '
+                "on it; use DROP INDEX CONCURRENTLY.",
                 safer=drop_index_concurrently(op),
             )
+
+
+def _table_lock(result: Effect, op: Operation) -> str:
+    """The lock on the index's table, named when the schema knows it."""
+    if op.other_relations:
+        return held_words(result, op.other_relations[0]) + ", the index's table"
+    mode = result.mode_on(op.relation or "") or ACCESS_EXCLUSIVE
+    return f"{mode} on the index's table ({blocking(mode)})"
 
 
 RULE = Rule(
