@@ -43,6 +43,36 @@ def create_index_concurrently(statement: AnalyzedStatement) -> str | None:
     return f"{OWN_MIGRATION}\n{sql[:after]} CONCURRENTLY{sql[after:]};"
 
 
+def partitioned_index(statement: AnalyzedStatement, op: Operation, partitions: tuple[str, ...]) -> str | None:
+    """CREATE INDEX on a partitioned table without blocking its writes: PostgreSQL refuses
+    CONCURRENTLY on the parent (0A000), so the index is made ON ONLY the parent (no rows read; it
+    stays invalid), built CONCURRENTLY on each partition, and each is attached; the parent's index
+    is valid once every partition's is attached (ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE).
+
+    None when the index has expressions, a WHERE clause or options the recipe would not carry over.
+    """
+    if len(statement.operations) != 1 or not op.relation or not op.columns or "(expression)" in op.columns:
+        return None
+    if op.has_where or any(t[2] in _UNREPRODUCED - {"USING", "ONLY"} for t in _tokens(statement.sql)):
+        return None
+    table = _table_name(op.relation)
+    name = op.name or object_name(table, op.columns, "idx")
+    unique = "UNIQUE " if op.unique else ""
+    method = f" USING {op.detail}" if op.detail and op.detail != "btree" else ""
+    columns = ", ".join(quote_identifier(c) for c in op.columns)
+    lines = [f"CREATE {unique}INDEX {quote_identifier(name)} ON ONLY {quoted(op.relation)}{method} ({columns});"]
+    targets = list(partitions) or ["<each partition>"]
+    built = []
+    for partition in targets:
+        own = object_name(_table_name(partition), op.columns, "idx") if partitions else "<partition>_idx"
+        built.append(own)
+        shown = quoted(partition) if partitions else partition
+        lines += [OWN_MIGRATION, f"CREATE {unique}INDEX CONCURRENTLY {quote_identifier(own)} ON {shown}{method} ({columns});"]
+    lines.append(NEXT_MIGRATION)
+    lines += [f"ALTER INDEX {quote_identifier(name)} ATTACH PARTITION {quote_identifier(own)};" for own in built]
+    return "\n".join(lines)
+
+
 def drop_index_concurrently(op: Operation) -> str | None:
     """DROP INDEX CONCURRENTLY of one index (it takes one at a time, and refuses CASCADE)."""
     if not op.name or op.cascade:

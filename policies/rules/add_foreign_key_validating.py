@@ -20,12 +20,20 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             if statement.is_new(op.relation):
                 continue
             columns = ", ".join(op.columns)
+            table = statement.schema.table(op.relation)
+            refused = table is not None and table.partitioned and unit.pg_version < 18
             yield Hit(
                 statement,
                 f"Adding foreign key ({columns}) to {quoted(op.relation)} {lock_words(result, op.relation)} and "
                 f"{held_words(result, op.referenced_relation)} while it checks every existing row; add it NOT "
                 "VALID, then VALIDATE CONSTRAINT in a later migration.",
-                safer=not_valid_then_validate(statement, op),
+                safer=None if refused else not_valid_then_validate(statement, op),
+                no_recipe=(
+                    f"PostgreSQL {unit.pg_version} refuses NOT VALID foreign keys on a partitioned table (18 "
+                    "accepts them): add it to each partition NOT VALID and validate it there, or add it at a quiet time"
+                    if refused
+                    else None
+                ),
             )
 
 

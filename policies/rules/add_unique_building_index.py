@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.operations import OperationKind
+from policies.operations import Operation, OperationKind
 from policies.report import Category, Severity
 from policies.rules._helpers import held_words, on_existing, quoted
 from policies.rules._recipes import unique_index_then_constraint
 from policies.rules._rule import Hit, Rule
-from policies.unit import MigrationUnit
+from policies.unit import AnalyzedStatement, MigrationUnit
 
 K = OperationKind
 _WORDS = {K.ADD_UNIQUE: "UNIQUE", K.ADD_PRIMARY_KEY: "PRIMARY KEY", K.ADD_EXCLUSION: "EXCLUDE"}
@@ -29,8 +29,19 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             statement,
             f"Adding {_WORDS[op.kind]} ({columns}) to {quoted(op.relation)} builds an index while holding "
             f"{held_words(result, op.relation)}; {advice}.",
-            safer=unique_index_then_constraint(statement, op),
+            safer=None if _partitioned(statement, op) else unique_index_then_constraint(statement, op),
+            no_recipe=(
+                "PostgreSQL has no ADD CONSTRAINT ... USING INDEX and no CONCURRENTLY for a partitioned table: "
+                "add the constraint while the table is small, or at a quiet time"
+                if _partitioned(statement, op)
+                else None
+            ),
         )
+
+
+def _partitioned(statement: AnalyzedStatement, op: Operation) -> bool:
+    table = statement.schema.table(op.relation)
+    return table is not None and table.partitioned
 
 
 RULE = Rule(

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.operations import OperationKind
 from policies.report import Category, Severity
+from policies.rules._recipes import partitioned_index
 from policies.rules._rule import Hit, Rule
-from policies.unit import MigrationUnit
+from policies.schema.refusals import Refusal
+from policies.unit import AnalyzedStatement, MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement in unit.statements:
         for refusal in statement.refusals:
             hint = f" HINT: {refusal.hint}" if refusal.hint else ""
+            fix = refusal.fix or _partitioned_index(statement, refusal)
             yield Hit(
                 statement,
                 f"PostgreSQL refuses this statement for the schema the earlier migrations leave: ERROR "
                 f"{refusal.sqlstate}: {refusal.message}.{hint} The migration can never apply; "
                 "everything before it in its transaction is rolled back.",
-                safer=refusal.fix,
-                no_recipe=None if refusal.fix else "rewrite the statement for the schema at hand",
+                safer=fix,
+                no_recipe=None if fix else "rewrite the statement for the schema at hand",
             )
+
+
+def _partitioned_index(statement: AnalyzedStatement, refusal: Refusal) -> str | None:
+    """CREATE INDEX CONCURRENTLY on a partitioned table: the ON ONLY / per partition / ATTACH path."""
+    if refusal.sqlstate != "0A000":
+        return None
+    for op in statement.operations:
+        table = statement.schema.table(op.relation)
+        if op.kind is OperationKind.CREATE_INDEX and op.concurrently and table is not None and table.partitioned:
+            return partitioned_index(statement, op, statement.schema.partitions(op.relation))
+    return None
 
 
 RULE = Rule(

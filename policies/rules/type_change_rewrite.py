@@ -7,38 +7,48 @@ from collections.abc import Iterator
 from policies.expressions import display_type
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import column_ref, on_existing
+from policies.rules._helpers import column_ref, held_words, on_existing
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement, op, result in on_existing(unit, OperationKind.ALTER_COLUMN_TYPE):
+        new = display_type(op.column_type or "")
+        held = held_words(result, op.relation)
         if not result.rewrites:
-            if result.scans:
+            if op.reindexed:
                 yield Hit(
                     statement,
-                    f"Changing {column_ref(op)} to {display_type(op.column_type or '')} rewrites nothing, but "
-                    "PostgreSQL verifies the CHECK constraints that read the column again, scanning every row "
-                    "under ACCESS EXCLUSIVE (blocks reads and writes); on a large table, drop the constraint, "
-                    "change the type, and add it back NOT VALID, then VALIDATE it.",
+                    f"Changing {column_ref(op)} from {display_type(op.old_type or '')} to {new} rewrites no row, but "
+                    "the column's indexes use another operator class for the new type, so PostgreSQL rebuilds "
+                    f"them, reading the whole table while holding {held}.",
+                    severity=Severity.WARNING,
+                    no_recipe="on a large table: drop the index, change the type, then CREATE INDEX CONCURRENTLY",
+                )
+            elif result.scans:
+                yield Hit(
+                    statement,
+                    f"Changing {column_ref(op)} to {new} rewrites nothing, but PostgreSQL verifies the CHECK "
+                    f"constraints that read the column again, scanning every row while holding {held}; on a "
+                    "large table, drop the constraint, change the type, and add it back NOT VALID, then VALIDATE it.",
                     severity=Severity.WARNING,
                 )
             continue
         if op.old_type is None:
             yield Hit(
                 statement,
-                f"Changing {column_ref(op)} to {display_type(op.column_type or '')} rewrites the table and its indexes under "
-                "ACCESS EXCLUSIVE (blocks reads and writes) unless the old type is binary-coercible to it "
-                "(such as varchar(n) to a larger n or to text); the old type is not known here.",
+                f"Changing {column_ref(op)} to {new} rewrites the table and its indexes while holding {held} "
+                "unless the old type is binary-coercible to it (such as varchar(n) to a larger n or to text); "
+                "the old type is not known here.",
                 severity=Severity.WARNING,
             )
         else:
             using = " with a USING expression" if op.using else ""
             yield Hit(
                 statement,
-                f"Changing {column_ref(op)} from {display_type(op.old_type)} to {display_type(op.column_type or '')}{using} rewrites the table "
-                "and rebuilds its indexes under ACCESS EXCLUSIVE (blocks reads and writes).",
+                f"Changing {column_ref(op)} from {display_type(op.old_type)} to {new}{using} rewrites the table "
+                f"and rebuilds its indexes while holding {held}.",
             )
 
 
