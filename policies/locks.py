@@ -163,6 +163,9 @@ ENTRIES: tuple[LockEntry, ...] = (
     # indexes
     _e(K.CREATE_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite=CREATE_INDEX_CITE,
        note="two table scans; waits for transactions that could use the index"),
+    _e(K.CREATE_INDEX, "only_partitioned", (TABLE, SHARE), cite="sql-createindex.html",
+       note="ON ONLY a partitioned table: an invalid index on the parent alone, no rows read; each "
+       "partition's index is built apart (CONCURRENTLY) and attached with ALTER INDEX ... ATTACH PARTITION"),
     _e(K.CREATE_INDEX, "*", (TABLE, SHARE), scans=True, cite="sql-createindex.html"),
     _e(K.DROP_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite="sql-dropindex.html"),
     _e(K.DROP_INDEX, "*", AE, cite="sql-dropindex.html", note="also locks the index's table"),
@@ -276,6 +279,9 @@ _VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {
     K.UPDATE: lambda op: "where" if op.has_where else "all",
     K.DELETE: lambda op: "where" if op.has_where else "all",
     K.REINDEX: lambda op: "concurrently" if op.concurrently else (op.detail or "table"),
+    K.CREATE_INDEX: lambda op: (
+        "concurrently" if op.concurrently else "only_partitioned" if op.option("partitioned") else "plain"
+    ),
 }
 
 _BY_KIND: dict[OperationKind, tuple[LockEntry, ...]] = {}

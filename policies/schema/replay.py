@@ -56,6 +56,9 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         partitions = schema.partitions(op.relation)
         if partitions:
             op = op._replace(partitions=partitions)
+    elif kind is K.CREATE_INDEX and table.partitioned:
+        # ON ONLY a partitioned table: an invalid index on the parent alone, which has no rows to read
+        return op._replace(options=(*op.options, ("partitioned", "true")))
     column = table.column(op.columns[0]) if op.columns else None
     if kind is K.ALTER_COLUMN_TYPE and column is not None:
         rechecked = any(column.name in check.columns for check in table.validated_checks())
