@@ -37,6 +37,7 @@ TABLE = "relation"  # the relation the operation alters
 REFERENCED = "referenced"  # the table a foreign key points at
 NAMED = "name"  # the object in Operation.name (the partition of ATTACH/DETACH)
 GIVEN = "given"  # LOCK TABLE: the mode written in the statement
+PARTITIONS = "partitions"  # the partitions it recurses to, when their mode is not the altered table's
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,19 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.ADD_PRIMARY_KEY, "using_index_nullable", AE, scans=True,
        note="sets the key's nullable columns NOT NULL: reads the whole table to prove it, and fails on a NULL"),
     _e(K.ADD_PRIMARY_KEY, "using_index", AE, note="the key's columns are already NOT NULL: no scan"),
+    # On a partitioned table the index is built on each partition under SHARE, the parent alone
+    # taking ACCESS EXCLUSIVE, up to PostgreSQL 17; from 18 the partitions take ACCESS EXCLUSIVE
+    # too, and on every version they do when a key column is nullable (SET NOT NULL recurses).
+    # Measured on 11 to 18: tests/test_lock_model_on_postgres.py.
+    _e(K.ADD_PRIMARY_KEY, "nullable", AE, scans=True,
+       note="builds a unique index under the lock and sets the key's nullable columns NOT NULL"),
+    _e(K.ADD_PRIMARY_KEY, "*", AE, (PARTITIONS, SHARE), scans=True, until=17,
+       note="builds a unique index under the lock"),
     _e(K.ADD_PRIMARY_KEY, "*", AE, scans=True, note="builds a unique index under the lock"),
     _e(K.ADD_UNIQUE, "inline"),
-    _e(K.ADD_UNIQUE, "using_index", AE),
+    _e(K.ADD_UNIQUE, "using_index", AE, note="the columns keep their nullability: no scan"),
+    _e(K.ADD_UNIQUE, "*", AE, (PARTITIONS, SHARE), scans=True, until=17,
+       note="builds a unique index under the lock"),
     _e(K.ADD_UNIQUE, "*", AE, scans=True, note="builds a unique index under the lock"),
     _e(K.ADD_EXCLUSION, "inline"),
     _e(K.ADD_EXCLUSION, "*", AE, scans=True, note="builds an index under the lock"),
@@ -152,6 +163,9 @@ ENTRIES: tuple[LockEntry, ...] = (
     # indexes
     _e(K.CREATE_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), scans=True, cite=CREATE_INDEX_CITE,
        note="two table scans; waits for transactions that could use the index"),
+    _e(K.CREATE_INDEX, "only_partitioned", (TABLE, SHARE), cite="sql-createindex.html",
+       note="ON ONLY a partitioned table: an invalid index on the parent alone, no rows read; each "
+       "partition's index is built apart (CONCURRENTLY) and attached with ALTER INDEX ... ATTACH PARTITION"),
     _e(K.CREATE_INDEX, "*", (TABLE, SHARE), scans=True, cite="sql-createindex.html"),
     _e(K.DROP_INDEX, "concurrently", (TABLE, SHARE_UPDATE_EXCLUSIVE), cite="sql-dropindex.html"),
     _e(K.DROP_INDEX, "*", AE, cite="sql-dropindex.html", note="also locks the index's table"),
@@ -237,6 +251,8 @@ def _constraint_variant(op: Operation) -> str:
         return "inline"
     if op.using_index:
         return "using_index_nullable" if op.nullable_key_columns else "using_index"
+    if op.nullable_key_columns:
+        return "nullable"
     return "not_valid" if op.not_valid else "validate"
 
 
@@ -263,6 +279,9 @@ _VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {
     K.UPDATE: lambda op: "where" if op.has_where else "all",
     K.DELETE: lambda op: "where" if op.has_where else "all",
     K.REINDEX: lambda op: "concurrently" if op.concurrently else (op.detail or "table"),
+    K.CREATE_INDEX: lambda op: (
+        "concurrently" if op.concurrently else "only_partitioned" if op.option("partitioned") else "plain"
+    ),
 }
 
 _BY_KIND: dict[OperationKind, tuple[LockEntry, ...]] = {}
@@ -297,7 +316,11 @@ def effect(op: Operation, pg_version: int) -> Effect:
         return _NO_EFFECT
     locks = []
     table_mode: str | None = None
+    partition_mode: str | None = None
     for target, mode in entry.locks:
+        if target == PARTITIONS:
+            partition_mode = mode
+            continue
         relation = op.relation if target == TABLE else op.referenced_relation if target == REFERENCED else op.name
         if relation:
             given = (op.lock_mode or ACCESS_EXCLUSIVE) if mode == GIVEN else mode
@@ -306,11 +329,15 @@ def effect(op: Operation, pg_version: int) -> Effect:
                 table_mode = given
     if table_mode is not None:
         # Relations locked without being named take the altered table's mode: the table a dropped
-        # foreign key references, an index's table, the partitions a statement recurses to.
+        # foreign key references, an index's table, the partitions a statement recurses to (unless
+        # the entry gives the partitions a mode of their own).
         seen = {lock.relation for lock in locks}
-        for relation in (*op.other_relations, *op.partitions):
+        for relation, mode in (
+            *((r, table_mode) for r in op.other_relations),
+            *((r, partition_mode or table_mode) for r in op.partitions),
+        ):
             if relation not in seen:
-                locks.append(LockRef(relation, table_mode))
+                locks.append(LockRef(relation, mode))
                 seen.add(relation)
     altered = (op.relation, *op.partitions) if op.relation else ()
     read = op.name if entry.scanned == NAMED else op.relation

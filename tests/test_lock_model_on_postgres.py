@@ -14,13 +14,15 @@ The comparison:
   their table), except the few facts the model cannot know from the SQL text, listed in
   `UNKNOWABLE` with the reason;
 * the model's rewrites are exactly the rewritten tables;
-* every relation the model says is scanned was scanned or rewritten, and the altered table, when
-  PostgreSQL scanned it, is one the model says is scanned or rewritten.
+* every relation the model says is scanned was scanned or rewritten, and the altered table and
+  each of its partitions, when PostgreSQL scanned it, is one the model says is scanned or rewritten.
+A partitioned table has no data of its own: it counts as rewritten (scanned) when a partition is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import psycopg
 import pytest
@@ -54,6 +56,28 @@ ALTER TABLE child ADD CONSTRAINT child_p_present CHECK (p IS NOT NULL);
 ALTER TABLE child ADD CONSTRAINT child_w_nonempty CHECK (w <> '');
 ALTER TABLE child ADD CONSTRAINT child_parent_fk_nv FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;
 REFRESH MATERIALIZED VIEW child_mv;
+CREATE TABLE holder (id bigint PRIMARY KEY);
+CREATE TABLE orders (
+    id bigint PRIMARY KEY, parent_id bigint REFERENCES parent (id), holder_id bigint REFERENCES holder (id)
+);
+CREATE TABLE events (
+    id bigint NOT NULL, at date NOT NULL, kind text, ref bigint, tag varchar(20), label text, u bigint
+) PARTITION BY RANGE (at);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE INDEX events_kind_idx ON events (kind);
+INSERT INTO events SELECT g, DATE '2023-06-01' + g, 'k', g % 50 + 1, 't', 'l', g FROM generate_series(1, 300) g;
+ALTER TABLE events ADD CONSTRAINT events_kind_nv CHECK (kind <> '') NOT VALID;
+ALTER TABLE events ADD CONSTRAINT events_tag_check CHECK (tag <> '');
+ALTER TABLE events ADD CONSTRAINT events_ref_fk FOREIGN KEY (ref) REFERENCES parent (id);
+CREATE TABLE keyed (a integer, b integer NOT NULL);
+INSERT INTO keyed SELECT g, g FROM generate_series(1, 100) g;
+CREATE UNIQUE INDEX keyed_a_uidx ON keyed (a);
+CREATE UNIQUE INDEX keyed_b_uidx ON keyed (b);
+{citext}CREATE TABLE labels (t text, t2 text, vc varchar(20));
+INSERT INTO labels SELECT 'l' || g, 'l' || g, 'l' || g FROM generate_series(1, 100) g;
+CREATE INDEX labels_t_idx ON labels (t);
+CREATE INDEX labels_vc_idx ON labels (vc);
 """
 
 STATEMENTS = [
@@ -132,18 +156,54 @@ STATEMENTS = [
     "UPDATE child SET n = 1 WHERE id = 5",
     "DELETE FROM child WHERE id = 5",
     "DELETE FROM child",
+    # relations locked without being named
+    "ALTER TABLE child DROP CONSTRAINT child_parent_fk_nv",  # the referenced table too
+    "DROP TABLE orders",  # the tables its foreign keys reference
+    "DROP TABLE events",  # its partitions, and the table its foreign key references
+    # keys on an existing unique index
+    "ALTER TABLE keyed ADD PRIMARY KEY USING INDEX keyed_a_uidx",  # a is nullable: SET NOT NULL scans
+    "ALTER TABLE keyed ADD PRIMARY KEY USING INDEX keyed_b_uidx",  # b is NOT NULL already: no scan
+    "ALTER TABLE keyed ADD CONSTRAINT keyed_a_key UNIQUE USING INDEX keyed_a_uidx",  # a stays nullable: no scan
+    # binary-coercible type changes of an indexed column
+    "ALTER TABLE labels ALTER COLUMN t TYPE citext",  # another operator class: the index is rebuilt
+    "ALTER TABLE labels ALTER COLUMN t2 TYPE citext",  # no index
+    "ALTER TABLE labels ALTER COLUMN vc TYPE text",  # the same operator class: the index is kept
+    # a partitioned table: what recurses to the partitions (policies/schema/replay.py::_RECURSING)
+    "ALTER TABLE events ADD COLUMN c text",
+    "ALTER TABLE events ADD COLUMN c integer NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
+    "ALTER TABLE events DROP COLUMN label",
+    "ALTER TABLE events ALTER COLUMN tag TYPE text",
+    "ALTER TABLE events ALTER COLUMN tag TYPE varchar(10)",
+    "ALTER TABLE events ALTER COLUMN kind TYPE varchar(5)",  # rewrites and rebuilds events_kind_idx
+    "ALTER TABLE events ALTER COLUMN label SET NOT NULL",
+    "ALTER TABLE events ALTER COLUMN id DROP NOT NULL",
+    "ALTER TABLE events ADD CONSTRAINT events_u_check CHECK (u > 0)",
+    "ALTER TABLE events ADD CONSTRAINT events_u_check CHECK (u > 0) NOT VALID",
+    "ALTER TABLE events ADD CONSTRAINT events_ref_fk2 FOREIGN KEY (ref) REFERENCES parent (id)",
+    "ALTER TABLE events ADD PRIMARY KEY (id, at)",  # NOT NULL columns: the partitions take SHARE
+    "ALTER TABLE events ADD PRIMARY KEY (u, at)",  # u is nullable: SET NOT NULL on every partition
+    "ALTER TABLE events ADD CONSTRAINT events_u_key UNIQUE (u, at)",
+    "ALTER TABLE events DROP CONSTRAINT events_tag_check",
+    "ALTER TABLE events DROP CONSTRAINT events_ref_fk",
+    "ALTER TABLE events VALIDATE CONSTRAINT events_kind_nv",
+    "CREATE INDEX events_u_idx ON events (u)",
+    "CREATE UNIQUE INDEX events_u_uidx ON events (u, at)",
+    "CREATE INDEX events_u_idx ON ONLY events (u)",  # an invalid index on the parent alone: no rows read
+    "TRUNCATE events",
+    # ALTER TABLE ONLY, where PostgreSQL accepts it on a partitioned table with partitions
+    "ALTER TABLE ONLY events DROP CONSTRAINT events_ref_fk",  # the partitions' copies go with it
 ]
 
 # Locks PostgreSQL takes on tables the statement's text does not name; the model names what it can.
 UNKNOWABLE = {
-    # The index's table: `DROP INDEX i` and `REINDEX INDEX i` name only the index.
-    "DROP INDEX child_n_idx": {"child": "ACCESS EXCLUSIVE"},
+    # The index's table: `REINDEX INDEX i` names only the index.
     "REINDEX INDEX child_n_idx": {"child": "SHARE"},
 }
 # TRUNCATE gives the table a new, empty data file: a new relfilenode, but nothing is rewritten.
-NOT_A_REWRITE = {"TRUNCATE child": {"child"}}
+NOT_A_REWRITE = {"TRUNCATE child": {"child"}, "TRUNCATE events": {"events", "events_2023", "events_2024"}}
 # TRUNCATE moves the table's sequential-scan counter, though it reads no rows.
-NOT_A_SCAN = {"TRUNCATE child": {"child"}}
+NOT_A_SCAN = NOT_A_REWRITE
 # What a model scan of an index means: its table's rows are read.
 INDEX_TABLES = {"child_n_idx": "child"}
 
@@ -161,15 +221,31 @@ MODE_NAMES = dict(zip(MODES, [
 def server(admin_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """One database with the tables above, for every statement (each one is rolled back)."""
     with fresh_database(admin_url) as url, psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(_setup(conn.info.server_version // 10000))
+        conn.execute(_setup(conn.info.server_version // 10000, _has_citext(conn)))
         yield conn
 
 
-def _observe(
-    conn: psycopg.Connection[tuple[object, ...]], sql: str
-) -> tuple[dict[str, str], set[str], set[str], set[str]]:
+def _has_citext(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Whether the server ships the citext extension (contrib): the SETUP then creates it."""
+    return conn.execute("SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").fetchone() == (True,)
+
+
+class Observed(NamedTuple):
+    """What PostgreSQL did for one statement (run and rolled back)."""
+
+    locks: dict[str, str]
+    """The strongest lock per relation."""
+    indexes: set[str]
+    rewritten: set[str]
+    scanned: set[str]
+    partitions: dict[str, set[str]]
+    """Each partitioned table's partitions, as they were before the statement."""
+
+
+def _observe(conn: psycopg.Connection[tuple[object, ...]], sql: str) -> Observed:
     """Strongest lock per relation, the indexes among them, rewritten and scanned tables, for `sql`
-    run and rolled back."""
+    run and rolled back. A partitioned table has no data file of its own: it counts as rewritten
+    (scanned) when one of its partitions is; the partitions are compared one by one."""
     with conn.transaction(force_rollback=True):
         relations = {
             oid: (name, kind)
@@ -177,6 +253,12 @@ def _observe(
                 "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace"
             )
         }
+        partitions: dict[str, set[str]] = {}
+        for parent, child in conn.execute(
+            "SELECT inhparent::regclass::text, inhrelid::regclass::text FROM pg_inherits"
+            " JOIN pg_class ON pg_class.oid = inhparent WHERE relkind = 'p'"
+        ):
+            partitions.setdefault(str(parent), set()).add(str(child))
         files_before = dict(conn.execute("SELECT oid, relfilenode FROM pg_class WHERE relkind IN ('r', 'm')"))
         scans_before = dict(conn.execute("SELECT relid, seq_scan FROM pg_stat_xact_user_tables"))
         conn.execute(sql)
@@ -200,17 +282,27 @@ def _observe(
     scanned = {
         relations[oid][0] for oid, count in scans_after.items() if oid in relations and count > scans_before.get(oid, 0)
     }
-    return locks, indexes, rewritten, scanned
+    for parent, children in partitions.items():
+        if children & rewritten:
+            rewritten.add(parent)
+        if children & (scanned | rewritten):
+            scanned.add(parent)
+    return Observed(locks, indexes, rewritten, scanned, partitions)
 
 
-def _setup(version: int) -> str:
-    """The tables for `version`: a stored generated column needs PostgreSQL 12."""
-    return SETUP.format(generated="GENERATED ALWAYS AS (id * 2) STORED" if version >= 12 else "")
+def _setup(version: int, citext: bool) -> str:
+    """The tables for `version`: a stored generated column needs PostgreSQL 12; citext is created
+    where the server ships it."""
+    return SETUP.format(
+        generated="GENERATED ALWAYS AS (id * 2) STORED" if version >= 12 else "",
+        citext="CREATE EXTENSION IF NOT EXISTS citext;\n" if citext else "",
+    )
 
 
-def _model(sql: str, version: int) -> tuple[dict[str, str], set[str], set[str]]:
+def _model(sql: str, version: int, citext: bool) -> tuple[dict[str, str], set[str], set[str]]:
     """What the analysis reports for `sql`, after the setup it is judged with (so it knows the tables)."""
-    report = analyze_sql("migrations/0001_check.sql", f"{_setup(version)}\n{sql};\n", Context(pg_version=version))
+    setup = _setup(version, citext)
+    report = analyze_sql("migrations/0001_check.sql", f"{setup}\n{sql};\n", Context(pg_version=version))
     statement = report.statements[-1]
 
     def bare(name: str) -> str:
@@ -255,8 +347,11 @@ def test_the_lock_model_matches_what_newer_postgresql_does(
 
 def _assert_model_matches(server: psycopg.Connection[tuple[object, ...]], sql: str) -> None:
     version = server.info.server_version // 10000
-    held, indexes, rewritten, scanned = _observe(server, sql)
-    claimed_locks, claimed_rewrites, claimed_scans = _model(sql, version)
+    citext = _has_citext(server)
+    if "citext" in sql and not citext:
+        pytest.skip(f"PostgreSQL {version} here has no citext extension")
+    held, indexes, rewritten, scanned, partitions = _observe(server, sql)
+    claimed_locks, claimed_rewrites, claimed_scans = _model(sql, version, citext)
     assert claimed_locks, f"the model names no lock for {sql!r}"
     for relation, mode in claimed_locks.items():
         assert held.get(relation) == mode, f"{sql!r} on {relation}: model {mode}, PostgreSQL {version} {held.get(relation)}"
@@ -272,10 +367,98 @@ def _assert_model_matches(server: psycopg.Connection[tuple[object, ...]], sql: s
         table = INDEX_TABLES.get(relation, relation)
         assert table in scanned | rewritten, f"{sql!r}: the model says {relation} is scanned; PostgreSQL did not"
     altered = next(iter(claimed_locks))  # the model names the altered relation first
-    if altered in scanned - NOT_A_SCAN.get(sql, set()):
-        assert altered in claimed_scans | claimed_rewrites, f"{sql!r}: PostgreSQL {version} scanned {altered}"
+    for relation in ({altered} | partitions.get(altered, set())) & (scanned - NOT_A_SCAN.get(sql, set())):
+        assert relation in claimed_scans | claimed_rewrites, f"{sql!r}: PostgreSQL {version} scanned {relation}"
 
 
+
+
+def test_unique_using_index_leaves_a_nullable_column_nullable(server: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Unlike PRIMARY KEY USING INDEX, UNIQUE USING INDEX sets nothing NOT NULL: no scan to prove it."""
+    with server.transaction(force_rollback=True):
+        server.execute("ALTER TABLE keyed ADD CONSTRAINT keyed_a_key UNIQUE USING INDEX keyed_a_uidx")
+        nullable = server.execute("SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 'keyed'::regclass AND attname = 'a'")
+        assert nullable.fetchone() == (True,)
+    with server.transaction(force_rollback=True):
+        server.execute("ALTER TABLE keyed ADD PRIMARY KEY USING INDEX keyed_a_uidx")
+        nullable = server.execute("SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 'keyed'::regclass AND attname = 'a'")
+        assert nullable.fetchone() == (False,)
+
+
+@pytest.mark.parametrize(("sql", "index", "rebuilt"), [
+    ("ALTER TABLE labels ALTER COLUMN t TYPE citext", "labels_t_idx", True),
+    ("ALTER TABLE labels ALTER COLUMN vc TYPE text", "labels_vc_idx", False),
+])
+def test_a_binary_coercible_type_change_rebuilds_an_index_of_another_operator_class(
+    server: psycopg.Connection[tuple[object, ...]], sql: str, index: str, rebuilt: bool
+) -> None:
+    """What `binary_coercible_reindexed` stands for: the table keeps its file, the index gets a new one."""
+    if "citext" in sql and not _has_citext(server):
+        pytest.skip("no citext extension")
+    files = "SELECT relname, relfilenode FROM pg_class WHERE relname IN ('labels', %s)"
+    with server.transaction(force_rollback=True):
+        before = dict(server.execute(files, (index,)))
+        server.execute(sql)
+        after = dict(server.execute(files, (index,)))
+    assert after["labels"] == before["labels"]
+    assert (after[index] != before[index]) == rebuilt
+
+
+# ALTER TABLE ONLY on a partitioned table that has partitions, with the last version that refuses
+# it (the change must reach the partitions); a newer one accepts it and still locks the partitions
+# like the parent (PostgreSQL 18 keeps their copy of the constraint, now their own).
+ONLY_REFUSED = [
+    (18, "ALTER TABLE ONLY events ADD COLUMN c text"),
+    (18, "ALTER TABLE ONLY events DROP COLUMN label"),
+    (18, "ALTER TABLE ONLY events ALTER COLUMN tag TYPE text"),
+    (18, "ALTER TABLE ONLY events ALTER COLUMN label SET NOT NULL"),
+    (17, "ALTER TABLE ONLY events ALTER COLUMN id DROP NOT NULL"),
+    (18, "ALTER TABLE ONLY events ADD CONSTRAINT events_u_check CHECK (u > 0)"),
+    (18, "ALTER TABLE ONLY events ADD CONSTRAINT events_ref_fk2 FOREIGN KEY (ref) REFERENCES parent (id)"),
+    (17, "ALTER TABLE ONLY events DROP CONSTRAINT events_tag_check"),
+    (18, "ALTER TABLE ONLY events VALIDATE CONSTRAINT events_kind_nv"),
+    (18, "TRUNCATE ONLY events"),
+]
+
+
+@pytest.mark.parametrize(("until", "sql"), ONLY_REFUSED)
+def test_alter_table_only_that_must_reach_the_partitions(
+    server: psycopg.Connection[tuple[object, ...]], until: int, sql: str
+) -> None:
+    if server.info.server_version // 10000 > until:
+        _assert_model_matches(server, sql)
+        return
+    with pytest.raises(psycopg.errors.Error), server.transaction(force_rollback=True):
+        server.execute(sql)
+
+
+# ... and what every version accepts on the parent alone (an invalid index, completed by attaching
+# each partition's index): no partition is locked.
+ONLY_ACCEPTED = [
+    "ALTER TABLE ONLY events ADD PRIMARY KEY (id, at)",
+    "ALTER TABLE ONLY events ADD CONSTRAINT events_u_key UNIQUE (u, at)",
+]
+
+
+@pytest.mark.parametrize("sql", ONLY_ACCEPTED)
+def test_alter_table_only_adding_a_key_locks_the_partitioned_table_alone(
+    server: psycopg.Connection[tuple[object, ...]], sql: str
+) -> None:
+    observed = _observe(server, sql)
+    locked = {p: observed.locks[p] for p in observed.partitions["events"] if p in observed.locks}
+    assert set(locked.values()) <= {"ACCESS SHARE"}, f"{sql!r} on PostgreSQL {server.info.server_version}: {locked}"
+
+
+@pytest.mark.xfail(
+    raises=AssertionError, strict=True,
+    reason="the classification of ALTER TABLE drops ONLY (the relation's `inh`, policies/classify_table.py), "
+    "so the analysis recurses to the partitions",
+)
+@pytest.mark.parametrize("sql", ONLY_ACCEPTED)
+def test_the_lock_model_matches_alter_table_only_adding_a_key(
+    server: psycopg.Connection[tuple[object, ...]], sql: str
+) -> None:
+    _assert_model_matches(server, sql)
 
 
 # Statements that may have to run outside a transaction block, with the version that accepts them
