@@ -185,8 +185,10 @@ def alter_table(shape: str, node: Node) -> Iterator[Operation]:
     """`ALTER TABLE`: one operation per subcommand (and per constraint an added column declares)."""
     relation = relation_name(node.get("relation"))
     if_exists = bool(node.get("missing_ok"))
+    only = node.get("relation") is not None and not node["relation"].get("inh")  # ALTER TABLE ONLY
     for wrapped in node.get("cmds", []):
-        yield from _subcommand(shape, relation, unwrap(wrapped)[1], if_exists)
+        for op in _subcommand(shape, relation, unwrap(wrapped)[1], if_exists):
+            yield op._replace(options=(*op.options, ("only", "true"))) if only else op
 
 
 _SIMPLE_SUBCOMMANDS = {

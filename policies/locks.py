@@ -141,6 +141,8 @@ ENTRIES: tuple[LockEntry, ...] = (
     # taking ACCESS EXCLUSIVE, up to PostgreSQL 17; from 18 the partitions take ACCESS EXCLUSIVE
     # too, and on every version they do when a key column is nullable (SET NOT NULL recurses).
     # Measured on 11 to 18: tests/test_lock_model_on_postgres.py.
+    _e(K.ADD_PRIMARY_KEY, "only_partitioned", AE,
+       note="ALTER TABLE ONLY a partitioned table: an invalid index on the parent alone, no rows read"),
     _e(K.ADD_PRIMARY_KEY, "nullable", AE, scans=True,
        note="builds a unique index under the lock and sets the key's nullable columns NOT NULL"),
     _e(K.ADD_PRIMARY_KEY, "*", AE, (PARTITIONS, SHARE), scans=True, until=17,
@@ -148,6 +150,8 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.ADD_PRIMARY_KEY, "*", AE, scans=True, note="builds a unique index under the lock"),
     _e(K.ADD_UNIQUE, "inline"),
     _e(K.ADD_UNIQUE, "using_index", AE, note="the columns keep their nullability: no scan"),
+    _e(K.ADD_UNIQUE, "only_partitioned", AE,
+       note="ALTER TABLE ONLY a partitioned table: an invalid index on the parent alone, no rows read"),
     _e(K.ADD_UNIQUE, "*", AE, (PARTITIONS, SHARE), scans=True, until=17,
        note="builds a unique index under the lock"),
     _e(K.ADD_UNIQUE, "*", AE, scans=True, note="builds a unique index under the lock"),
@@ -251,6 +255,8 @@ def _constraint_variant(op: Operation) -> str:
         return "inline"
     if op.using_index:
         return "using_index_nullable" if op.nullable_key_columns else "using_index"
+    if op.option("partitioned"):
+        return "only_partitioned"
     if op.nullable_key_columns:
         return "nullable"
     return "not_valid" if op.not_valid else "validate"

@@ -449,11 +449,6 @@ def test_alter_table_only_adding_a_key_locks_the_partitioned_table_alone(
     assert set(locked.values()) <= {"ACCESS SHARE"}, f"{sql!r} on PostgreSQL {server.info.server_version}: {locked}"
 
 
-@pytest.mark.xfail(
-    raises=AssertionError, strict=True,
-    reason="the classification of ALTER TABLE drops ONLY (the relation's `inh`, policies/classify_table.py), "
-    "so the analysis recurses to the partitions",
-)
 @pytest.mark.parametrize("sql", ONLY_ACCEPTED)
 def test_the_lock_model_matches_alter_table_only_adding_a_key(
     server: psycopg.Connection[tuple[object, ...]], sql: str
