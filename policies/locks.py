@@ -37,6 +37,7 @@ TABLE = "relation"  # the relation the operation alters
 REFERENCED = "referenced"  # the table a foreign key points at
 NAMED = "name"  # the object in Operation.name (the partition of ATTACH/DETACH)
 GIVEN = "given"  # LOCK TABLE: the mode written in the statement
+OTHERS = "others"  # relations the statement locks without naming them (Operation.other_relations)
 PARTITIONS = "partitions"  # the partitions it recurses to, when their mode is not the altered table's
 
 
@@ -237,7 +238,18 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.DROP_MATERIALIZED_VIEW, "*", AE, cite=LOCKING_CITE),
     _e(K.DROP_SEQUENCE, "*", AE, cite=LOCKING_CITE),
     _e(K.ALTER_SEQUENCE, "*", (TABLE, SHARE_ROW_EXCLUSIVE), cite="sql-altersequence.html"),
+    # a domain constraint (or NOT NULL) is checked on every column of the domain: each table that has
+    # one is read under SHARE (typecmds.c, validateDomainConstraint)
+    _e(K.ALTER_DOMAIN, "validating", (OTHERS, SHARE), scans=True, scanned=OTHERS, cite="sql-alterdomain.html",
+       note="checks every value of every column of the domain, each table under SHARE"),
 )
+
+
+def unnamed_lock_mode(op: Operation, pg_version: int) -> str | None:
+    """The mode the model gives the relations an operation locks without naming them, even when
+    the schema does not know which they are (a domain's tables in a lone file)."""
+    entry = lookup(op, pg_version)
+    return next((mode for target, mode in entry.locks if target == OTHERS), None) if entry else None
 
 
 def _add_column_variant(op: Operation) -> str:
@@ -281,6 +293,11 @@ _VARIANTS: dict[OperationKind, Callable[[Operation], str]] = {
     K.ADD_UNIQUE: _constraint_variant,
     K.ADD_EXCLUSION: _constraint_variant,
     K.ALTER_COLUMN_OTHER: lambda op: op.detail or "*",
+    K.ALTER_DOMAIN: lambda op: (
+        "validating"
+        if (op.detail == "add_constraint" and not op.not_valid) or op.detail in ("set_not_null", "validate_constraint")
+        else "other"
+    ),
     K.VACUUM: lambda op: "full" if op.full else "plain",
     K.UPDATE: lambda op: "where" if op.has_where else "all",
     K.DELETE: lambda op: "where" if op.has_where else "all",
@@ -323,9 +340,13 @@ def effect(op: Operation, pg_version: int) -> Effect:
     locks = []
     table_mode: str | None = None
     partition_mode: str | None = None
+    others_mode: str | None = None
     for target, mode in entry.locks:
         if target == PARTITIONS:
             partition_mode = mode
+            continue
+        if target == OTHERS:
+            others_mode = mode
             continue
         relation = op.relation if target == TABLE else op.referenced_relation if target == REFERENCED else op.name
         if relation:
@@ -333,21 +354,22 @@ def effect(op: Operation, pg_version: int) -> Effect:
             locks.append(LockRef(relation, given))
             if target == TABLE:
                 table_mode = given
-    if table_mode is not None:
-        # Relations locked without being named take the altered table's mode: the table a dropped
-        # foreign key references, an index's table, the partitions a statement recurses to (unless
-        # the entry gives the partitions a mode of their own).
-        seen = {lock.relation for lock in locks}
-        for relation, mode in (
-            *((r, table_mode) for r in op.other_relations),
-            *((r, partition_mode or table_mode) for r in op.partitions),
-        ):
-            if relation not in seen:
-                locks.append(LockRef(relation, mode))
-                seen.add(relation)
+    # Relations locked without being named take the altered table's mode (unless the entry gives
+    # them one of their own): the table a dropped foreign key references, an index's table, the
+    # partitions a statement recurses to, the tables whose columns use an altered domain.
+    seen = {lock.relation for lock in locks}
+    unnamed: list[tuple[str, str | None]] = [(r, others_mode or table_mode) for r in op.other_relations]
+    unnamed += [(r, partition_mode or table_mode) for r in op.partitions]
+    for relation, held in unnamed:
+        if relation not in seen and held is not None:
+            locks.append(LockRef(relation, held))
+            seen.add(relation)
     altered = (op.relation, *op.partitions) if op.relation else ()
-    read = op.name if entry.scanned == NAMED else op.relation
-    scanned = ((read, *op.partitions) if read == op.relation else (read,)) if entry.scans and read else ()
+    if entry.scanned == OTHERS:
+        scanned: tuple[str, ...] = op.other_relations if entry.scans else ()
+    else:
+        read = op.name if entry.scanned == NAMED else op.relation
+        scanned = ((read, *op.partitions) if read == op.relation else (read,)) if entry.scans and read else ()
     return Effect(
         locks=tuple(locks),
         rewrites=altered if entry.rewrites else (),

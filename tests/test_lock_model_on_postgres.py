@@ -48,6 +48,9 @@ CREATE TABLE measures_2023 PARTITION OF measures FOR VALUES FROM ('2023-01-01') 
 CREATE TABLE measures_2024 (id bigint, at date);
 CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
 CREATE TRIGGER child_noop BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION noop();
+CREATE DOMAIN posint AS integer;
+CREATE TABLE measured (id bigint, v posint);
+INSERT INTO measured SELECT g, g FROM generate_series(1, 20) g;
 INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
 INSERT INTO child SELECT g, g % 50 + 1, 'note', g, 'v' || g, 's', 'p', 'w', g, now() FROM generate_series(1, 200) g;
 INSERT INTO measures_2024 SELECT g, '2024-03-01' FROM generate_series(1, 20) g;
@@ -81,6 +84,9 @@ CREATE INDEX labels_vc_idx ON labels (vc);
 """
 
 STATEMENTS = [
+    # a domain's constraint is checked on the tables of its columns
+    "ALTER DOMAIN posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0)",
+    "ALTER DOMAIN posint SET NOT NULL",
     # columns
     "ALTER TABLE child ADD COLUMN c text",
     "ALTER TABLE child ADD COLUMN c integer NOT NULL DEFAULT 0",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.locks import SHARE, unnamed_lock_mode
 from policies.operations import OperationKind
 from policies.report import Category, Severity
-from policies.rules._helpers import operations, quoted
+from policies.rules._helpers import blocking, operations, quoted
 from policies.rules._rule import Hit, Rule
 from policies.unit import MigrationUnit
 
@@ -21,10 +22,13 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
             change = "SET NOT NULL on"
         else:
             continue
+        mode = unnamed_lock_mode(op, unit.pg_version) or SHARE
+        tables = ", ".join(quoted(t) for t in op.other_relations)
+        which = f"each of those tables ({tables})" if tables else "each of those tables"
         yield Hit(
             statement,
             f"{change} domain {quoted(op.name)} checks every existing value of every column of that domain, "
-            "holding a SHARE lock on each of those tables (blocks their writes) while it scans them; put the "
+            f"holding {mode} on {which} ({blocking(mode)}) while it scans them; put the "
             "constraint on the columns instead (NOT VALID, then VALIDATE), or add it to the domain NOT VALID.",
         )
 

@@ -54,6 +54,9 @@ def enrich(schema: Schema, op: Operation) -> Operation:
     """`op` with the facts the schema before it knows (see the module docstring); unchanged when the
     schema knows nothing that matters to it."""
     kind = op.kind
+    if kind is K.ALTER_DOMAIN and op.name:
+        users = tuple(dict.fromkeys(relation_key(t.name) for t, _ in schema.uses_type(op.name)))
+        return op._replace(other_relations=users) if users else op
     table = schema.table(op.relation)
     if table is None:
         return op
