@@ -13,13 +13,23 @@ duplicate_object`); the caller leaves them out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
 from policies.operations import ConstraintKind, Operation, OperationKind, quote_identifier, quote_name
 from policies.schema.model import Schema, Table, relation_key
-from policies.schema.names import bare_name, in_schema_of
-from policies.type_changes import CastVerdict, cast_without_using, is_identity_type, normalise
+from policies.schema.names import bare_name, in_schema_of, object_name
+from policies.type_changes import (
+    PG_CASTS,
+    PG_CASTS_FROM_18,
+    CastVerdict,
+    cast_without_using,
+    is_identity_type,
+    normalise,
+)
 
 K = OperationKind
 
@@ -45,8 +55,26 @@ def refusals(schema: Schema, op: Operation, pg_version: int) -> tuple[Refusal, .
 
 
 def _name(relation: str) -> str:
-    """A relation as PostgreSQL's messages name it: without its schema, unquoted."""
+    """A relation as PostgreSQL's messages name an existing one (RelationGetRelationName): without
+    its schema, unquoted."""
     return bare_name(relation)
+
+
+def _written(relation: str) -> str:
+    """A relation as PostgreSQL's messages name a missing one: as the statement wrote it, with its
+    schema when it gave one (`relation "app.users" does not exist`), unquoted."""
+    return relation.replace('"', "")
+
+
+def _quote(identifier: str) -> str:
+    """An identifier as PostgreSQL's quote_identifier prints it in messages and hints: bare when it
+    is lower case and no keyword other than an unreserved one, else in double quotes."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier) and identifier not in _QUOTED_KEYWORDS:
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
 
 
 def _table_or_missing(schema: Schema, op: Operation) -> Iterator[Refusal | Table]:
@@ -55,7 +83,7 @@ def _table_or_missing(schema: Schema, op: Operation) -> Iterator[Refusal | Table
     if table is not None:
         yield table
     elif op.relation and not op.if_exists and schema.knows_absent(op.relation):
-        yield Refusal("42P01", f'relation "{_name(op.relation)}" does not exist')
+        yield Refusal("42P01", f'relation "{_written(op.relation)}" does not exist')
 
 
 def _existing_table(schema: Schema, op: Operation) -> tuple[Table | None, list[Refusal]]:
@@ -64,9 +92,12 @@ def _existing_table(schema: Schema, op: Operation) -> tuple[Table | None, list[R
     return table, [r for r in found if isinstance(r, Refusal)]
 
 
-def _column_missing(table: Table, column: str, schema: Schema) -> Refusal | None:
+def _column_missing(table: Table, column: str, schema: Schema, renaming: bool = False) -> Refusal | None:
+    """42703 when the column certainly does not exist; RENAME COLUMN words it without the relation
+    (renameatt, tablecmds.c)."""
     if table.column(column) is None and table.complete and schema.complete:
-        return Refusal("42703", f'column "{column}" of relation "{_name(table.name)}" does not exist')
+        where = "" if renaming else f' of relation "{_name(table.name)}"'
+        return Refusal("42703", f'column "{column}"{where} does not exist')
     return None
 
 
@@ -96,30 +127,87 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
         )
         return
     if op.using is None:
-        verdict = cast_without_using(
-            column.type, new,
-            old_is_enum=schema.enum_values(column.type) is not None,
-            new_is_enum=schema.enum_values(new) is not None,
-        )
+        old_enum, new_enum = schema.enum_values(column.type) is not None, schema.enum_values(new) is not None
+        verdict = cast_without_using(column.type, new, old_is_enum=old_enum, new_is_enum=new_enum)
         if verdict is CastVerdict.NEEDS_USING:
-            shown = _type_words(new)
-            using = f"{quote_identifier(column.name)}::{_type_sql(new)}"
+            statement = (
+                f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} "
+                f"SET DATA TYPE {_type_sql(new)}"
+            )
+            via = _cast_path(column.type, new, old_enum, new_enum, pg_version)
             yield Refusal(
                 "42804",
-                f'column "{column.name}" cannot be cast automatically to type {shown}',
-                hint=f'You might need to specify "USING {column.name}::{shown}".',
+                f'column "{column.name}" cannot be cast automatically to type {_format_type(new)}',
+                hint=f'You might need to specify "USING {_quote(column.name)}::{_format_type(new, typmod=True)}".',
                 fix=(
-                    f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} "
-                    f"SET DATA TYPE {_type_sql(new)} USING {using};"
+                    f"{statement} USING {quote_identifier(column.name)}{via}::{_type_sql(new)};"
+                    if via is not None
+                    else f"-- PostgreSQL has no cast from {_format_type(column.type)} to {_format_type(new)}: "
+                    f"write the conversion of each value in USING, or add a new column and fill it\n-- {statement} USING ...;"
                 ),
             )
 
 
-def _type_words(type_text: str) -> str:
-    """A type as PostgreSQL's messages print it: `account_role`, `integer`, `text[]`."""
-    from policies.expressions import display_type
+def _cast_path(old: str, new: str, old_enum: bool, new_enum: bool, pg_version: int) -> str | None:
+    """What goes between the column and `::new` in a USING that converts every value that has a
+    meaning in the new type: "" for a direct cast, "::text" between enums, None without any cast
+    (integer to uuid: no value of one is a value of the other)."""
+    old_n, new_n = normalise(old), normalise(new)
+    old_dims, new_dims = old_n.count("[]"), new_n.count("[]")
+    old_base = old_n.removesuffix("[]" * old_dims).split("(")[0]
+    new_base = new_n.removesuffix("[]" * new_dims).split("(")[0]
+    if old_base in _STRINGS and (not old_dims or old_dims == new_dims):
+        return ""  # the I/O conversion from a string type to any type (arrays: element by element), explicit
+    if old_dims != new_dims:
+        return None
+    if old_enum and new_enum:
+        return "::text"  # enum -> text (I/O, assignment) -> enum (I/O, explicit)
+    entry = PG_CASTS.get((old_base, new_base))
+    if entry is not None and (pg_version >= 18 or (old_base, new_base) not in PG_CASTS_FROM_18):
+        return ""
+    return None
 
-    return display_type(bare_name(type_text.replace('"', "")) if "." in type_text.split("(")[0] else type_text)
+
+_STRINGS = frozenset({"text", "varchar", "bpchar", "citext"})
+
+_FORMAT_NAMES = {
+    "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real", "float8": "double precision",
+    "bool": "boolean", "varchar": "character varying", "bpchar": "character", "varbit": "bit varying",
+    "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
+    "time": "time without time zone", "timetz": "time with time zone",
+}
+"""The built-in types whose names format_type (format_type.c) prints in SQL's words."""
+
+
+def _format_type(type_text: str, typmod: bool = False) -> str:
+    """A type as PostgreSQL's messages print it: format_type_be (`numeric`, `character varying`,
+    `app.level`) or, with `typmod`, format_type_with_typemod (`numeric(10,2)`), the form of its hints."""
+    dims = 0
+    text = type_text.strip()
+    while text.endswith("[]"):
+        text, dims = text[:-2].rstrip(), dims + 1
+    normalised = normalise(text)
+    base, paren, rest = normalised.partition("(")
+    if base in _KNOWN_TYPES and "." not in base:
+        modifiers = "(" + rest if paren and typmod else ""
+        name = _FORMAT_NAMES.get(base, base)
+        if base == "bpchar" and typmod and not modifiers:
+            name = "bpchar"  # bpchar without a length is not character(1)
+        elif modifiers and name.endswith(" time zone"):
+            head, _, zone = name.partition(" with")
+            name = f"{head}{modifiers} with{zone}"
+            modifiers = ""
+        return name + modifiers + "[]" * dims
+    parts = [part.strip().strip('"') for part in text.split("(")[0].split(".")]
+    if len(parts) == 2 and parts[0] == "public":
+        parts = parts[1:]  # visible on the default search path: printed without its schema
+    return ".".join(_quote(part) for part in parts) + "[]" * dims
+
+
+_KNOWN_TYPES = frozenset({
+    *_FORMAT_NAMES, "text", "uuid", "json", "jsonb", "date", "bytea", "inet", "cidr", "numeric", "interval", "bit",
+    "money", "xml", "tsvector", "macaddr", "point", "citext",
+})
 
 
 def _type_sql(type_text: str) -> str:
@@ -154,7 +242,7 @@ def _column_must_exist(schema: Schema, op: Operation, pg_version: int) -> Iterat
     yield from missing
     if table is None or not op.columns or (op.kind is K.DROP_COLUMN and op.if_exists):
         return
-    found = _column_missing(table, op.columns[0], schema)
+    found = _column_missing(table, op.columns[0], schema, renaming=op.kind is K.RENAME_COLUMN)
     if found:
         yield found
         return
@@ -195,35 +283,36 @@ def _add_identity(schema: Schema, op: Operation, pg_version: int) -> Iterator[Re
     where = f'column "{column.name}" of relation "{_name(table.name)}"'
     if not is_identity_type(column.type):
         yield Refusal("22023", "identity column type must be smallint, integer, or bigint")
-    elif column.identity is not None:
-        yield Refusal("42601", f"{where} is already an identity column")
-    elif not column.not_null:
-        yield Refusal("55000", f"{where} must be declared NOT NULL before identity can be added")
+        return
+    # The identity's sequence is created before the column is looked at (transformAlterTableStmt
+    # runs CREATE SEQUENCE first): a taken name fails before the column's own state is checked.
     sequence = op.option("sequence_name")
-    if sequence and column.identity is None:
-        qualified = in_schema_of(table.name, sequence) if "." not in sequence else sequence
-        if schema.relation_exists(qualified):
-            owner = schema.sequences.get(relation_key(qualified))
-            drop = (
-                f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;\n"
-                f"DROP SEQUENCE {quote_name(relation_key(qualified))};\n"
-                if owner is not None and owner.owned_by == (relation_key(table.name), column.name)
-                else ""
-            )
-            yield Refusal(
-                "42P07",
-                f'relation "{bare_name(qualified)}" already exists',
-                fix=(
-                    f"{drop}-- then ADD GENERATED ... AS IDENTITY, and move the new sequence past the values "
-                    "the column holds (see SW408)"
-                    if drop
-                    else "name another sequence, or leave `sequence name` out and PostgreSQL picks a free one"
-                ),
-            )
-        elif column.default is not None:
-            yield Refusal("42601", f"{where} already has a default value")
-    elif column.default is not None and column.identity is None:
-        yield Refusal("42601", f"{where} already has a default value")
+    qualified = (in_schema_of(table.name, sequence) if "." not in sequence else sequence) if sequence else None
+    if qualified is not None and schema.relation_exists(qualified):
+        owner = schema.sequences.get(relation_key(qualified))
+        serial = owner is not None and owner.owned_by == (relation_key(table.name), column.name) and column.identity is None
+        drop = (
+            f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;\n"
+            f"DROP SEQUENCE {quote_name(relation_key(qualified))};\n"
+        )
+        yield Refusal(
+            "42P07",
+            f'relation "{bare_name(qualified)}" already exists',
+            fix=(
+                f"{drop}-- then ADD GENERATED ... AS IDENTITY, and move the new sequence past the values "
+                "the column holds (see SW408)"
+                if serial
+                else "-- name another sequence, or leave `sequence name` out and PostgreSQL picks a free one"
+            ),
+        )
+        return
+    # ATExecAddIdentity (tablecmds.c): all three are 55000, object_not_in_prerequisite_state
+    if not column.not_null:
+        yield Refusal("55000", f"{where} must be declared NOT NULL before identity can be added")
+    elif column.identity is not None:
+        yield Refusal("55000", f"{where} is already an identity column")
+    elif column.default is not None or column.sequence is not None:
+        yield Refusal("55000", f"{where} already has a default value")
 
 
 # -- constraints and indexes ----------------------------------------------------------------------
@@ -236,8 +325,12 @@ def _add_key(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal
         return
     if op.kind is K.ADD_PRIMARY_KEY and table.primary_key() is not None and not op.inline:
         yield Refusal("42P16", f'multiple primary keys for table "{_name(table.name)}" are not allowed')
-    if op.name and op.name in table.constraints and not op.inline:
-        yield Refusal("42710", f'constraint "{op.name}" for relation "{_name(table.name)}" already exists')
+    if op.name and not op.inline and not op.using_index:
+        # the key's index takes the constraint's name: index_create checks the relation name first
+        if schema.relation_exists(in_schema_of(table.name, op.name)):
+            yield Refusal("42P07", f'relation "{op.name}" already exists')
+        elif op.name in table.constraints:
+            yield Refusal("42710", f'constraint "{op.name}" for relation "{_name(table.name)}" already exists')
     if table.partitioned:
         if op.using_index:
             yield Refusal("0A000", "ALTER TABLE / ADD CONSTRAINT USING INDEX is not supported on partitioned tables")
@@ -267,14 +360,14 @@ def _add_foreign_key(schema: Schema, op: Operation, pg_version: int) -> Iterator
     referenced = schema.table(op.referenced_relation)
     if referenced is None:
         if schema.knows_absent(op.referenced_relation):
-            yield Refusal("42P01", f'relation "{_name(op.referenced_relation)}" does not exist')
+            yield Refusal("42P01", f'relation "{_written(op.referenced_relation)}" does not exist')
         return
     primary = referenced.primary_key()
     columns = op.referenced_columns or (primary.columns if primary is not None else ())
     if not referenced.complete:
         return
-    if not columns:
-        yield Refusal("42830", f'there is no primary key for referenced table "{_name(referenced.name)}"')
+    if not columns:  # transformFkeyGetPrimaryKey: undefined_object
+        yield Refusal("42704", f'there is no primary key for referenced table "{_name(referenced.name)}"')
         return
     if not any(set(key) == set(columns) for key in schema.unique_keys(referenced.name)):
         yield Refusal(
@@ -288,11 +381,29 @@ def _add_foreign_key(schema: Schema, op: Operation, pg_version: int) -> Iterator
         if _incompatible(mine.type, theirs.type, schema):
             yield Refusal(
                 "42804",
-                f'foreign key constraint "{op.name or own}" cannot be implemented',
+                f'foreign key constraint "{op.name or _foreign_key_name(schema, table, op.columns)}" cannot be implemented',
                 hint=None,
                 fix=f'-- key columns "{own}" and "{other}" are of incompatible types: give them one type',
             )
             return
+
+
+def _foreign_key_name(schema: Schema, table: Table, columns: tuple[str, ...]) -> str:
+    """The name PostgreSQL gives an unnamed foreign key (ChooseConstraintName): `<table>_<columns>_fkey`,
+    with a number after `fkey` when a constraint of the schema has that name."""
+    namespace = table.name.rpartition(".")[0]
+    taken = {
+        name
+        for other in schema.tables.values()
+        if other.name.rpartition(".")[0] == namespace
+        for name in other.constraints
+    }
+    own, number = bare_name(table.name), 0
+    name = object_name(own, columns, "fkey")
+    while name in taken:
+        number += 1
+        name = object_name(own, columns, f"fkey{number}")
+    return name
 
 
 _FAMILIES = {
@@ -336,8 +447,40 @@ def _drop_constraint(schema: Schema, op: Operation, pg_version: int) -> Iterator
     yield from missing
     if table is None or not op.name or op.if_exists or op.name in table.constraints:
         return
-    if table.complete and schema.complete and table.unnamed_constraints == 0:
-        yield Refusal("42704", f'constraint "{op.name}" of relation "{_name(table.name)}" does not exist')
+    if not (table.complete and schema.complete):
+        return
+    if table.parent is not None:
+        # a partition holds its parent's foreign keys and checks under their names (cloned, inherited),
+        # and keys under names the model does not hold
+        if op.kind is K.DROP_CONSTRAINT and _inherited(schema, table, op.name):
+            yield Refusal(
+                "42P16", f'cannot drop inherited constraint "{op.name}" of relation "{_name(table.name)}"',
+                fix=f"-- drop it on the partitioned table: ALTER TABLE {quote_name(table.parent)} DROP CONSTRAINT "
+                f"{quote_identifier(op.name)};",
+            )
+        return
+    if table.unnamed_constraints and _chosen_name(op.name):
+        return  # perhaps the name PostgreSQL gave an unnamed constraint (with a number the model did not guess)
+    if pg_version >= 18 and re.search(r"_not_null\d*$", op.name):
+        return  # NOT NULL is a named constraint from 18 on (`<table>_<column>_not_null`): not in the model
+    yield Refusal("42704", f'constraint "{op.name}" of relation "{_name(table.name)}" does not exist')
+
+
+def _inherited(schema: Schema, table: Table, name: str) -> bool:
+    """Whether an ancestor of partition `table` has a foreign key or CHECK named `name`."""
+    parent = schema.table(table.parent)
+    while parent is not None:
+        found = parent.constraints.get(name)
+        if found is not None and found.kind in (ConstraintKind.FOREIGN_KEY, ConstraintKind.CHECK):
+            return True
+        parent = schema.table(parent.parent) if parent.parent else None
+    return False
+
+
+def _chosen_name(name: str) -> bool:
+    """Whether PostgreSQL could have chosen `name` for an unnamed constraint: it ends in the label of
+    its kind (`pkey`, `key`, `fkey`, `check`, `excl`), perhaps with a number (ChooseConstraintName)."""
+    return re.search(r"_(pkey|key|fkey|check|excl)\d*$", name) is not None
 
 
 def _validate(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
@@ -350,10 +493,11 @@ def _validate(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusa
 def _create_table(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
     if op.relation and not op.if_not_exists and schema.relation_exists(op.relation):
         yield Refusal("42P07", f'relation "{_name(op.relation)}" already exists')
+        return
     if op.parent:
         parent = schema.table(op.parent)
-        if parent is not None and not parent.partitioned:
-            yield Refusal("42809", f'table "{_name(op.parent)}" is not partitioned')
+        if parent is not None and not parent.partitioned and parent.complete:
+            yield Refusal("42P17", f'"{_name(op.parent)}" is not partitioned')
 
 
 def _drop_table(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:

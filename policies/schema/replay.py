@@ -14,6 +14,7 @@ The lock model and the rules then read the operation alone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind
@@ -180,7 +181,10 @@ def _add_column(schema: Schema, relation: str, spec: ColumnSpec) -> Schema:
     table = schema.table(relation)
     if table is None:
         return schema
-    column = Column(spec.name, spec.type, not_null=spec.not_null, default=spec.default, generated=spec.generated_stored)
+    column = Column(
+        spec.name, spec.type, not_null=spec.not_null, default=spec.default, generated=spec.generated_stored,
+        sequence=_nextval_sequence(spec.default),
+    )
     if spec.serial:
         sequence = _free_sequence_name(schema, relation, spec.name)
         schema = schema.with_sequence(Sequence(sequence, (relation, spec.name), 1))
@@ -207,6 +211,15 @@ def _free_sequence_name(schema: Schema, relation: str, column: str) -> str:
         number += 1
         name = object_name(bare_name(relation), (column,), f"seq{number}")
     return relation_key(in_schema_of(relation, name))
+
+
+def _nextval_sequence(default: str | None) -> str | None:
+    """The sequence a `DEFAULT nextval('name')` draws from (the column's `sequence`), keyed."""
+    found = re.fullmatch(r"nextval\('((?:[^']|'')+)'(?:::regclass)?\)", (default or "").strip(), re.IGNORECASE)
+    if found is None:
+        return None
+    parts = re.findall(r'"((?:[^"]|"")*)"|([^."]+)', found.group(1).replace("''", "'"))
+    return relation_key(".".join(quoted.replace('""', '"') if quoted else bare.lower() for quoted, bare in parts))
 
 
 def _int(text: str | None) -> int | None:
@@ -338,7 +351,7 @@ def _column_change(schema: Schema, op: Operation) -> Schema:
     elif op.kind is K.DROP_NOT_NULL:
         changed = replace(column, not_null=False)
     elif op.kind is K.SET_DEFAULT:
-        changed = replace(column, default=op.default)
+        changed = replace(column, default=op.default, sequence=_nextval_sequence(op.default) or column.sequence)
     elif op.kind is K.DROP_DEFAULT:
         changed = replace(column, default=None, sequence=None)
     elif op.kind is K.ALTER_COLUMN_TYPE:
