@@ -53,7 +53,7 @@ from psycopg import sql
 from drizzle_harness import missing_extensions, node_database_url, schemawarden_command
 
 ROOT = Path(__file__).resolve().parent.parent
-HISTORIES = ROOT.parent / "shared" / "drizzle-histories"
+HISTORIES = Path(os.environ.get("SCHEMAWARDEN_SHARED_DIR") or ROOT.parent / "shared") / "drizzle-histories"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_BUDGET_S = 300.0
 SEED_ENV = "SCHEMAWARDEN_FAULT_SEED"

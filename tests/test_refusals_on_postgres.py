@@ -30,6 +30,7 @@ from conftest import fresh_database
 from policies.analysis import analyze_folder
 from policies.context import Context
 from policies.report import Finding, SaferKind
+from policies.statements import split_statements
 
 Expect = tuple[str, str] | None
 """(SQLSTATE, message_primary) of the error PostgreSQL raises, or None when it accepts."""
@@ -403,7 +404,10 @@ def _run(admin_url: str, case: Case, statement: str) -> psycopg.Error | None:
             if script.strip():
                 conn.execute(script.encode())
         try:
-            conn.execute(statement.encode())
+            # one statement at a time, as apply runs them: a fix may hold a CONCURRENTLY step, which
+            # a multi-statement query (an implicit transaction) would refuse
+            for part in split_statements(statement):
+                conn.execute(part.sql.encode())
         except psycopg.Error as error:
             return error
     return None
