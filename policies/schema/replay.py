@@ -15,7 +15,6 @@ The lock model and the rules then read the operation alone.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind
 from policies.schema.model import Column, Constraint, Identity, Index, Schema, Sequence, Table, relation_key
@@ -136,7 +135,7 @@ def apply_operation(schema: Schema, op: Operation) -> Schema:
     if op.kind in _OPAQUE:
         table = schema.table(op.relation)
         if table is not None and table.complete:
-            schema = schema.with_table(replace(table, complete=False))
+            schema = schema.with_table(table._replace(complete=False))
         return schema.incomplete() if op.kind in (K.UNKNOWN, K.ALTER_TABLE_OTHER, K.CALL) else schema
     return schema
 
@@ -188,13 +187,13 @@ def _add_column(schema: Schema, relation: str, spec: ColumnSpec) -> Schema:
     if spec.serial:
         sequence = _free_sequence_name(schema, relation, spec.name)
         schema = schema.with_sequence(Sequence(sequence, (relation, spec.name), 1))
-        column = replace(column, type=_SERIAL_TYPES[spec.type], sequence=sequence, not_null=True)
+        column = column._replace(type=_SERIAL_TYPES[spec.type], sequence=sequence, not_null=True)
     elif spec.identity:
         options = dict(spec.options)
         sequence = options.get("sequence_name") or _free_sequence_name(schema, relation, spec.name)
         sequence = in_schema_of(relation, sequence) if "." not in sequence else sequence
         schema = schema.with_sequence(Sequence(sequence, (relation, spec.name), _int(options.get("start"))))
-        column = replace(column, identity=Identity(options.get("generated", "a") == "a", relation_key(sequence)))
+        column = column._replace(identity=Identity(options.get("generated", "a") == "a", relation_key(sequence)))
     return schema.with_table(table.with_column(column))
 
 
@@ -256,21 +255,21 @@ def _rename_table(schema: Schema, op: Operation) -> Schema:
 
 def _rekey_table(schema: Schema, table: Table, new_key: str) -> Schema:
     old_key = relation_key(table.name)
-    schema = replace(schema, tables={k: v for k, v in schema.tables.items() if k != old_key})
-    schema = schema.with_table(replace(table, name=new_key))
-    indexes = {k: (replace(i, table=new_key) if i.table == old_key else i) for k, i in schema.indexes.items()}
+    schema = schema._replace(tables={k: v for k, v in schema.tables.items() if k != old_key})
+    schema = schema.with_table(table._replace(name=new_key))
+    indexes = {k: (i._replace(table=new_key) if i.table == old_key else i) for k, i in schema.indexes.items()}
     sequences = {
-        k: (replace(s, owned_by=(new_key, s.owned_by[1])) if s.owned_by and s.owned_by[0] == old_key else s)
+        k: (s._replace(owned_by=(new_key, s.owned_by[1])) if s.owned_by and s.owned_by[0] == old_key else s)
         for k, s in schema.sequences.items()
     }
     tables = {}
     for key, other in schema.tables.items():
         constraints = {
-            n: (replace(c, referenced_table=new_key) if c.referenced_table == old_key else c)
+            n: (c._replace(referenced_table=new_key) if c.referenced_table == old_key else c)
             for n, c in other.constraints.items()
         }
-        tables[key] = replace(other, constraints=constraints, parent=new_key if other.parent == old_key else other.parent)
-    return replace(schema, tables=tables, indexes=indexes, sequences=sequences)
+        tables[key] = other._replace(constraints=constraints, parent=new_key if other.parent == old_key else other.parent)
+    return schema._replace(tables=tables, indexes=indexes, sequences=sequences)
 
 
 def _set_schema(schema: Schema, op: Operation) -> Schema:
@@ -320,24 +319,24 @@ def _rename_column(schema: Schema, op: Operation) -> Schema:
     def renamed(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(new if n == old else n for n in names)
 
-    columns = {(new if k == old else k): (replace(c, name=new) if k == old else c) for k, c in table.columns.items()}
+    columns = {(new if k == old else k): (c._replace(name=new) if k == old else c) for k, c in table.columns.items()}
     constraints = {
-        n: replace(c, columns=renamed(c.columns), not_null_column=new if c.not_null_column == old else c.not_null_column)
+        n: c._replace(columns=renamed(c.columns), not_null_column=new if c.not_null_column == old else c.not_null_column)
         for n, c in table.constraints.items()
     }
-    schema = schema.with_table(replace(table, columns=columns, constraints=constraints))
+    schema = schema.with_table(table._replace(columns=columns, constraints=constraints))
     key = relation_key(table.name)
-    indexes = {k: (replace(i, columns=renamed(i.columns)) if i.table == key else i) for k, i in schema.indexes.items()}
+    indexes = {k: (i._replace(columns=renamed(i.columns)) if i.table == key else i) for k, i in schema.indexes.items()}
     sequences = {
-        k: (replace(s, owned_by=(key, new)) if s.owned_by == (key, old) else s) for k, s in schema.sequences.items()
+        k: (s._replace(owned_by=(key, new)) if s.owned_by == (key, old) else s) for k, s in schema.sequences.items()
     }
     tables = {}
     for name, other in schema.tables.items():
-        tables[name] = replace(other, constraints={
-            n: (replace(c, referenced_columns=renamed(c.referenced_columns)) if c.referenced_table == key else c)
+        tables[name] = other._replace(constraints={
+            n: (c._replace(referenced_columns=renamed(c.referenced_columns)) if c.referenced_table == key else c)
             for n, c in other.constraints.items()
         })
-    return replace(schema, indexes=indexes, sequences=sequences, tables=tables)
+    return schema._replace(indexes=indexes, sequences=sequences, tables=tables)
 
 
 def _column_change(schema: Schema, op: Operation) -> Schema:
@@ -347,19 +346,19 @@ def _column_change(schema: Schema, op: Operation) -> Schema:
     if table is None or column is None:
         return schema
     if op.kind is K.SET_NOT_NULL:
-        changed = replace(column, not_null=True)
+        changed = column._replace(not_null=True)
     elif op.kind is K.DROP_NOT_NULL:
-        changed = replace(column, not_null=False)
+        changed = column._replace(not_null=False)
     elif op.kind is K.SET_DEFAULT:
-        changed = replace(column, default=op.default, sequence=_nextval_sequence(op.default) or column.sequence)
+        changed = column._replace(default=op.default, sequence=_nextval_sequence(op.default) or column.sequence)
     elif op.kind is K.DROP_DEFAULT:
-        changed = replace(column, default=None, sequence=None)
+        changed = column._replace(default=None, sequence=None)
     elif op.kind is K.ALTER_COLUMN_TYPE:
-        changed = replace(column, type=op.column_type or column.type)
+        changed = column._replace(type=op.column_type or column.type)
     elif op.kind is K.DROP_IDENTITY:
         if column.identity is not None:
             schema = schema.without_sequence(column.identity.sequence)
-        changed = replace(column, identity=None)
+        changed = column._replace(identity=None)
     else:
         return schema
     return schema.with_table(table.with_column(changed))
@@ -373,13 +372,13 @@ def _identity(schema: Schema, op: Operation) -> Schema:
         generated = op.option("generated")
         if column.identity is None or generated is None:
             return schema
-        changed = replace(column, identity=replace(column.identity, always=generated == "a"))
+        changed = column._replace(identity=column.identity._replace(always=generated == "a"))
         return schema.with_table(table.with_column(changed))
     name = op.option("sequence_name")
     sequence = in_schema_of(table.name, name) if name and "." not in name else name
     sequence = relation_key(sequence) if sequence else _free_sequence_name(schema, table.name, column.name)
     schema = schema.with_sequence(Sequence(sequence, (relation_key(table.name), column.name), _int(op.option("start"))))
-    changed = replace(column, identity=Identity(op.option("generated") != "d", sequence), not_null=True)
+    changed = column._replace(identity=Identity(op.option("generated") != "d", sequence), not_null=True)
     return schema.with_table(table.with_column(changed))
 
 
@@ -407,7 +406,7 @@ def _add_constraint(schema: Schema, op: Operation) -> Schema:
         for column_name in columns:
             column = table.column(column_name)
             if column is not None and not column.not_null:
-                table = table.with_column(replace(column, not_null=True))
+                table = table.with_column(column._replace(not_null=True))
     constraint = Constraint(
         name,
         op.constraint,
@@ -416,9 +415,9 @@ def _add_constraint(schema: Schema, op: Operation) -> Schema:
         referenced_table=relation_key(op.referenced_relation) if op.referenced_relation else None,
         referenced_columns=op.referenced_columns or _primary_key_columns(schema, op.referenced_relation),
         not_null_column=op.check_not_null_column,
-        index=index_name,
+        index_name=index_name,
     )
-    table = replace(table.with_constraint(constraint), unnamed_constraints=table.unnamed_constraints + unnamed)
+    table = table.with_constraint(constraint)._replace(unnamed_constraints=table.unnamed_constraints + unnamed)
     return schema.with_table(table)
 
 
@@ -441,7 +440,7 @@ def _validate(schema: Schema, op: Operation) -> Schema:
     constraint = table.constraints.get(op.name or "") if table is not None else None
     if table is None or constraint is None:
         return schema
-    return schema.with_table(table.with_constraint(replace(constraint, validated=True)))
+    return schema.with_table(table.with_constraint(constraint._replace(validated=True)))
 
 
 def _drop_constraint(schema: Schema, op: Operation) -> Schema:
@@ -449,8 +448,8 @@ def _drop_constraint(schema: Schema, op: Operation) -> Schema:
     constraint = table.constraints.get(op.name or "") if table is not None else None
     if table is None or constraint is None:
         return schema
-    if constraint.index:
-        schema = schema.without_index(constraint.index)
+    if constraint.index_name:
+        schema = schema.without_index(constraint.index_name)
     return schema.with_table(table.without_constraint(constraint.name))
 
 
@@ -459,12 +458,12 @@ def _rename_constraint(schema: Schema, op: Operation) -> Schema:
     constraint = table.constraints.get(op.name or "") if table is not None else None
     if table is None or constraint is None or not op.new_name:
         return schema
-    index = schema.indexes.get(constraint.index or "")
-    renamed = replace(constraint, name=op.new_name)
+    index = schema.indexes.get(constraint.index_name or "")
+    renamed = constraint._replace(name=op.new_name)
     if index is not None:
         new_index = relation_key(in_schema_of(table.name, op.new_name))
-        schema = schema.without_index(index.name).with_index(replace(index, name=new_index))
-        renamed = replace(renamed, index=new_index)
+        schema = schema.without_index(index.name).with_index(index._replace(name=new_index))
+        renamed = renamed._replace(index_name=new_index)
     return schema.with_table(table.without_constraint(constraint.name).with_constraint(renamed))
 
 
@@ -488,7 +487,7 @@ def _rename_index(schema: Schema, op: Operation) -> Schema:
     index = schema.indexes.get(relation_key(op.name or op.relation or ""))
     if index is None or not op.new_name:
         return schema
-    return schema.without_index(index.name).with_index(replace(index, name=relation_key(in_schema_of(index.name, op.new_name))))
+    return schema.without_index(index.name).with_index(index._replace(name=relation_key(in_schema_of(index.name, op.new_name))))
 
 
 def _partition(schema: Schema, op: Operation) -> Schema:
@@ -496,7 +495,7 @@ def _partition(schema: Schema, op: Operation) -> Schema:
     if partition is None or schema.table(op.relation) is None:
         return schema
     parent = relation_key(op.relation or "") if op.kind is K.ATTACH_PARTITION else None
-    return schema.with_table(replace(partition, parent=parent))
+    return schema.with_table(partition._replace(parent=parent))
 
 
 # -- types, sequences, schemas ------------------------------------------------------------------
@@ -533,7 +532,7 @@ def _drop_type(schema: Schema, op: Operation) -> Schema:
 
 def _create_type(schema: Schema, op: Operation) -> Schema:
     name = op.name or op.relation
-    return replace(schema, types=schema.types | {relation_key(name)}) if name else schema
+    return schema._replace(types=schema.types | {relation_key(name)}) if name else schema
 
 
 def _rename_object(schema: Schema, op: Operation) -> Schema:
@@ -545,7 +544,7 @@ def _rename_object(schema: Schema, op: Operation) -> Schema:
         sequence = schema.sequences.get(relation_key(op.name))
         if sequence is not None:
             renamed = relation_key(in_schema_of(relation_key(op.name), op.new_name))
-            return schema.without_sequence(op.name).with_sequence(replace(sequence, name=renamed))
+            return schema.without_sequence(op.name).with_sequence(sequence._replace(name=renamed))
     return schema
 
 
@@ -562,7 +561,7 @@ def _alter_sequence(schema: Schema, op: Operation) -> Schema:
     if sequence is None:
         return schema
     start = _int(op.option("start"))
-    return schema.with_sequence(replace(sequence, start=start if start is not None else sequence.start))
+    return schema.with_sequence(sequence._replace(start=start if start is not None else sequence.start))
 
 
 def _drop_sequence(schema: Schema, op: Operation) -> Schema:
@@ -570,11 +569,11 @@ def _drop_sequence(schema: Schema, op: Operation) -> Schema:
 
 
 def _create_schema(schema: Schema, op: Operation) -> Schema:
-    return replace(schema, schemas=schema.schemas | {op.name}) if op.name else schema
+    return schema._replace(schemas=schema.schemas | {op.name}) if op.name else schema
 
 
 def _create_extension(schema: Schema, op: Operation) -> Schema:
-    return replace(schema, extensions=schema.extensions | {op.name}) if op.name else schema
+    return schema._replace(extensions=schema.extensions | {op.name}) if op.name else schema
 
 
 def _rows(schema: Schema, op: Operation) -> Schema:
@@ -582,7 +581,7 @@ def _rows(schema: Schema, op: Operation) -> Schema:
     if table is None:
         return schema
     has_rows = op.kind is not K.TRUNCATE and (op.kind is K.INSERT or table.has_rows)
-    return schema if has_rows == table.has_rows else schema.with_table(replace(table, has_rows=has_rows))
+    return schema if has_rows == table.has_rows else schema.with_table(table._replace(has_rows=has_rows))
 
 
 def _do_block(schema: Schema, op: Operation) -> Schema:

@@ -11,7 +11,6 @@ judgement uses are read; a snapshot of an unknown shape gives an empty schema, n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from policies.operations import ConstraintKind
@@ -84,14 +83,14 @@ def fill_from(replayed: Schema, snapshot: Schema) -> Schema:
     for key, table in snapshot.tables.items():
         mine = tables.get(key)
         if mine is None:
-            tables[key] = replace(table, complete=False)
+            tables[key] = table._replace(complete=False)
             changed = True
         elif not mine.complete:
             missing = {n: c for n, c in table.columns.items() if n not in mine.columns}
             if missing:
-                tables[key] = replace(mine, columns={**mine.columns, **missing})
+                tables[key] = mine._replace(columns={**mine.columns, **missing})
                 changed = True
     enums = {**snapshot.enums, **replayed.enums}
     if not changed and len(enums) == len(replayed.enums):
         return replayed
-    return replace(replayed, tables=tables, enums=enums, complete=False)
+    return replayed._replace(tables=tables, enums=enums, complete=False)
