@@ -29,9 +29,16 @@ _NOTHING: Mapping[str, object] = MappingProxyType({})
 
 def relation_key(name: str) -> str:
     """`public.users`, `"public"."users"` and `users` are one relation for the default search path."""
-    if '"' in name:
-        name = name.replace('"', "")
-    return name.removeprefix("public.")
+    key = _KEYS.get(name)
+    if key is None:
+        key = name.replace('"', "") if '"' in name else name
+        key = key.removeprefix("public.")
+        if len(_KEYS) < 100_000:  # a project names a few thousand relations; never grow without bound
+            _KEYS[name] = key
+    return key
+
+
+_KEYS: dict[str, str] = {}
 
 
 class Identity(NamedTuple):

@@ -162,24 +162,33 @@ def _create_table(schema: Schema, op: Operation) -> Schema:
         return schema
     key = relation_key(op.relation)
     parent = schema.table(op.parent) if op.parent else None
+    columns: dict[str, Column] = dict(parent.columns) if parent is not None else {}
+    for spec in op.column_specs:  # one table built whole: not one copy of it per column
+        schema, column = _column(schema, key, spec)
+        columns[column.name] = column
+    partition_by = op.option("partition_by")
     table = Table(
         key,
-        columns=dict(parent.columns) if parent is not None else {},
-        partition_key=tuple(op.option("partition_by").split(",")) if op.option("partition_by") else None,  # type: ignore[union-attr]
+        columns=columns,
+        partition_key=tuple(partition_by.split(",")) if partition_by else None,
         parent=relation_key(op.parent) if op.parent else None,
         complete=parent.complete if parent is not None else True,
     )
-    schema = schema.with_table(table)
-    for spec in op.column_specs:
-        schema = _add_column(schema, key, spec)
-    return schema
+    return schema.with_table(table)
 
 
 def _add_column(schema: Schema, relation: str, spec: ColumnSpec) -> Schema:
-    """A column as a definition writes it, with the sequence a serial or identity column owns."""
+    """The table with the column a definition writes, and the sequence it owns (serial, identity)."""
     table = schema.table(relation)
     if table is None:
         return schema
+    schema, column = _column(schema, relation, spec)
+    return schema.with_table(table.with_column(column))
+
+
+def _column(schema: Schema, relation: str, spec: ColumnSpec) -> tuple[Schema, Column]:
+    """A column as a definition writes it, and the schema with the sequence a serial or identity
+    column owns (named as PostgreSQL names it)."""
     column = Column(
         spec.name, spec.type, not_null=spec.not_null, default=spec.default, generated=spec.generated_stored,
         sequence=_nextval_sequence(spec.default),
@@ -194,7 +203,7 @@ def _add_column(schema: Schema, relation: str, spec: ColumnSpec) -> Schema:
         sequence = in_schema_of(relation, sequence) if "." not in sequence else sequence
         schema = schema.with_sequence(Sequence(sequence, (relation, spec.name), _int(options.get("start"))))
         column = column._replace(identity=Identity(options.get("generated", "a") == "a", relation_key(sequence)))
-    return schema.with_table(table.with_column(column))
+    return schema, column
 
 
 _SERIAL_TYPES = {
@@ -212,9 +221,14 @@ def _free_sequence_name(schema: Schema, relation: str, column: str) -> str:
     return relation_key(in_schema_of(relation, name))
 
 
+_NEXTVAL = re.compile(r"nextval\('((?:[^']|'')+)'(?:::regclass)?\)", re.IGNORECASE)
+
+
 def _nextval_sequence(default: str | None) -> str | None:
     """The sequence a `DEFAULT nextval('name')` draws from (the column's `sequence`), keyed."""
-    found = re.fullmatch(r"nextval\('((?:[^']|'')+)'(?:::regclass)?\)", (default or "").strip(), re.IGNORECASE)
+    if not default or "nextval" not in default.lower():
+        return None  # most defaults: no regular expression run for them
+    found = _NEXTVAL.fullmatch(default.strip())
     if found is None:
         return None
     parts = re.findall(r'"((?:[^"]|"")*)"|([^."]+)', found.group(1).replace("''", "'"))
