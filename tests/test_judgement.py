@@ -323,3 +323,56 @@ def test_check_over_a_folder_and_over_the_same_change_with_base_agree_on_refusal
     doc = json.loads(capsys.readouterr().out)
     [refused] = [f for file in doc["files"] for f in file["findings"] if f["code"] == "SW609"]
     assert "42804" in refused["message"] and doc["summary"]["failed"] is True
+
+
+# -- SQL files the journal does not list --------------------------------------------------------
+
+
+def _journal_folder(root: Path, tags: list[str]) -> Path:
+    folder = root / "migrations"
+    (folder / "meta").mkdir(parents=True, exist_ok=True)
+    entries = [{"idx": i, "version": "7", "when": i + 1, "tag": tag, "breakpoints": True} for i, tag in enumerate(tags)]
+    (folder / "meta" / "_journal.json").write_text(json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
+    return folder
+
+
+def test_an_unlisted_sql_file_is_a_warning_in_folder_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _journal_folder(tmp_path, ["0000_base"])
+    (folder / "0000_base.sql").write_text(BASE)
+    (folder / "0001_by_hand.sql").write_text('ALTER TABLE "task" ADD COLUMN "due" date;\n')
+    main(["check", "--format", "json", str(folder)])
+    doc = json.loads(capsys.readouterr().out)
+    [finding] = [f for file in doc["files"] for f in file["findings"] if f["code"] == "SW610"]
+    assert finding["severity"] == "warning" and "0001_by_hand.sql is not in meta/_journal.json" in finding["message"]
+    assert all("0001_by_hand" not in s["sql"] for file in doc["files"] for s in file["statements"])  # not judged as a migration
+
+
+def test_an_unlisted_sql_file_a_branch_adds_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True, capture_output=True)
+
+    folder = _journal_folder(tmp_path, ["0000_base"])
+    (folder / "0000_base.sql").write_text(BASE)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    (folder / "0001_by_hand.sql").write_text('ALTER TABLE "task" ADD COLUMN "due" date;\n')
+    _journal_folder(tmp_path, ["0000_base"])
+    (folder / "0002_listed.sql").write_text('ALTER TABLE "task" ALTER COLUMN "note" SET DATA TYPE integer;\n')
+    _journal_folder(tmp_path, ["0000_base", "0002_listed"])
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--format", "json", "--base", "main"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    by_code = {f["code"]: (file["path"], f) for file in doc["files"] for f in file["findings"] if f["severity"] == "error"}
+    assert by_code["SW610"][0] == "migrations/0001_by_hand.sql" and "this change adds it" in by_code["SW610"][1]["message"]
+    # the listed migration is judged on the base's schema: note is text there, and has no cast to integer
+    assert by_code["SW609"][0] == "migrations/0002_listed.sql"
+    assert [file["path"] for file in doc["files"] if file["statements"]] == ["migrations/0002_listed.sql"]
