@@ -16,6 +16,7 @@ from pglast.parser import ParseError, scan
 
 from policies.operations import Operation, OperationKind, quote_identifier
 from policies.rules._helpers import quoted
+from policies.schema.names import object_name
 from policies.unit import AnalyzedStatement
 
 OWN_MIGRATION = "-- in a migration of its own, outside a transaction block:"
@@ -23,7 +24,6 @@ NEXT_MIGRATION = "-- next migration:"
 LOCK_TIMEOUT = "5s"
 
 _CREATE_INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\b", re.IGNORECASE)
-_NAME_LIMIT = 63  # bytes: PostgreSQL's NAMEDATALEN - 1
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 # Constraint options a CREATE UNIQUE INDEX ... / ADD ... USING INDEX pair would not carry over, and
 # ONLY (a partitioned table cannot build an index CONCURRENTLY).
@@ -148,19 +148,6 @@ def lock_timeout_first(statement: AnalyzedStatement) -> str | None:
     if statement.parsed.in_do_block:
         return None
     return f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{_without_trailing_comment(statement.sql)};"
-
-
-def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
-    """`<table>_<columns>_<suffix>` as PostgreSQL names an index or constraint, within 63 bytes.
-
-    Like PostgreSQL, the longer of the table part and the column part is shortened first.
-    """
-    parts = [table, "_".join(columns)] if columns else [table]
-    budget = _NAME_LIMIT - len(suffix.encode()) - len(parts)  # the underscores between the parts
-    while sum(len(p.encode()) for p in parts) > budget:
-        longest = max(range(len(parts)), key=lambda i: len(parts[i].encode()))
-        parts[longest] = parts[longest][:-1]
-    return "_".join([*parts, suffix])
 
 
 def _table_name(relation: str) -> str:

@@ -261,10 +261,9 @@ def _column_must_exist(schema: Schema, op: Operation, pg_version: int) -> Iterat
         key = relation_key(table.name)
         for other, constraint in schema.referencing(table.name):
             if column.name in constraint.referenced_columns and relation_key(other.name) != key:
-                yield Refusal(
-                    "2BP01",
-                    f'cannot drop column {column.name} of table {_name(table.name)} because other objects depend on it',
-                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                yield _depended_on(
+                    f"column {column.name} of table {_name(table.name)}",
+                    f"-- drop the foreign key {quote_identifier(constraint.name)} of {quote_name(other.name)} first",
                 )
                 return
 
@@ -511,24 +510,30 @@ def _drop_table(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refu
     key = relation_key(table.name)
     for other, constraint in schema.referencing(table.name):
         if relation_key(other.name) != key:
-            yield Refusal(
-                "2BP01",
-                f"cannot drop table {_name(table.name)} because other objects depend on it",
-                hint="Use DROP ... CASCADE to drop the dependent objects too.",
-                fix=f"-- drop the foreign key {quote_identifier(constraint.name)} of {quote_name(other.name)} first",
+            yield _depended_on(
+                f"table {_name(table.name)}",
+                f"-- drop the foreign key {quote_identifier(constraint.name)} of {quote_name(other.name)} first",
             )
             return
+
+
+def _depended_on(what: str, fix: str) -> Refusal:
+    """2BP01: dropping an object that others depend on, without CASCADE."""
+    return Refusal(
+        "2BP01",
+        f"cannot drop {what} because other objects depend on it",
+        hint="Use DROP ... CASCADE to drop the dependent objects too.",
+        fix=fix,
+    )
 
 
 def _drop_type(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
     if not op.name or op.cascade:
         return
     for table, column in schema.uses_type(op.name):
-        yield Refusal(
-            "2BP01",
-            f"cannot drop type {bare_name(relation_key(op.name))} because other objects depend on it",
-            hint="Use DROP ... CASCADE to drop the dependent objects too.",
-            fix=f"-- change the type of {quote_name(table.name)}.{quote_identifier(column.name)} first",
+        yield _depended_on(
+            f"type {bare_name(relation_key(op.name))}",
+            f"-- change the type of {quote_name(table.name)}.{quote_identifier(column.name)} first",
         )
         return
 
@@ -540,11 +545,9 @@ def _drop_sequence(schema: Schema, op: Operation, pg_version: int) -> Iterator[R
     for table in schema.tables.values():
         for column in table.columns.values():
             if column.sequence == key:
-                yield Refusal(
-                    "2BP01",
-                    f"cannot drop sequence {bare_name(key)} because other objects depend on it",
-                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
-                    fix=f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;",
+                yield _depended_on(
+                    f"sequence {bare_name(key)}",
+                    f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} DROP DEFAULT;",
                 )
                 return
 
