@@ -14,7 +14,7 @@ from pglast.parser import parse_sql
 
 from policies import Context, analyze_migration_texts, analyze_sql
 from policies.operations import quote_identifier
-from policies.report import Finding
+from policies.report import Finding, SaferKind
 from policies.rules import all_rules
 from policies.rules._recipes import NEXT_MIGRATION, OWN_MIGRATION, object_name
 
@@ -205,8 +205,8 @@ def test_every_recipe_written_for_the_corpus_parses_and_satisfies_its_rule(share
     for path in sorted((shared_dir / "corpus").rglob("*.sql")):
         report = analyze_sql(str(path), path.read_text(encoding="utf-8", errors="replace"), Context())
         for finding in report.findings:
-            if finding.safer == RULES[finding.code].safer:
-                continue
+            if finding.safer_kind is not SaferKind.RECIPE:
+                continue  # the rule's example, or why no recipe fits
             written += 1
             migrations = _migrations(finding.safer)
             for migration in migrations:
