@@ -186,9 +186,10 @@ def _analyze_file(
             if parsed.error is not None:
                 schema = schema.incomplete()
             for op in classify(parsed):
-                op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
-                if not parsed.in_do_block:
-                    refused.extend(refusals(schema, op, version))
+                if schema.knows_anything:  # an empty schema adds no fact and makes nothing certain
+                    op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
+                    if not parsed.in_do_block:
+                        refused.extend(refusals(schema, op, version))
                 schema = apply_operation(schema, op)
                 if op.kind in _CREATES:
                     created = op.name if op.kind is K.CREATE_INDEX else op.relation or op.name

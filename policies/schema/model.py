@@ -173,6 +173,11 @@ class Schema(NamedTuple):
 
     # -- reading -------------------------------------------------------------------------------
 
+    @property
+    def knows_anything(self) -> bool:
+        """Some object is known, or the schema is complete (then absence is known too)."""
+        return self.complete or bool(self.tables or self.sequences or self.enums or self.indexes or self.types)
+
     def table(self, name: str | None) -> Table | None:
         return self.tables.get(relation_key(name)) if name else None
 
