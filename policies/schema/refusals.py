@@ -126,26 +126,40 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
             ),
         )
         return
+    old_enum, new_enum = schema.enum_values(column.type) is not None, schema.enum_values(new) is not None
+    verdict = cast_without_using(column.type, new, old_is_enum=old_enum, new_is_enum=new_enum)
+    if verdict is not CastVerdict.NEEDS_USING:
+        return
+    table_sql, column_sql = quote_name(table.name), quote_identifier(column.name)
+    statement = f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET DATA TYPE {_type_sql(new)}"
+    via = _cast_path(column.type, new, old_enum, new_enum, pg_version)
+    using = f" USING {op.using}" if op.using else f" USING {column_sql}{via}::{_type_sql(new)}" if via is not None else None
+    # The column's default is converted too, with the casts allowed without USING (ATPrepAlterColumnType):
+    # a default of the old type has to be dropped first and set again in the new type.
+    default = column.default if column.default and column.sequence is None and column.identity is None else None
+    if using is None:
+        fix = (
+            f"-- PostgreSQL has no cast from {_format_type(column.type)} to {_format_type(new)}: "
+            f"write the conversion of each value in USING, or add a new column and fill it\n-- {statement} USING ...;"
+        )
+    elif default is not None:
+        fix = (
+            f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} DROP DEFAULT;\n{statement}{using};\n"
+            f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET DEFAULT ({default})::{_type_sql(new)};"
+        )
+    else:
+        fix = f"{statement}{using};"
     if op.using is None:
-        old_enum, new_enum = schema.enum_values(column.type) is not None, schema.enum_values(new) is not None
-        verdict = cast_without_using(column.type, new, old_is_enum=old_enum, new_is_enum=new_enum)
-        if verdict is CastVerdict.NEEDS_USING:
-            statement = (
-                f"ALTER TABLE {quote_name(table.name)} ALTER COLUMN {quote_identifier(column.name)} "
-                f"SET DATA TYPE {_type_sql(new)}"
-            )
-            via = _cast_path(column.type, new, old_enum, new_enum, pg_version)
-            yield Refusal(
-                "42804",
-                f'column "{column.name}" cannot be cast automatically to type {_format_type(new)}',
-                hint=f'You might need to specify "USING {_quote(column.name)}::{_format_type(new, typmod=True)}".',
-                fix=(
-                    f"{statement} USING {quote_identifier(column.name)}{via}::{_type_sql(new)};"
-                    if via is not None
-                    else f"-- PostgreSQL has no cast from {_format_type(column.type)} to {_format_type(new)}: "
-                    f"write the conversion of each value in USING, or add a new column and fill it\n-- {statement} USING ...;"
-                ),
-            )
+        yield Refusal(
+            "42804",
+            f'column "{column.name}" cannot be cast automatically to type {_format_type(new)}',
+            hint=f'You might need to specify "USING {_quote(column.name)}::{_format_type(new, typmod=True)}".',
+            fix=fix,
+        )
+    elif default is not None:
+        yield Refusal(
+            "42804", f'default for column "{column.name}" cannot be cast automatically to type {_format_type(new)}', fix=fix
+        )
 
 
 def _cast_path(old: str, new: str, old_enum: bool, new_enum: bool, pg_version: int) -> str | None:
@@ -251,6 +265,20 @@ def _column_must_exist(schema: Schema, op: Operation, pg_version: int) -> Iterat
         return
     if op.kind is K.RENAME_COLUMN and op.new_name and table.column(op.new_name) is not None:
         yield Refusal("42701", f'column "{op.new_name}" of relation "{_name(table.name)}" already exists')
+    if op.kind in (K.SET_DEFAULT, K.DROP_DEFAULT) and column.identity is not None:
+        yield Refusal(
+            "42601", f'column "{column.name}" of relation "{_name(table.name)}" is an identity column',
+            hint="Use ALTER TABLE ... ALTER COLUMN ... DROP IDENTITY instead." if op.kind is K.DROP_DEFAULT else None,
+        )
+    if op.kind is K.SET_DEFAULT and op.default and column.identity is None:
+        labels = schema.enum_values(column.type)
+        literal = re.fullmatch(r"'((?:[^']|'')*)'(?:::[\w.\"]+)?", op.default.strip())
+        if labels is not None and literal is not None and literal.group(1).replace("''", "'") not in labels:
+            yield Refusal(
+                "22P02", f'invalid input value for enum {_format_type(column.type)}: "{literal.group(1)}"'
+            )
+    if op.kind is K.DROP_IDENTITY and column.identity is None and not op.if_exists:
+        yield Refusal("55000", f'column "{column.name}" of relation "{_name(table.name)}" is not an identity column')
     if op.kind is K.DROP_NOT_NULL:
         primary = table.primary_key()
         if column.identity is not None:
@@ -271,9 +299,13 @@ def _column_must_exist(schema: Schema, op: Operation, pg_version: int) -> Iterat
 def _add_identity(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
     table, missing = _existing_table(schema, op)
     yield from missing
-    if table is None or not op.columns or op.detail != "AddIdentity":
+    if table is None or not op.columns:
         return
     column = table.column(op.columns[0])
+    if op.detail != "AddIdentity":  # SET GENERATED, RESTART, SET <sequence option>
+        if column is not None and column.identity is None:
+            yield Refusal("55000", f'column "{column.name}" of relation "{_name(table.name)}" is not an identity column')
+        return
     if column is None:
         found = _column_missing(table, op.columns[0], schema)
         if found:
@@ -322,6 +354,10 @@ def _add_key(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal
     yield from missing
     if table is None:
         return
+    absent = _missing_columns(schema, table, () if op.using_index else op.columns)
+    if absent:
+        yield Refusal("42703", f'column "{absent[0]}" named in key does not exist')
+        return
     if op.kind is K.ADD_PRIMARY_KEY and table.primary_key() is not None and not op.inline:
         yield Refusal("42P16", f'multiple primary keys for table "{_name(table.name)}" are not allowed')
     if op.name and not op.inline and not op.using_index:
@@ -363,6 +399,10 @@ def _add_foreign_key(schema: Schema, op: Operation, pg_version: int) -> Iterator
         return
     primary = referenced.primary_key()
     columns = op.referenced_columns or (primary.columns if primary is not None else ())
+    absent = _missing_columns(schema, table, op.columns) or _missing_columns(schema, referenced, op.referenced_columns)
+    if absent:
+        yield Refusal("42703", f'column "{absent[0]}" referenced in foreign key constraint does not exist')
+        return
     if not referenced.complete:
         return
     if not columns:  # transformFkeyGetPrimaryKey: undefined_object
@@ -426,10 +466,21 @@ def _incompatible(a: str, b: str, schema: Schema) -> bool:
     return families[0] != families[1]
 
 
+def _missing_columns(schema: Schema, table: Table, columns: tuple[str, ...]) -> list[str]:
+    """The plain columns among `columns` that the table certainly does not have."""
+    if not (table.complete and schema.complete):
+        return []
+    return [c for c in columns if c != "(expression)" and table.column(c) is None]
+
+
 def _create_index(schema: Schema, op: Operation, pg_version: int) -> Iterator[Refusal]:
     table, missing = _existing_table(schema, op)
     yield from missing
     if table is None:
+        return
+    absent = _missing_columns(schema, table, op.columns)
+    if absent:
+        yield Refusal("42703", f'column "{absent[0]}" does not exist')
         return
     if op.name and not op.if_not_exists and schema.relation_exists(in_schema_of(table.name, op.name)):
         yield Refusal("42P07", f'relation "{op.name}" already exists')
@@ -577,6 +628,7 @@ _CHECKS: dict[OperationKind, Check] = {
     K.DROP_NOT_NULL: _column_must_exist,
     K.SET_DEFAULT: _column_must_exist,
     K.DROP_DEFAULT: _column_must_exist,
+    K.DROP_IDENTITY: _column_must_exist,
     K.ADD_IDENTITY: _add_identity,
     K.ADD_PRIMARY_KEY: _add_key,
     K.ADD_UNIQUE: _add_key,
