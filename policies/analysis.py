@@ -27,7 +27,7 @@ from policies.parsing import ParsedStatement, parse_migration
 from policies.report import FileReport, Finding, LockRef, SaferKind, StatementReport
 from policies.rules import Hit, Rule, all_rules
 from policies.schema.model import Column, Schema, Table, relation_key
-from policies.schema.refusals import Refusal, refusals
+from policies.schema.refusals import Refusal, caught, refusals
 from policies.schema.replay import apply_operation, enrich, enrich_index_drop
 from policies.schema.snapshot import fill_from
 from policies.unit import AnalyzedStatement, MigrationUnit
@@ -188,8 +188,8 @@ def _analyze_file(
             for op in classify(parsed):
                 if schema.knows_anything:  # an empty schema adds no fact and makes nothing certain
                     op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
-                    if not parsed.in_do_block:
-                        refused.extend(refusals(schema, op, version))
+                    if not parsed.in_do_block or parsed.caught is not None:
+                        refused.extend(r for r in refusals(schema, op, version) if not caught(r, parsed.caught))
                 schema = apply_operation(schema, op)
                 if op.kind in _CREATES:
                     created = op.name if op.kind is K.CREATE_INDEX else op.relation or op.name

@@ -368,13 +368,19 @@ def _set(shape: str, node: Node) -> Iterator[Operation]:
 
 
 def _select(shape: str, node: Node) -> Iterator[Operation]:
-    """A SELECT; `detail` is `setval` when it calls setval() (moving a sequence), as migrations do."""
-    calls = {
-        str(unwrap(part)[1].get("sval", ""))
-        for target in node.get("targetList", [])
-        for part in unwrap(unwrap(target)[1].get("val", {"A_Const": {}}))[1].get("funcname", [])
-    }
-    yield Operation(K.SELECT, shape, detail="setval" if "setval" in calls else None)
+    """A SELECT; `detail` is `setval` when it calls setval() (moving a sequence), as migrations do,
+    with `name` the sequence when written as a literal and `value` the new value as written."""
+    for target in node.get("targetList", []):
+        kind, call = unwrap(unwrap(target)[1].get("val", {"A_Const": {}}))
+        names = [str(unwrap(part)[1].get("sval", "")) for part in call.get("funcname", [])] if kind == "FuncCall" else []
+        if names and names[-1] == "setval":
+            args = call.get("args", [])
+            first = unwrap(args[0]) if args else ("", {})
+            sequence = str(first[1].get("sval", {}).get("sval", "")) if first[0] == "A_Const" else ""
+            value = render(args[1]) if len(args) > 1 else None
+            yield Operation(K.SELECT, shape, detail="setval", name=sequence or None, value=value)
+            return
+    yield Operation(K.SELECT, shape)
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -45,6 +45,10 @@ class ParsedStatement:
     inner: tuple[ParsedStatement, ...] = ()
     in_do_block: bool = False
     too_deep: bool = False
+    caught: frozenset[str] | None = None
+    """For a statement of a DO block: the PL/pgSQL condition names of the EXCEPTION handlers around
+    it (`duplicate_object`, `others`, ...), or None when it runs only under a condition (IF, CASE,
+    a loop), so that whether it runs at all is not known."""
 
     @property
     def line(self) -> int:
@@ -189,26 +193,48 @@ def _do_block_statements(statement: Statement, node: Node, offset: int = 0) -> I
         yield ParsedStatement(statement, "DoStmt", {}, in_do_block=True, too_deep=True)
         return
     body_line = statement.line + statement.sql.count("\n", 0, body_location)
-    for query, lineno in queries:
+    for query, lineno, caught in queries:
         inner = Statement(sql=query.strip(), line=body_line + max(lineno, 1) - 1, chunk=statement.chunk)
-        yield from parse_statement(inner, in_do_block=True)
+        yield from (replace(p, caught=caught) for p in parse_statement(inner, in_do_block=True))
 
 
-def _embedded_queries(tree: Any) -> Iterator[tuple[str, int]]:
-    """Every `PLpgSQL_stmt_execsql` in a PL/pgSQL tree, in source order, with its body line."""
+_CONDITIONAL = frozenset({
+    "PLpgSQL_stmt_if", "PLpgSQL_stmt_case", "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori",
+    "PLpgSQL_stmt_fors", "PLpgSQL_stmt_forc", "PLpgSQL_stmt_foreach_a", "PLpgSQL_stmt_dynfors",
+})
+"""PL/pgSQL statements whose body runs only under a condition (or any number of times)."""
+
+
+def _embedded_queries(
+    tree: Any, caught: frozenset[str] | None = frozenset()
+) -> Iterator[tuple[str, int, frozenset[str] | None]]:
+    """Every `PLpgSQL_stmt_execsql` in a PL/pgSQL tree, in source order, with its body line and the
+    conditions its EXCEPTION handlers catch (None under IF, CASE or a loop)."""
     if isinstance(tree, list):
         for item in tree:
-            yield from _embedded_queries(item)
+            yield from _embedded_queries(item, caught)
     elif isinstance(tree, dict):
         execsql = tree.get("PLpgSQL_stmt_execsql")
         if isinstance(execsql, dict):
             expr = execsql.get("sqlstmt", {}).get("PLpgSQL_expr", {})
             query = expr.get("query")
             if isinstance(query, str):
-                yield query, int(execsql.get("lineno", 1))
+                yield query, int(execsql.get("lineno", 1)), caught
             return
-        for value in tree.values():
-            yield from _embedded_queries(value)
+        for key, value in tree.items():
+            inner = caught
+            if key in _CONDITIONAL:
+                inner = None
+            elif key == "PLpgSQL_stmt_block" and isinstance(value, dict) and caught is not None:
+                conditions = {
+                    str(condition.get("PLpgSQL_condition", {}).get("condname", "others"))
+                    for handler in value.get("exceptions", {}).get("PLpgSQL_exception_block", {}).get("exc_list", [])
+                    for condition in handler.get("PLpgSQL_exception", {}).get("conditions", [])
+                }
+                inner = caught | conditions
+                yield from _embedded_queries(value.get("body", []), inner)
+                continue  # the handlers' own statements run only when an error was caught: not walked
+            yield from _embedded_queries(value, inner)
 
 
 # The superset test below reads UTF-8 bytes, as PostgreSQL's limit and scanner count them: the

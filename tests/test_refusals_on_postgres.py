@@ -405,6 +405,16 @@ CASES: list[Case] = [
     Case("a foreign key from a missing column", ACCOUNT + "\n" + IDENTITY,
          'ALTER TABLE "account" ADD CONSTRAINT "account_item_fk" FOREIGN KEY ("x") REFERENCES "item"("id");',
          ("42703", 'column "x" referenced in foreign key constraint does not exist')),
+    Case("a drizzle DO guard does not catch a foreign key of mismatched types",
+         'CREATE TABLE "owner" ("id" uuid PRIMARY KEY);\nCREATE TABLE "pet" ("id" bigint PRIMARY KEY, "owner_id" text);',
+         'DO $$ BEGIN\n ALTER TABLE "pet" ADD CONSTRAINT "pet_owner_fk" FOREIGN KEY ("owner_id") REFERENCES "owner"("id");\n'
+         'EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;',
+         ("42804", 'foreign key constraint "pet_owner_fk" cannot be implemented')),
+    Case("a drizzle DO guard catches a foreign key that exists",
+         'CREATE TABLE "owner" ("id" uuid PRIMARY KEY);\nCREATE TABLE "pet" ("id" bigint PRIMARY KEY, "owner_id" uuid);\n'
+         'ALTER TABLE "pet" ADD CONSTRAINT "pet_owner_fk" FOREIGN KEY ("owner_id") REFERENCES "owner"("id");',
+         'DO $$ BEGIN\n ALTER TABLE "pet" ADD CONSTRAINT "pet_owner_fk" FOREIGN KEY ("owner_id") REFERENCES "owner"("id");\n'
+         'EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;', None),
     Case("an enum default that is not a label", WITH_ROLE, 'ALTER TABLE "member" ALTER COLUMN "role" SET DEFAULT \'boss\';',
          ("22P02", 'invalid input value for enum role: "boss"')),
     Case("an enum default that is a label", WITH_ROLE, 'ALTER TABLE "member" ALTER COLUMN "role" SET DEFAULT \'member\';', None),

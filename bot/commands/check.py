@@ -194,6 +194,12 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
     path. An added SQL file that the journal does not list is a finding, not a migration.
     """
     targets, changed, edited = changed_migrations(base, scopes)
+    for name in scopes:
+        if not Path(name).exists():  # judging nothing would pass a branch that was never judged
+            raise ConfigurationError(
+                f"{name}: no such migrations folder here; pass the folder drizzle-kit writes to, "
+                "or set [migrations] folder in schemawarden.toml"
+            )
     added = {t.path for t in targets}
     before: Schema | None = None
     unlisted: list[str] = []

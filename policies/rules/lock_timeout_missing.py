@@ -21,8 +21,8 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         for op in statement.operations:
             if op.kind is OperationKind.SET and op.name == "lock_timeout":
                 bounded = _bounds(op.value)
-        if bounded:
-            continue
+        if bounded or statement.refusals:
+            continue  # bounded; or a statement PostgreSQL refuses (SW609), whose recipe would repeat it
         for result in statement.effects:
             blocking = [
                 lock for lock in result.locks if lock.mode in BLOCKS_WRITES and not statement.is_new(lock.relation)

@@ -8,7 +8,7 @@ from policies.operations import Operation, OperationKind, quote_identifier, quot
 from policies.report import Category, Severity
 from policies.rules._helpers import column_ref
 from policies.rules._rule import Hit, Rule
-from policies.schema.model import Schema, Table
+from policies.schema.model import Schema, Table, relation_key
 from policies.unit import AnalyzedStatement, MigrationUnit
 
 K = OperationKind
@@ -16,6 +16,8 @@ K = OperationKind
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     for statement in unit.statements:
+        if statement.refusals:
+            continue  # it never runs (SW609 says why)
         for op in statement.operations:
             found = _restart(statement, op)
             if found is None:
@@ -49,18 +51,33 @@ def _restart(statement: AnalyzedStatement, op: Operation) -> tuple[Table, str, i
             return None
         if op.detail == "AddIdentity":
             return table, op.columns[0], _number(op.option("start"), 1)
-        restart = op.option("restart")
-        if restart is not None and restart == "":
-            sequence = schema.sequence_of(table.name, op.columns[0])
-            return table, op.columns[0], sequence.start if sequence and sequence.start else 1
-        return None
-    if op.kind is K.ALTER_SEQUENCE and op.relation and op.option("restart") == "":
-        sequence = schema.sequences.get(op.relation.removeprefix("public."))
+        sequence = schema.sequence_of(table.name, op.columns[0])
+        first = _first_value(op, sequence.start if sequence and sequence.start else 1)
+        return (table, op.columns[0], first) if first is not None else None
+    if op.kind in (K.ALTER_SEQUENCE, K.SELECT):
+        name = op.relation if op.kind is K.ALTER_SEQUENCE else op.name if op.detail == "setval" else None
+        sequence = schema.sequences.get(relation_key(name)) if name else None
         if sequence is None or sequence.owned_by is None or statement.is_new(sequence.owned_by[0]):
             return None
+        first = _first_value(op, sequence.start or 1)
         owner = schema.table(sequence.owned_by[0])
-        return (owner, sequence.owned_by[1], sequence.start or 1) if owner is not None else None
+        return (owner, sequence.owned_by[1], first) if owner is not None and first is not None else None
     return None
+
+
+def _first_value(op: Operation, start: int) -> int | None:
+    """The next value a RESTART or setval() gives, when it is at or below the sequence's start (a
+    restart over the values taken); None for a larger or computed value (perhaps past them all)."""
+    if op.kind is K.SELECT:
+        if not op.value or not op.value.lstrip("-").isdigit():
+            return None
+        value = int(op.value)
+    else:
+        restart = op.option("restart")
+        if restart is None:
+            return None
+        value = _number(restart, start) if restart else start
+    return value if value <= start else None
 
 
 def _number(text: str | None, default: int) -> int:
@@ -74,10 +91,11 @@ def _moved_later(unit: MigrationUnit, statement: AnalyzedStatement) -> bool:
     """A later statement of the migration moves a sequence (setval, RESTART WITH n)."""
     for later in unit.statements[statement.index + 1 :]:
         for op in later.operations:
-            if op.kind is K.SELECT and op.detail == "setval":
-                return True
-            if op.kind in (K.ALTER_SEQUENCE, K.ADD_IDENTITY) and op.option("restart"):
-                return True
+            if op.kind is K.SELECT and op.detail == "setval" and not (op.value or "").lstrip("-").isdigit():
+                return True  # setval(..., max(id) + 1): computed from the table
+            restart = op.option("restart") if op.kind in (K.ALTER_SEQUENCE, K.ADD_IDENTITY) else None
+            if restart and _number(restart, 1) > 1:
+                return True  # RESTART WITH n, a value chosen past the rows
     return False
 
 
@@ -120,5 +138,5 @@ RULE = Rule(
         "SELECT setval(pg_get_serial_sequence('\"track\"', 'id'), coalesce(max(\"id\"), 0) + 1, false) FROM \"track\";"
     ),
     check=check,
-    needs=frozenset({K.ADD_IDENTITY, K.ALTER_SEQUENCE}),
+    needs=frozenset({K.ADD_IDENTITY, K.ALTER_SEQUENCE, K.SELECT}),
 )

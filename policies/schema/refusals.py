@@ -6,9 +6,10 @@ errcodes-appendix.html), with the fix where there is one. Each claim is held aga
 in tests/test_refusals_on_postgres.py.
 
 A refusal is only stated when it is certain: the presence of an object is always a fact, its
-absence only when the schema is complete (`Schema.knows_absent`). Statements inside a DO block
-are never judged here, since the block may catch the error (drizzle's `EXCEPTION WHEN
-duplicate_object`); the caller leaves them out.
+absence only when the schema is complete (`Schema.knows_absent`). For a statement inside a DO
+block the caller leaves out what the block's EXCEPTION handlers catch (`caught`: drizzle's `WHEN
+duplicate_object` catches 42710, not the 42804 of a foreign key of mismatched types) and every
+refusal of a statement that runs only under IF, CASE or a loop.
 """
 
 from __future__ import annotations
@@ -46,6 +47,26 @@ class Refusal:
 
 
 Check = Callable[[Schema, Operation, int], Iterator[Refusal]]
+
+
+_CONDITIONS = {
+    "duplicate_object": "42710", "duplicate_table": "42P07", "duplicate_column": "42701",
+    "duplicate_schema": "42P06", "duplicate_function": "42723", "undefined_object": "42704",
+    "undefined_table": "42P01", "undefined_column": "42703", "invalid_table_definition": "42P16",
+    "dependent_objects_still_exist": "2BP01", "feature_not_supported": "0A000", "datatype_mismatch": "42804",
+    "object_not_in_prerequisite_state": "55000", "syntax_error": "42601", "invalid_parameter_value": "22023",
+    "invalid_text_representation": "22P02", "wrong_object_type": "42809", "invalid_foreign_key": "42830",
+    "invalid_object_definition": "42P17",
+}
+"""PL/pgSQL condition names and the SQLSTATE each stands for (errcodes-appendix.html)."""
+
+
+def caught(refusal: Refusal, conditions: frozenset[str] | None) -> bool:
+    """Whether EXCEPTION handlers catching `conditions` catch the refusal's error (a condition the
+    table does not know, such as a class or `others`, is taken to catch everything)."""
+    if not conditions:
+        return False
+    return any(_CONDITIONS.get(condition) in (refusal.sqlstate, None) for condition in conditions)
 
 
 def refusals(schema: Schema, op: Operation, pg_version: int) -> tuple[Refusal, ...]:
@@ -644,4 +665,4 @@ _CHECKS: dict[OperationKind, Check] = {
     K.ADD_ENUM_VALUE: _add_enum_value,
 }
 
-__all__ = ["ConstraintKind", "Refusal", "refusals"]
+__all__ = ["ConstraintKind", "Refusal", "caught", "refusals"]
