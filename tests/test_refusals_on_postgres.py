@@ -379,6 +379,10 @@ CASES: list[Case] = [
     Case("text with a default to an enum, without USING", ROLES + '\nCREATE TABLE "acct" ("id" bigint PRIMARY KEY, "role" text DEFAULT \'member\' NOT NULL);',
          'ALTER TABLE "acct" ALTER COLUMN "role" SET DATA TYPE "role";',
          ("42804", 'column "role" cannot be cast automatically to type role')),
+    Case("a default set in the new enum first, as drizzle-kit writes it",
+         ROLES + '\nCREATE TABLE "acct" ("id" bigint PRIMARY KEY, "role" text DEFAULT \'member\' NOT NULL);',
+         'ALTER TABLE "acct" ALTER COLUMN "role" SET DEFAULT \'member\'::"public"."role";\n'
+         'ALTER TABLE "acct" ALTER COLUMN "role" SET DATA TYPE "public"."role" USING "role"::"public"."role";', None),
     Case("integer with a default to bigint", ACCOUNT.replace('"n" integer', '"n" integer DEFAULT 0'),
          'ALTER TABLE "account" ALTER COLUMN "n" SET DATA TYPE bigint;', None),
     Case("DROP IDENTITY of a column that is none", ACCOUNT, 'ALTER TABLE "account" ALTER COLUMN "n" DROP IDENTITY;',

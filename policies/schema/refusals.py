@@ -158,6 +158,8 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
     # The column's default is converted too, with the casts allowed without USING (ATPrepAlterColumnType):
     # a default of the old type has to be dropped first and set again in the new type.
     default = column.default if column.default and column.sequence is None and column.identity is None else None
+    if default is not None and _cast_to(default, new):
+        default = None  # already of the new type (drizzle-kit sets `'x'::new_enum` first): the text cast is stripped
     if using is None:
         fix = (
             f"-- PostgreSQL has no cast from {_format_type(column.type)} to {_format_type(new)}: "
@@ -181,6 +183,15 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
         yield Refusal(
             "42804", f'default for column "{column.name}" cannot be cast automatically to type {_format_type(new)}', fix=fix
         )
+
+
+def _cast_to(expression: str, type_text: str) -> bool:
+    """The expression ends in a cast to `type_text` (`'pending'::"public"."status"`): PostgreSQL
+    strips the implicit cast the old column type added to it before converting it (tablecmds.c)."""
+    head, sep, cast = expression.strip().rpartition("::")
+    if not sep or not head:
+        return False
+    return relation_key(cast.strip()) == relation_key(type_text.strip()) or normalise(cast) == normalise(type_text)
 
 
 def _cast_path(old: str, new: str, old_enum: bool, new_enum: bool, pg_version: int) -> str | None:
