@@ -21,8 +21,8 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
         for op in statement.operations:
             if op.kind is OperationKind.SET and op.name == "lock_timeout":
                 bounded = _bounds(op.value)
-        if bounded or statement.refusals:
-            continue  # bounded; or a statement PostgreSQL refuses (SW609), whose recipe would repeat it
+        if bounded:
+            continue
         for result in statement.effects:
             blocking = [
                 lock for lock in result.locks if lock.mode in BLOCKS_WRITES and not statement.is_new(lock.relation)
@@ -33,7 +33,9 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
                     f'{blocking[0].mode} on {quoted(blocking[0].relation)} is requested with no lock_timeout: if a '
                     "long query holds the table, this statement waits and every query behind it queues. "
                     "schemawarden's apply sets lock_timeout itself; drizzle-orm's migrator does not.",
-                    safer=lock_timeout_first(statement),
+                    # no recipe for a statement PostgreSQL refuses (SW609): it would repeat the statement
+                    safer=None if statement.refusals else lock_timeout_first(statement),
+                    no_recipe="fix the statement first (SW609): PostgreSQL refuses it" if statement.refusals else None,
                 )
                 return
 
