@@ -28,7 +28,7 @@ from policies.report import FileReport, Finding, LockRef, SaferKind, StatementRe
 from policies.rules import Hit, Rule, all_rules
 from policies.schema.model import Column, Schema, Table, relation_key
 from policies.schema.refusals import Refusal, caught, refusals
-from policies.schema.replay import apply_operation, enrich, enrich_index_drop
+from policies.schema.replay import apply_operation, enrich
 from policies.schema.snapshot import fill_from
 from policies.unit import AnalyzedStatement, MigrationUnit
 
@@ -103,7 +103,7 @@ def analyze_folder(
             current = fill_from(current, previous)
         report, deploy = _analyze_file(path, text, context, migration, _Deploy(current))
         if position == 0 and not report.statements:
-            deploy.schema = deploy.schema.incomplete()  # a first migration without SQL: the database existed (drizzle-kit pull)
+            deploy.schema = _pulled(deploy.schema)
         current = deploy.schema
         reports.append(report)
     return reports
@@ -118,19 +118,36 @@ def replay_schema(texts: Sequence[str], pg_version: int) -> Schema:
         for top in parse_migration(text):
             for parsed in _flatten([top]):
                 parsed_any = True
-                schema = _replay_statement(schema, parsed)
+                schema, _, _ = _replay_statement(schema, parsed, pg_version, judge=False)
         if position == 0 and not parsed_any:
-            schema = schema.incomplete()
+            schema = _pulled(schema)
     return schema
 
 
-def _replay_statement(schema: Schema, parsed: ParsedStatement) -> Schema:
+def _pulled(schema: Schema) -> Schema:
+    """After a first migration without SQL (drizzle-kit pull writes one): the database existed."""
+    return schema.incomplete()
+
+
+def _replay_statement(
+    schema: Schema, parsed: ParsedStatement, version: int, judge: bool
+) -> tuple[Schema, list[Operation], list[Refusal]]:
+    """One statement replayed on `schema`: the schema after it, its operations with the facts the
+    schema adds, and (when `judge`) what PostgreSQL refuses in it, less what a DO block's handlers catch."""
+    operations: list[Operation] = []
+    refused: list[Refusal] = []
     if parsed.error is not None:
-        return schema.incomplete()
+        schema = schema.incomplete()
     for op in classify(parsed):
-        op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
+        if schema.knows_anything:  # an empty schema adds no fact and makes nothing certain
+            op = enrich(schema, op)
+            if judge and (not parsed.in_do_block or parsed.caught is not None):
+                refused.extend(r for r in refusals(schema, op, version) if not caught(r, parsed.caught))
         schema = apply_operation(schema, op)
-    return schema.incomplete() if parsed.shape == "DoStmt" and not parsed.inner else schema
+        operations.append(op)
+    if parsed.shape == "DoStmt" and not parsed.inner:
+        schema = schema.incomplete()  # a body the analysis could not read may change anything
+    return schema, operations, refused
 
 
 def analyze_migration_texts(
@@ -181,23 +198,12 @@ def _analyze_file(
         suppressed = _codes(_IGNORE, top.statement.comments)
         for parsed in _flatten([top]):
             before = schema
-            operations: list[Operation] = []
-            refused: list[Refusal] = []
-            if parsed.error is not None:
-                schema = schema.incomplete()
-            for op in classify(parsed):
-                if schema.knows_anything:  # an empty schema adds no fact and makes nothing certain
-                    op = enrich_index_drop(schema, op) if op.kind is K.DROP_INDEX else enrich(schema, op)
-                    if not parsed.in_do_block or parsed.caught is not None:
-                        refused.extend(r for r in refusals(schema, op, version) if not caught(r, parsed.caught))
-                schema = apply_operation(schema, op)
+            schema, operations, refused = _replay_statement(schema, parsed, version, judge=True)
+            for op in operations:
                 if op.kind in _CREATES:
                     created = op.name if op.kind is K.CREATE_INDEX else op.relation or op.name
                     if created:
                         deploy.created.add(relation_key(created))
-                operations.append(op)
-            if parsed.shape == "DoStmt" and not parsed.inner:
-                schema = schema.incomplete()  # a body the analysis could not read may change anything
             effects = tuple(effect(op, version) for op in operations)
             if len(new_relations) != len(deploy.created):  # it only grows: share unchanged copies
                 new_relations = frozenset(deploy.created)

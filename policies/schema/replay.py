@@ -54,6 +54,9 @@ def enrich(schema: Schema, op: Operation) -> Operation:
     """`op` with the facts the schema before it knows (see the module docstring); unchanged when the
     schema knows nothing that matters to it."""
     kind = op.kind
+    if kind is K.DROP_INDEX:  # it names only the index: its table is locked too (ACCESS EXCLUSIVE)
+        index = schema.indexes.get(relation_key(op.name or ""))
+        return op._replace(other_relations=(index.table,)) if index is not None else op
     if kind is K.ALTER_DOMAIN and op.name:
         users = tuple(dict.fromkeys(relation_key(t.name) for t, _ in schema.uses_type(op.name)))
         return op._replace(other_relations=users) if users else op
@@ -110,12 +113,6 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         nullable = tuple(c for c in op.columns if (col := table.column(c)) is not None and not col.not_null)
         return op._replace(nullable_key_columns=nullable) if nullable else op
     return op
-
-
-def enrich_index_drop(schema: Schema, op: Operation) -> Operation:
-    """DROP INDEX names only the index: its table is locked too (ACCESS EXCLUSIVE)."""
-    index = schema.indexes.get(relation_key(op.name or ""))
-    return op._replace(other_relations=(index.table,)) if index is not None else op
 
 
 def apply_operation(schema: Schema, op: Operation) -> Schema:
