@@ -11,6 +11,42 @@
 
 from __future__ import annotations
 
-from policies.schema.model import Column, Constraint, Identity, Index, Schema, Sequence, Table, relation_key
+from policies.schema.model import (
+    Column,
+    CompositeType,
+    Constraint,
+    Domain,
+    DomainConstraint,
+    Extension,
+    Function,
+    Identity,
+    Index,
+    ObjectKey,
+    RlsPolicy,
+    Schema,
+    Sequence,
+    SequenceOptions,
+    Table,
+    Trigger,
+    relation_key,
+)
 
-__all__ = ["Column", "Constraint", "Identity", "Index", "Schema", "Sequence", "Table", "relation_key"]
+__all__ = [
+    "Column",
+    "CompositeType",
+    "Constraint",
+    "Domain",
+    "DomainConstraint",
+    "Extension",
+    "Function",
+    "Identity",
+    "Index",
+    "ObjectKey",
+    "RlsPolicy",
+    "Schema",
+    "Sequence",
+    "SequenceOptions",
+    "Table",
+    "Trigger",
+    "relation_key",
+]

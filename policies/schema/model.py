@@ -1,10 +1,23 @@
-"""The schema model: what a database holds, as the judgement of a migration needs it.
+"""The schema model: what a database holds, as the judgement and the proof of a migration need it.
 
-One immutable value, `Schema`, holds tables (columns in order, with types, nullability, defaults,
-identities; constraints; partitioning), indexes, sequences, enums with their value order, other
-types, schemas and extensions. It is filled by replaying migrations (`policies.schema.replay`), by
-drizzle's snapshots where the replay could not read a statement (`policies.schema.snapshot`), and
-later by introspecting a live database: whatever fills it, rules read the same model.
+One immutable value, `Schema`, holds tables (columns in order, with types, collations, nullability,
+defaults, identities, generated expressions; constraints; partitioning and partitions; row-level
+security), views and materialized views, indexes, sequences with their options, enums with their
+value order, domains, composite types, functions and procedures, triggers, row-level security
+policies, schemas, extensions, comments and privileges. It is filled in three ways, and whatever
+fills it, rules and the differ read the same model:
+
+* by replaying migrations (`policies.schema.replay`): the facts the SQL text states, names
+  normalised as the parser gives them (`int4`, `varchar(255)`); catalog-exact fields stay empty;
+* by drizzle's snapshots where the replay could not read a statement (`policies.schema.snapshot`);
+* by introspecting a live database (`reconciler.database.introspect`): every field, each as
+  PostgreSQL's own functions print it (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
+  `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_functiondef`, `pg_get_triggerdef`), so that two
+  introspections compare field by field (`policies.schema.diff`).
+
+Fields marked *catalog* below are filled only by introspection (None or empty otherwise). A
+generated column's expression is its `default` (with `generated` true), as PostgreSQL keeps both in
+`pg_attrdef`.
 
 Values are never changed in place: every change returns a new `Schema` that shares what it did not
 touch (the mappings are plain dicts that nobody mutates after construction), so the schema before
@@ -41,17 +54,40 @@ def relation_key(name: str) -> str:
 _KEYS: dict[str, str] = {}
 
 
+class SequenceOptions(NamedTuple):
+    """A sequence's parameters as `pg_sequence` holds them (catalog; CREATE SEQUENCE's options).
+
+    `data_type` is `smallint`, `integer` or `bigint` (`format_type` of `seqtypid`; PostgreSQL 10+).
+    """
+
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    minimum: int = 1
+    maximum: int = 9223372036854775807
+    cache: int = 1
+    cycle: bool = False
+
+
 class Identity(NamedTuple):
-    """`GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY` and the sequence that feeds it."""
+    """`GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY` and the sequence that feeds it.
+
+    `options` are the identity sequence's parameters (catalog).
+    """
 
     always: bool
     sequence: str
+    options: SequenceOptions | None = None
 
 
 class Column(NamedTuple):
-    """One column: `type` as written (normalised by the parser: `int4`, `varchar(255)`).
+    """One column: `type` as written (normalised by the parser: `int4`, `varchar(255)`), or as
+    `format_type` prints it when introspected (`integer`, `character varying(255)`).
 
     `sequence` is the sequence its default draws from (serial columns, `DEFAULT nextval(...)`).
+    `collation` is set when it differs from the type's default (catalog, `"C"`, `"und-x-icu"`).
+    `inherited` is true for a column a partition or child table takes from its parent and does not
+    define itself (`attislocal` false; catalog).
     """
 
     name: str
@@ -61,6 +97,8 @@ class Column(NamedTuple):
     identity: Identity | None = None
     generated: bool = False
     sequence: str | None = None
+    collation: str | None = None
+    inherited: bool = False
 
 
 class Constraint(NamedTuple):
@@ -78,11 +116,23 @@ class Constraint(NamedTuple):
     referenced_columns: tuple[str, ...] = ()
     not_null_column: str | None = None
     index_name: str | None = None
+    definition: str | None = None
+    """`pg_get_constraintdef`: `FOREIGN KEY (a) REFERENCES b(id) ON DELETE CASCADE DEFERRABLE`,
+    `CHECK ((n > 0)) NOT VALID` (catalog)."""
+    inherited: bool = False
+    """A partition's (or child's) copy of its parent's constraint, which PostgreSQL creates and drops
+    with the parent's (`conislocal` false; catalog)."""
 
 
 class Index(NamedTuple):
     """An index: its table, key columns (`(expression)` for an expression), and whether it is
-    unique, partial, valid (a failed CONCURRENTLY build leaves it invalid) or ON ONLY a parent."""
+    unique, partial, valid (a failed CONCURRENTLY build leaves it invalid) or ON ONLY a parent.
+
+    `definition` is `pg_get_indexdef` (`CREATE UNIQUE INDEX a ON public.t USING btree (x)`),
+    `constraint` the constraint the index was made for (a primary key, unique or exclusion
+    constraint creates and drops it), `parent` the partitioned index this partition's index is
+    attached to (catalog).
+    """
 
     name: str
     table: str
@@ -91,14 +141,23 @@ class Index(NamedTuple):
     partial: bool = False
     valid: bool = True
     only: bool = False
+    definition: str | None = None
+    constraint: str | None = None
+    parent: str | None = None
 
 
 class Sequence(NamedTuple):
-    """A sequence; `owned_by` is the (table, column) it belongs to (serial and identity columns)."""
+    """A sequence; `owned_by` is the (table, column) it belongs to (serial and identity columns).
+
+    `identity` marks the sequence behind an identity column (created and dropped with the column);
+    `options` its parameters (catalog).
+    """
 
     name: str
     owned_by: tuple[str, str] | None = None
     start: int | None = None
+    identity: bool = False
+    options: SequenceOptions | None = None
 
 
 class Table(NamedTuple):
@@ -119,6 +178,22 @@ class Table(NamedTuple):
     unnamed_constraints: int = 0
     complete: bool = True
     has_rows: bool = False
+    partition_by: str | None = None
+    """`pg_get_partkeydef`: `RANGE (at)`, `LIST (region)`, `HASH (id)` (catalog)."""
+    partition_bound: str | None = None
+    """A partition's bound, `pg_get_expr(relpartbound)`: `FOR VALUES FROM ('2024-01-01') TO (...)`,
+    `DEFAULT` (catalog)."""
+    definition: str | None = None
+    """A view's or materialized view's query, `pg_get_viewdef` (catalog)."""
+    unlogged: bool = False
+    row_security: bool = False
+    """`ALTER TABLE ... ENABLE ROW LEVEL SECURITY` (`relrowsecurity`; catalog)."""
+    force_row_security: bool = False
+    """`ALTER TABLE ... FORCE ROW LEVEL SECURITY` (`relforcerowsecurity`; catalog)."""
+    options: tuple[str, ...] = ()
+    """Storage parameters, `reloptions` (`fillfactor=70`; catalog)."""
+    depends_on: tuple[str, ...] = ()
+    """Relations a view or materialized view reads (keyed; catalog, from `pg_depend`)."""
 
     @property
     def partitioned(self) -> bool:
@@ -154,12 +229,103 @@ class Table(NamedTuple):
         return (c for c in self.constraints.values() if c.kind is ConstraintKind.CHECK and c.validated)
 
 
+class DomainConstraint(NamedTuple):
+    """A domain's CHECK (or NOT NULL on 17+) constraint: `definition` is `pg_get_constraintdef`."""
+
+    name: str
+    definition: str
+    validated: bool = True
+
+
+class Domain(NamedTuple):
+    """`CREATE DOMAIN name AS base_type [COLLATE] [DEFAULT] [NOT NULL] [CHECK ...]` (catalog)."""
+
+    name: str
+    base_type: str
+    not_null: bool = False
+    default: str | None = None
+    collation: str | None = None
+    constraints: tuple[DomainConstraint, ...] = ()
+
+
+class CompositeType(NamedTuple):
+    """`CREATE TYPE name AS (attribute type [COLLATE c], ...)`: `attributes` are (name, type,
+    collation or None) in order (catalog)."""
+
+    name: str
+    attributes: tuple[tuple[str, str, str | None], ...] = ()
+
+
+class Function(NamedTuple):
+    """A function or procedure; keyed by `signature`, `name(identity arguments)` as
+    `pg_get_function_identity_arguments` prints them (`public.f(a integer)` keyed `f(a integer)`).
+
+    `kind` is `f` (function), `p` (procedure), `a` (aggregate) or `w` (window): `prokind`.
+    `definition` is `pg_get_functiondef` (a whole `CREATE OR REPLACE FUNCTION` statement; aggregates
+    have none). `arguments` are the identity arguments alone (for DROP and COMMENT).
+    """
+
+    name: str
+    signature: str
+    arguments: str = ""
+    kind: str = "f"
+    definition: str | None = None
+
+
+class Trigger(NamedTuple):
+    """A trigger on `table`: `definition` is `pg_get_triggerdef` (a whole `CREATE TRIGGER`), `enabled`
+    is `tgenabled` (`O` origin and local, `D` disabled, `R` replica, `A` always). Internal triggers
+    (a foreign key's) and a partition's clones of its parent's triggers are not kept (catalog)."""
+
+    name: str
+    table: str
+    definition: str
+    enabled: str = "O"
+
+
+class RlsPolicy(NamedTuple):
+    """A row-level security policy (`CREATE POLICY name ON table`), from `pg_policy` (catalog).
+
+    `command` is `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`; `roles` are role names
+    (`public` for PUBLIC), sorted; `using` and `with_check` are `pg_get_expr` of the expressions.
+    """
+
+    name: str
+    table: str
+    command: str = "ALL"
+    permissive: bool = True
+    roles: tuple[str, ...] = ("public",)
+    using: str | None = None
+    with_check: str | None = None
+
+
+class Extension(NamedTuple):
+    """An installed extension: the schema its objects went to and its version (catalog)."""
+
+    name: str
+    schema: str | None = None
+    version: str | None = None
+
+
+ObjectKey = tuple[str, str]
+"""An object named for comments and privileges: (kind, key). Kinds are COMMENT ON's words in lower
+case: `table`, `view`, `materialized view`, `column` (key `table.column`), `index`, `sequence`,
+`constraint` (key `table.constraint`), `type` (enums and composites), `domain`, `function`,
+`procedure` (key the signature), `trigger` and `policy` (key `table.name`), `schema`."""
+
+
 class Schema(NamedTuple):
     """A database's schema as the judgement knows it.
 
     `complete` says that every object is known: the schema was built by replaying a migration set
     from an empty database with every statement read (or introspected). Only then may the absence
     of an object be taken as a fact ("column does not exist"); the presence of one always is.
+
+    `comments` maps an object (`ObjectKey`) to its comment. `privileges` maps a table, view or
+    sequence (`ObjectKey` of kind `table`, `view`, `materialized view`, `sequence`) to its access
+    privileges as sorted `aclitem` texts (`alice=arwdDxt/owner`), the owner's default privileges
+    written out (`acldefault`), so that an object whose privileges were never changed compares
+    equal to one granted exactly its defaults (catalog).
     """
 
     tables: Mapping[str, Table] = _NOTHING  # type: ignore[assignment]
@@ -168,8 +334,17 @@ class Schema(NamedTuple):
     enums: Mapping[str, tuple[str, ...]] = _NOTHING  # type: ignore[assignment]
     types: frozenset[str] = frozenset()
     schemas: frozenset[str] = frozenset()
-    extensions: frozenset[str] = frozenset()
+    extensions: Mapping[str, Extension] = _NOTHING  # type: ignore[assignment]
     complete: bool = False
+    domains: Mapping[str, Domain] = _NOTHING  # type: ignore[assignment]
+    composites: Mapping[str, CompositeType] = _NOTHING  # type: ignore[assignment]
+    functions: Mapping[str, Function] = _NOTHING  # type: ignore[assignment]
+    triggers: Mapping[str, Trigger] = _NOTHING  # type: ignore[assignment]
+    """Keyed `table.trigger` (table keyed as `relation_key` gives it)."""
+    policies: Mapping[str, RlsPolicy] = _NOTHING  # type: ignore[assignment]
+    """Keyed `table.policy`."""
+    comments: Mapping[ObjectKey, str] = _NOTHING  # type: ignore[assignment]
+    privileges: Mapping[ObjectKey, tuple[str, ...]] = _NOTHING  # type: ignore[assignment]
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -275,7 +450,13 @@ class Schema(NamedTuple):
         sequences = {
             k: v for k, v in self.sequences.items() if v.owned_by is None or v.owned_by[0] != key
         }
-        return self._replace(tables=tables, indexes=indexes, sequences=sequences)
+        changed = self._replace(tables=tables, indexes=indexes, sequences=sequences)
+        if self.triggers or self.policies:  # only an introspected schema has them
+            changed = changed._replace(
+                triggers={k: v for k, v in self.triggers.items() if v.table != key},
+                policies={k: v for k, v in self.policies.items() if v.table != key},
+            )
+        return changed
 
     def with_index(self, index: Index) -> Schema:
         return self._replace(indexes={**self.indexes, relation_key(index.name): index})

@@ -17,7 +17,17 @@ from __future__ import annotations
 import re
 
 from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind
-from policies.schema.model import Column, Constraint, Identity, Index, Schema, Sequence, Table, relation_key
+from policies.schema.model import (
+    Column,
+    Constraint,
+    Extension,
+    Identity,
+    Index,
+    Schema,
+    Sequence,
+    Table,
+    relation_key,
+)
 from policies.schema.names import bare_name, in_schema_of, object_name
 from policies.type_changes import TypeChange, classify_type_change, rebuilds_indexes
 
@@ -584,7 +594,7 @@ def _create_schema(schema: Schema, op: Operation) -> Schema:
 
 
 def _create_extension(schema: Schema, op: Operation) -> Schema:
-    return schema._replace(extensions=schema.extensions | {op.name}) if op.name else schema
+    return schema._replace(extensions={**schema.extensions, op.name: Extension(op.name)}) if op.name else schema
 
 
 def _rows(schema: Schema, op: Operation) -> Schema:
