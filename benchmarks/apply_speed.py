@@ -40,7 +40,7 @@ from check_throughput import compile_bytecode  # noqa: E402
 from pgwire_count import CountingProxy  # noqa: E402
 
 from drizzle_harness import V0, node_database_url, read_history, run_schemawarden, schemawarden_command  # noqa: E402
-from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
+from reconciler.database.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
 
 DEFAULT_HISTORY = ROOT.parent / "shared" / "drizzle-histories" / "dokploy"
 

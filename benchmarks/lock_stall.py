@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from drizzle_harness import V0, CliResult, run_schemawarden, write_journal_folder  # noqa: E402
-from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
+from reconciler.database.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database  # noqa: E402
 from reconciler.environments import EnvironmentConfig  # noqa: E402
 
 TABLE = "bench_item"

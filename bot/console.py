@@ -22,7 +22,7 @@ from bot.commands import silence, write
 from policies.statements import Statement
 from reconciler.apply import ApplyResult, MigrationOutcome, SilentObserver
 from reconciler.apply.watch import Running
-from reconciler.connect import Target
+from reconciler.database.connect import Target
 from reconciler.environments import EnvironmentConfig
 from reconciler.locking import LockHolder
 from reconciler.migrations import Migration, MigrationSet

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
+from reconciler.database.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -12,7 +12,7 @@ import pytest
 from builders import SAMPLE, SAMPLE_MIGRATIONS, journal_set
 from policies.errors import SchemawardenError
 from reconciler.apply import ApplyOptions, ApplyResult, RunnerLockHeld, apply_environment
-from reconciler.connect import EnvironmentUnreachable
+from reconciler.database.connect import EnvironmentUnreachable
 from reconciler.environments import EnvironmentConfig
 from reconciler.migrations import MigrationSet, load_migration_set
 from reconciler.plan import Approvals

@@ -22,8 +22,8 @@ from psycopg.conninfo import conninfo_to_dict
 from bot.cli import main
 from builders import SAMPLE_MIGRATIONS, write_journal_folder
 from policies.errors import EXIT_CODES
-from reconciler.connect import target_of
-from reconciler.embedded import EmbeddedPostgres
+from reconciler.database.connect import target_of
+from reconciler.database.embedded import EmbeddedPostgres
 
 SECRET = "topsecret-Xq81"
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from reconciler.connect import target_of
+from reconciler.database.connect import target_of
 
 
 def _where_libpq_went(url: str) -> tuple[str, int, str]:

@@ -26,7 +26,7 @@ HOLDER = """
 import sys
 import psycopg
 from pathlib import Path
-from reconciler.embedded import EmbeddedPostgres
+from reconciler.database.embedded import EmbeddedPostgres
 
 url = EmbeddedPostgres(Path(sys.argv[1])).database_url("kept")
 with psycopg.connect(url, autocommit=True) as conn:

@@ -13,8 +13,8 @@ from bot.commands import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, EXIT_USAGE, ex
 from bot.settings import CONFIG_FILE, ENVIRONMENT_VARIABLES, Settings, load_settings
 from policies.errors import ConfigurationError, SchemawardenError
 from reconciler.apply import ApplyOptions, apply_environment, plan_environment
-from reconciler.connect import Target, target_of
-from reconciler.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
+from reconciler.database.connect import Target, target_of
+from reconciler.database.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
 from reconciler.environments import EnvironmentConfig
 from reconciler.migrations import SAMPLE_PROJECT, MigrationSet, load_migration_set
 from reconciler.plan import Approvals

@@ -25,7 +25,7 @@ from reconciler.apply.events import (
 )
 from reconciler.apply.executor import Conn, MigrationExecutor
 from reconciler.apply.watch import OWN_APPLICATION, StatementWatch
-from reconciler.connect import connect_environment, server_major
+from reconciler.database.connect import connect_environment, server_major
 from reconciler.environments import EnvironmentConfig
 from reconciler.history import HistoryTable, ensure_history_table, history_columns, read_history
 from reconciler.locking import (

