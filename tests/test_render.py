@@ -87,10 +87,15 @@ def test_json_follows_the_contract() -> None:
     assert doc["version"] == 1
     assert [f["path"] for f in doc["files"]] == [r.path for r in reports()]
     first = doc["files"][0]
-    assert set(first) == {"path", "migration", "statements", "findings"}
+    assert set(first) == {"path", "migration", "statements", "findings", "rollback"}
     assert first["migration"] == "0001_orders"
+    assert first["rollback"] is None  # only `check --prove` proves a rollback
     statement = first["statements"][1]
-    assert set(statement) == {"line", "sql", "operations", "locks", "rewrites", "scans"}
+    assert set(statement) == {
+        "line", "sql", "operations", "locks", "rewrites", "scans", "traced_locks", "traced_rewrites",
+        "trace_contradictions",
+    }
+    assert statement["traced_locks"] is None and statement["traced_rewrites"] is None
     assert statement["locks"] == [{"relation": "orders", "mode": "SHARE"}]
     assert statement["scans"] == ["orders"]
     assert statement["operations"][0]["kind"] == "create_index"
