@@ -106,9 +106,9 @@ class RollbackStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Rollback:
-    """The rollback of one migration: its SQL (statements separated by drizzle's breakpoint line, as
-    in a migration file; empty when there is none), the status the proof gave it, why (for
-    `irreversible` and `failed`) and notes a person should read (column order no ALTER restores)."""
+    """The rollback of one migration: its SQL as a script (each statement ending with `;`, one per
+    line or more; empty when there is none), the status the proof gave it, why (for `irreversible`
+    and `failed`) and notes a person should read (column order no ALTER restores)."""
 
     status: RollbackStatus
     sql: str
