@@ -79,7 +79,7 @@ class Description:
 
     def __init__(self, path: Path = SPEC_PATH) -> None:
         self.spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        self.openapi = OpenAPI.from_dict(copy.deepcopy(self.spec))
+        self.openapi = OpenAPI.from_dict(_null_in_nullable_enums(copy.deepcopy(self.spec)))
         self.operations = sorted(self._operations(), key=lambda op: -op.template.count("/"))
 
     def _operations(self) -> list[Operation]:
@@ -241,6 +241,20 @@ class Description:
             return False
         fmt = schema.get("format")
         return {"date-time": "2024-01-01T00:00:00Z", "uri": _HOST, "email": "octocat@github.com"}.get(fmt, "")
+
+
+def _null_in_nullable_enums(node: Any) -> Any:
+    """GitHub marks a property `nullable` with an `enum` (a check run's `conclusion`) and sends
+    null for it; under OpenAPI 3.0.3 null must then be listed in the enum, so list it."""
+    if isinstance(node, dict):
+        if node.get("nullable") and isinstance(node.get("enum"), list) and None not in node["enum"]:
+            node["enum"].append(None)
+        for value in node.values():
+            _null_in_nullable_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _null_in_nullable_enums(value)
+    return node
 
 
 DROP: Any = object()
