@@ -46,7 +46,7 @@ T = TypeVar("T")
 log = logging.getLogger("bot.github")
 
 
-class _Retry(Exception):  # noqa: N818 - a signal inside this module, not an error
+class _Retry(Exception):  # a signal inside this module, not an error
     """The request may succeed if sent again after `wait` seconds (None: back off)."""
 
     def __init__(self, reason: str, wait: float | None = None, rate_limited: bool = False,
@@ -128,8 +128,8 @@ class Calls:
                 self.usage.record_retry(wait)
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.config.backoff_max_s, self.config.backoff_s * 2 ** (attempt - 1))
-        return ceiling * random.uniform(0.5, 1.0)
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_s * 2.0 ** (attempt - 1))
+        return float(ceiling * random.uniform(0.5, 1.0))
 
     def _classify(self, what: str, status: int, headers: Mapping[str, str], data: Any,
                   not_found: str) -> Exception:

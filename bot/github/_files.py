@@ -9,12 +9,14 @@ read once and the folder's files are taken from it, each checked against the tre
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import tarfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import requests
@@ -84,8 +86,7 @@ class FolderReader:
             found.update(self._from_archive(repo, name, ref, folder, set(missing)))
             missing = sorted(set(wanted.values()) - found.keys())
         for sha in missing:
-            blob = self._calls.once(f"reading blob {sha} of {name}", lambda sha=sha: repo.get_git_blob(sha),
-                                    repo.requester)
+            blob = self._calls.once(f"reading blob {sha} of {name}", partial(repo.get_git_blob, sha), repo.requester)
             found[sha] = _decode(blob.content, blob.encoding, name, sha)
             self._cache.put(sha, found[sha])
         return {path: found[sha] for path, sha in sorted(wanted.items())}
@@ -179,8 +180,6 @@ class FolderReader:
 
 
 def _decode(content: str, encoding: str, repo: str, sha: str) -> bytes:
-    import base64
-
     if encoding == "base64":
         return base64.b64decode(content)
     if encoding in ("utf-8", "utf8"):

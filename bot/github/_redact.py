@@ -13,12 +13,20 @@ import re
 import threading
 
 LOGGERS = ("github.Requester", "github.GithubRetry", "urllib3.connectionpool", "bot.github")
-_QUERY_TOKEN = re.compile(r"(token=)[^&\s\"']+")
+_PATTERNS = (
+    re.compile(r"(token=)[^&\s\"']+"),  # an archive URL's query
+    re.compile(r"(\"token\"\s*:\s*\")[^\"]+"),  # the body GitHub answers a new installation token with
+    re.compile(r"()\bgh[pousr]_[A-Za-z0-9_]{16,}"),  # GitHub's token formats
+    re.compile(r"()\bgithub_pat_[A-Za-z0-9_]{16,}"),
+    re.compile(r"()\beyJ[\w-]+\.[\w-]+\.[\w-]+"),  # a JSON web token
+    re.compile(r"()-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+)
 MASK = "[secret removed]"
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every known secret (and any `token=` query value) in a record's message."""
+    """Replaces every known secret, and whatever has the form of one (a GitHub token, a JWT, a
+    private key, a `token=` query value, a token field of JSON), in a record's message."""
 
     def __init__(self, *secrets: str) -> None:
         super().__init__()
@@ -34,7 +42,9 @@ class SecretFilter(logging.Filter):
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
             text = text.replace(secret, MASK)
-        return _QUERY_TOKEN.sub(rf"\g<1>{MASK}", text)
+        for pattern in _PATTERNS:
+            text = pattern.sub(rf"\g<1>{MASK}", text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -12,10 +12,11 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Literal, TypeVar, cast
 
 from github import Auth, Github, GithubIntegration
-from github.GithubObject import NotSet
+from github.GithubObject import GithubObject, NotSet
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 
@@ -27,7 +28,7 @@ from ._redact import SecretFilter
 from .config import ApiUsage, GitHubConfig
 from .errors import GitHubError, GitHubNotFound
 
-T = TypeVar("T")
+G = TypeVar("G", bound=GithubObject)
 COMMENT_LIMIT = 65536
 OUTPUT_LIMIT = 65535
 ANNOTATION_BATCH = 50
@@ -66,7 +67,9 @@ class PyGitHubClient:
     def _connection(self) -> dict[str, Any]:
         # retry=0: PyGithub's own retry would re-send POSTs (see _calls)
         return {"base_url": self.config.api_url.rstrip("/"), "timeout": self.config.timeout_s, "retry": 0,
-                "user_agent": self.config.user_agent}
+                "user_agent": self.config.user_agent,
+                "seconds_between_requests": self.config.seconds_between_requests or None,
+                "seconds_between_writes": self.config.seconds_between_writes or None}
 
     @property
     def usage(self) -> ApiUsage:
@@ -141,10 +144,10 @@ class PyGitHubClient:
                                                    lambda: client.get_user().complete().login)
         return self._bot_login
 
-    def _pages(self, what: str, listing: PaginatedList[T], requester: Any) -> Iterator[T]:
+    def _pages(self, what: str, listing: PaginatedList[G], requester: Any) -> Iterator[G]:
         page = 0
         while True:
-            items = self._calls.once(f"{what} (page {page + 1})", lambda p=page: listing.get_page(p), requester)
+            items = self._calls.once(f"{what} (page {page + 1})", partial(listing.get_page, page), requester)
             yield from items
             if len(items) < PER_PAGE:
                 return
@@ -159,7 +162,7 @@ class PyGitHubClient:
                                     r.requester, not_found=_not_found(repo, f"pull request #{number}"))
             head_repo = pull.head.repo.full_name if pull.head.repo is not None else None
             return PullRequestInfo(
-                repo=repo, number=number, title=pull.title, author=pull.user.login, state=pull.state,
+                repo=repo, number=number, title=pull.title, author=pull.user.login, state=cast(Literal["open", "closed"], pull.state),
                 draft=bool(pull.draft), merged=bool(pull.merged), head_sha=pull.head.sha, head_ref=pull.head.ref,
                 head_repo=head_repo, base_sha=pull.base.sha, base_ref=pull.base.ref,
                 default_branch=pull.base.repo.default_branch, labels=tuple(label.name for label in pull.labels),
@@ -172,7 +175,7 @@ class PyGitHubClient:
         def read() -> list[ChangedFile]:
             r = self._repo(repo)
             files = r.get_pull(number).get_files()
-            return [ChangedFile(f.filename, f.status, f.previous_filename)
+            return [ChangedFile(f.filename, cast(Any, f.status), f.previous_filename)
                     for f in self._pages(f"listing the files of {repo}#{number}", files, r.requester)]
 
         return self._calls.run(f"listing the files of {repo}#{number}", read)
@@ -204,10 +207,10 @@ class PyGitHubClient:
     def permission(self, repo: str, login: str) -> Role:
         def read() -> Role:
             r = self._repo(repo)
-            role: Role = self._calls.once(f"reading {login}'s permission on {repo}",
-                                          lambda: r.get_collaborator_role_name(login), r.requester,
-                                          not_found=_not_found(repo, f"user {login}"))
-            return role
+            role = self._calls.once(f"reading {login}'s permission on {repo}",
+                                    lambda: r.get_collaborator_role_name(login), r.requester,
+                                    not_found=_not_found(repo, f"user {login}"))
+            return cast(Role, role)  # GitHub's role names: admin, maintain, write, triage, read, none
 
         return self._calls.run(f"reading {login}'s permission on {repo}", read)
 
@@ -273,7 +276,7 @@ class PyGitHubClient:
             sent += len(batch)
         while sent < len(annotations):
             batch = annotations[sent:sent + ANNOTATION_BATCH]
-            self._calls.once(f"annotating {what}", lambda b=batch: run.edit(output={**output, "annotations": b}),
+            self._calls.once(f"annotating {what}", partial(run.edit, output={**output, "annotations": batch}),
                              r.requester)
             sent += len(batch)
         return Posted(run.id, run.html_url, created)

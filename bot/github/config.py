@@ -40,6 +40,11 @@ class GitHubConfig(BaseModel):
     blob_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     blob_fetch_limit: int = Field(default=20, ge=0)
     """A folder read fetches at most this many blobs one by one; more, and it reads the archive."""
+    seconds_between_writes: float = Field(default=1.0, ge=0)
+    """Pause between two writes (POST, PATCH, DELETE) of one installation: GitHub asks for a
+    second between mutating requests to stay clear of its secondary rate limits."""
+    seconds_between_requests: float = Field(default=0.0, ge=0)
+    """Pause between any two requests of one installation (PyGithub's default is 0.25)."""
     user_agent: str = "schemawarden"
 
     @model_validator(mode="after")

@@ -26,7 +26,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Refusal(Exception):  # noqa: N818 - GitHub's own word for what happens
+class Refusal(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status

@@ -20,7 +20,7 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,11 @@ class Operation:
     @property
     def name(self) -> str:
         return f"{self.method.upper()} {self.template}"
+
+
+def _parameter_pattern(multi: frozenset[str], found: re.Match[str]) -> str:
+    name = found.group(1)
+    return f"(?P<{name}>{'.+' if name in multi else '[^/]+'})"
 
 
 class _Request:
@@ -90,11 +95,7 @@ class Description:
                     continue
                 params = [self.resolve(p) for p in operation.get("parameters", [])]
                 multi = frozenset(p["name"] for p in params if p.get("x-multi-segment"))
-                regex = re.sub(
-                    r"\\\{(\w+)\\\}",
-                    lambda m: f"(?P<{m.group(1)}>{'.+' if m.group(1) in multi else '[^/]+'})",
-                    re.escape(template),
-                )
+                regex = re.sub(r"\\\{(\w+)\\\}", partial(_parameter_pattern, multi), re.escape(template))
                 found.append(Operation(method, template, re.compile(f"^{regex}$"), multi,
                                        frozenset(operation["responses"])))
         return found

@@ -74,7 +74,7 @@ def push_event(state: FakeGitHubState, repo: str, branch: str, before: str, afte
     payload = _retargeted("push", state, repo)
     payload.update(ref=f"refs/heads/{branch}", before=before, after=after)
     payload["sender"]["login"] = payload["pusher"]["name"] = sender
-    for commit in payload["commits"][:1] + [payload["head_commit"]]:
+    for commit in [*payload["commits"][:1], payload["head_commit"]]:
         commit["id"], commit["tree_id"] = after, state.git.commits[after].tree
     return payload
 
