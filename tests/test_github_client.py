@@ -3,8 +3,7 @@ requests that takes."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,25 +14,6 @@ from bot.github.client import PyGitHubClient
 
 REPO = "acme/app"
 Client = Callable[..., PyGitHubClient]
-
-
-@pytest.fixture
-def app_client(fake_github: FakeGitHub) -> Iterator[Client]:
-    """Builds clients authenticated as the fake's GitHub App (settings may be overridden)."""
-    made: list[PyGitHubClient] = []
-
-    def build(clock: Callable[[], float] = time.time, **overrides: Any) -> PyGitHubClient:
-        values: dict[str, Any] = {"api_url": fake_github.url, "app_id": fake_github.app_identity.id,
-                                  "private_key": fake_github.app_identity.private_key_pem, "timeout_s": 1,
-                                  "backoff_s": 0.05, "backoff_max_s": 0.2,
-                                  "seconds_between_writes": 0, **overrides}
-        client = PyGitHubClient(GitHubConfig.build(**values), clock=clock)
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        client.close()
 
 
 def _migrations(count: int) -> dict[str, str]:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from fake_github import FakeGitHub
@@ -31,23 +30,6 @@ PULL = "/repos/{owner}/{repo}/pulls/{pull_number}"
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
 CHECK_RUNS = "/repos/{owner}/{repo}/check-runs"
 Client = Callable[..., PyGitHubClient]
-
-
-@pytest.fixture
-def app_client(fake_github: FakeGitHub) -> Iterator[Client]:
-    made: list[PyGitHubClient] = []
-
-    def build(clock: Callable[[], float] = time.time, **overrides: Any) -> PyGitHubClient:
-        values: dict[str, Any] = {"api_url": fake_github.url, "app_id": fake_github.app_identity.id,
-                                  "private_key": fake_github.app_identity.private_key_pem, "timeout_s": 1,
-                                  "backoff_s": 0.05, "backoff_max_s": 0.2, "seconds_between_writes": 0,
-                                  **overrides}
-        made.append(PyGitHubClient(GitHubConfig.build(**values), clock=clock))
-        return made[-1]
-
-    yield build
-    for client in made:
-        client.close()
 
 
 @pytest.fixture

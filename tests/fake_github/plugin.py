@@ -6,11 +6,16 @@ the fake answer outside GitHub's shapes, fails at teardown with the violations l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.github import GitHubConfig
+from bot.github.client import PyGitHubClient
 
 from .openapi import Description
 from .server import FakeGitHub
@@ -45,3 +50,23 @@ def fake_github(fake_github_server: FakeGitHub) -> Iterator[FakeGitHub]:
     if state.violations:
         pytest.fail("the fake GitHub saw requests or gave answers outside GitHub's OpenAPI description:\n"
                     + "\n".join(state.violations), pytrace=False)
+
+
+@pytest.fixture
+def app_client(fake_github: FakeGitHub) -> Iterator[Callable[..., PyGitHubClient]]:
+    """Builds the bot's GitHub client authenticated as the fake's App: `app_client(**settings)`
+    (`GitHubConfig` fields; `clock=` for the token cache). Tests' defaults: a 1 s time-out, short
+    back-off, no pause between writes. Clients are closed at teardown."""
+    made: list[PyGitHubClient] = []
+
+    def build(clock: Callable[[], float] = time.time, **overrides: Any) -> PyGitHubClient:
+        values: dict[str, Any] = {"api_url": fake_github.url, "app_id": fake_github.app_identity.id,
+                                  "private_key": fake_github.app_identity.private_key_pem, "timeout_s": 1,
+                                  "backoff_s": 0.05, "backoff_max_s": 0.2, "seconds_between_writes": 0,
+                                  **overrides}
+        made.append(PyGitHubClient(GitHubConfig.build(**values), clock=clock))
+        return made[-1]
+
+    yield build
+    for client in made:
+        client.close()
