@@ -47,7 +47,10 @@ def test_5xx_is_retried(fake_github: FakeGitHub, app_client: Client, pull: str) 
     fake_github.state.fail("GET", PULL, status=502, times=2)
     assert client.pull_request(REPO, 1).head_sha == pull
     assert [r.status for r in fake_github.state.requests_to("GET", PULL)] == [502, 502, 200]
-    assert client.usage.snapshot().retries == 2
+    usage = client.usage.snapshot()
+    assert usage.retries == 2
+    assert usage.calls == len(fake_github.state.requests)  # the lookup and token requests included
+    assert usage.rate_limit_remaining == 4997  # the fake counts down from 5000 for each credential
 
 
 def test_a_timeout_is_retried(fake_github: FakeGitHub, app_client: Client, pull: str) -> None:

@@ -160,6 +160,9 @@ class GitHub(Protocol):
     def usage(self) -> ApiUsage:
         """The call and rate-limit counters, for metrics."""
 
+    def close(self) -> None:
+        """Close connections (when the service stops)."""
+
 
 def connect(config: GitHubConfig, usage: ApiUsage | None = None) -> GitHub:
     """The PyGithub-backed client for `config` (creates no connection until the first call)."""

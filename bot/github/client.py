@@ -23,7 +23,7 @@ from github.Repository import Repository
 from . import MARKER, ChangedFile, DeploymentState, Posted, PullRequestInfo, Role, Verdict
 from ._auth import InstallationAuth, InstallationTokens
 from ._calls import Calls
-from ._files import BlobCache, FolderReader, blob_sha
+from ._files import BlobCache, FolderReader
 from ._redact import SecretFilter
 from .config import ApiUsage, GitHubConfig
 from .errors import GitHubError, GitHubNotFound
@@ -259,7 +259,6 @@ class PyGitHubClient:
         if verdict.text:
             output["text"] = _fit(verdict.text, OUTPUT_LIMIT)
         if found is None:
-            sent = 0
             run = self._calls.once(
                 f"creating {what}", lambda: r.create_check_run(
                     verdict.name, head_sha, external_id=verdict.external_id,
@@ -365,4 +364,4 @@ def _fit_comment(body: str, marker: str) -> str:
     return body[: COMMENT_LIMIT - len(tail)] + tail
 
 
-__all__ = ["PyGitHubClient", "blob_sha"]
+__all__ = ["PyGitHubClient"]

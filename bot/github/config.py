@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from policies.errors import ConfigurationError
 
@@ -67,9 +67,10 @@ class GitHubConfig(BaseModel):
         """The config, or a `ConfigurationError` saying what is wrong (no secret in it)."""
         try:
             return cls.model_validate(values)
-        except ValueError as exc:
-            first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
-            raise ConfigurationError(f"GitHub settings: {first['msg']}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ConfigurationError(f"GitHub settings: {field + ': ' if field else ''}{first['msg']}") from None
 
 
 @dataclass(frozen=True)
