@@ -27,7 +27,7 @@ from pathlib import Path
 from policies.errors import MigrationSetError
 from policies.statements import Statement, split_chunks, split_statements
 
-SAMPLE_PROJECT = Path(__file__).resolve().parent / "sample"  # the bundled drizzle-kit sample (demo, tests)
+SAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "sample"  # the bundled drizzle-kit sample (demo, tests)
 JOURNAL = "meta/_journal.json"
 KNOWN_JOURNAL_VERSIONS = frozenset({"5", "6", "7"})
 POSTGRES_DIALECTS = frozenset({"postgresql", "pg"})
