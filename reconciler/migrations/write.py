@@ -296,7 +296,7 @@ def _journal_snapshots(folder: Path) -> list[Path]:
 def _write_folder_layout(
     folder: Path, migration_set: MigrationSet, target: Migration, sql: str, now: int
 ) -> WrittenMigration:
-    chain = _read_chain(folder)
+    paths = _chain_paths(folder)
     target_snapshot = folder / target.tag / "snapshot.json"
     if not target_snapshot.is_file():
         raise MigrationSetError(
@@ -304,6 +304,7 @@ def _write_folder_layout(
             f"{target.tag} has no snapshot, so the schema at it is unknown to drizzle-kit",
             "Restore the snapshot from git, or revert to a migration that has one",
         )
+    chain = _read_chain(paths, folder)
     target_id = str(_read_json(target_snapshot)["id"])
     if len(chain.leaf_ids) != 1:
         folders = ", ".join(chain.by_id[i].folder for i in chain.leaf_ids)
@@ -372,9 +373,9 @@ def _write_folder_layout(
     )
 
 
-def _read_chain(folder: Path) -> SnapshotChain:
+def _chain_paths(folder: Path) -> list[Path]:
     """Every `<sub>/snapshot.json`, sorted by path as drizzle-kit's `prepareOutFolder` sorts them."""
-    paths = sorted(p / "snapshot.json" for p in folder.iterdir() if (p / "snapshot.json").is_file())
+    paths = sorted((p / "snapshot.json" for p in folder.iterdir() if (p / "snapshot.json").is_file()), key=str)
     if not paths:
         raise MigrationSetError(
             str(folder),
@@ -383,6 +384,11 @@ def _read_chain(folder: Path) -> SnapshotChain:
             "its next `generate` wrong; restore them from git, or apply the revert SQL "
             "(`schemawarden revert --to TAG` without --write) as a custom migration",
         )
+    return paths
+
+
+def _read_chain(paths: list[Path], folder: Path) -> SnapshotChain:
+    """The snapshots at `paths`, checked as drizzle-kit checks them before replaying."""
     snapshots = []
     for path in paths:
         data = _read_json(path)
