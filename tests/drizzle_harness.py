@@ -192,6 +192,7 @@ class DrizzleHarness:
 
 V0 = DrizzleHarness("drizzle-orm 0.45", NODE_DIR)
 V1 = DrizzleHarness("drizzle-orm 1.0 rc", NODE_DIR / "v1")
+V1_RC4 = DrizzleHarness("drizzle-kit 1.0.0-rc.4", NODE_DIR / "v1-rc4")  # snapshot format 8
 
 
 def node_database_url(url: str) -> str:

@@ -16,7 +16,8 @@ import pytest
 
 from policies.errors import MigrationSetError
 from reconciler.migrations import SAMPLE_PROJECT, Layout, load_migration_set
-from reconciler.migrations.snapshot_chain import ChainSnapshot, DdlState, SnapshotChain, key_of
+from reconciler.migrations.ddl_state import DdlState, key_of
+from reconciler.migrations.snapshot_chain import ChainSnapshot, SnapshotChain
 from reconciler.migrations.write import migration_sql, write_revert_migration
 
 SAMPLE_0X = SAMPLE_PROJECT / "migrations"
@@ -255,6 +256,24 @@ def test_folder_is_stamped_a_second_after_the_newest_when_the_clock_is_behind(fo
 
     assert written.tag == f"20261124011844_revert_to_{INIT_1X}"
     assert written.notes
+
+
+def test_format_8_folder_gets_the_whole_ddl_at_tag(folder_1x: Path) -> None:
+    """drizzle-kit 1.0 betas to rc.4 keep the whole ddl in every snapshot (format 8): so does the revert."""
+    chain = chain_of(folder_1x)
+    for path in folder_1x.glob("*/snapshot.json"):
+        data = read_json(path)
+        ddl = chain.state_at(data["id"]).rows()
+        path.write_text(json.dumps({"version": "8", "dialect": "postgres", "id": data["id"],
+                                    "prevIds": data["prevIds"], "ddl": ddl, "renames": []}, indent=2))
+
+    written = write_revert_migration(folder_1x, load_migration_set(folder_1x), INIT_1X, ["SELECT 1"], now_ms=NOW)
+
+    snapshot = read_json(folder_1x / written.tag / "snapshot.json")
+    at_init = read_json(folder_1x / INIT_1X / "snapshot.json")
+    leaf = read_json(folder_1x / BIO_1X / "snapshot.json")["id"]
+    assert snapshot == {**at_init, "id": written.snapshot_id, "prevIds": [leaf]}
+    assert list(snapshot) == ["version", "dialect", "id", "prevIds", "ddl", "renames"]
 
 
 def test_refuses_snapshots_of_another_format(folder_1x: Path) -> None:

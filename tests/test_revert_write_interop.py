@@ -2,7 +2,8 @@
 and applied by the real drizzle-orm (issue 10, item 6).
 
 For the bundled sample in the 0.x layout (drizzle-kit 0.31.11), the same history converted by the
-real `drizzle-kit up` to the 1.x layout, and the 1.x folder that drizzle-kit 1.0.0-rc.5 wrote:
+real `drizzle-kit up` to the 1.x layout (by 1.0.0-rc.5: snapshot format 9, a base and diffs; by
+1.0.0-rc.4: format 8, the whole DDL in each snapshot), and the 1.x folder that 1.0.0-rc.5 wrote:
 
 1. a copy of the project gets a revert migration to TAG, written by `write_revert_migration`;
 2. its `src/models/Schema.ts` is put back to its state at TAG (fixtures in tests/fixtures/revert,
@@ -29,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_harness import V0, V1, DrizzleHarness, read_history, schema_dump
-from reconciler.migrations import SAMPLE_PROJECT, Layout, load_migration_set, snapshot_path
+from drizzle_harness import V0, V1, V1_RC4, DrizzleHarness, read_history, schema_dump
+from reconciler.migrations import SAMPLE_PROJECT, Layout, load_migration_set, read_snapshot, snapshot_path
 from reconciler.migrations.write import WrittenMigration, write_revert_migration
 
 pytestmark = pytest.mark.interop
@@ -96,6 +97,11 @@ class Case:
     column_order_moves: tuple[str, ...] = ()  # columns the revert adds back at the end of their table
 
     @property
+    def snapshot_version(self) -> str:
+        """The snapshot format drizzle-kit writes: 0.31 "7"; 1.0.0-rc.4 "8"; 1.0.0-rc.5 "9"."""
+        return {V0.label: "7", V1_RC4.label: "8", V1.label: "9"}[self.harness.label]
+
+    @property
     def layout(self) -> Layout:
         return Layout.DRIZZLE_0 if self.harness is V0 else Layout.DRIZZLE_1
 
@@ -106,6 +112,9 @@ CASES = [
     pytest.param(Case(V1, sample_1x_up, "drop_todo_done"), id="1.x-up-to-drop_todo_done"),
     pytest.param(Case(V1, sample_1x_up, "add_todo_indexes", ("done",)), id="1.x-up-to-add_todo_indexes"),
     pytest.param(Case(V1, sample_1x_fresh, "init"), id="1.x-fresh-to-init"),
+    # drizzle-kit 1.0.0-rc.4 (snapshot format 8, the whole ddl in each snapshot), its own `up`
+    pytest.param(Case(V1_RC4, sample_1x_up, "drop_todo_done"), id="1.x-rc4-up-to-drop_todo_done"),
+    pytest.param(Case(V1_RC4, sample_1x_up, "add_todo_indexes", ("done",)), id="1.x-rc4-up-to-add_todo_indexes"),
 ]
 
 
@@ -246,6 +255,7 @@ def test_revert_migration_is_accepted_by_drizzle_kit_and_applied_by_drizzle_orm(
     written = write_revert_migration(migrations, migration_set, to_tag, hand_written_revert_sql(case.to_name))
 
     reread = load_migration_set(migrations)
+    assert read_snapshot(migrations / written.snapshot_path)["version"] == case.snapshot_version
     assert [m.tag for m in reread.migrations] == [*(m.tag for m in migration_set.migrations), written.tag]
     assert reread.layout is case.layout
     put_schema(project, schema_at(case.to_name))
@@ -270,7 +280,7 @@ def test_revert_migration_is_accepted_by_drizzle_kit_and_applied_by_drizzle_orm(
         assert column_orders(reverted) != column_orders(expected)
 
     put_schema(project, SAMPLE_PROJECT / "src" / "models" / "Schema.ts")
-    nothing, printed = generate(case.harness, project, *(["--explain"] if case.harness is V1 else []))
+    nothing, printed = generate(case.harness, project, *([] if case.harness is V0 else ["--explain"]))
     assert not nothing, f"with the head's schema file drizzle-kit must see changes:\n{printed}"
 
 

@@ -17,6 +17,7 @@ from reconciler.migrations.sets import (
     MigrationSet,
     load_migration_files,
     load_migration_set,
+    read_snapshot,
     snapshot_path,
     unlisted_warning,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "MigrationSet",
     "load_migration_files",
     "load_migration_set",
+    "read_snapshot",
     "snapshot_path",
     "unlisted_warning",
 ]

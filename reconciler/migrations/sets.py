@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from policies.errors import MigrationSetError
 from policies.statements import Statement, split_chunks, split_statements
@@ -152,6 +153,17 @@ def snapshot_path(folder: Path, migration: Migration) -> Path | None:
     else:
         candidate = folder / migration.tag / "snapshot.json"
     return candidate if candidate.is_file() else None
+
+
+def read_snapshot(path: Path) -> dict[str, Any]:
+    """A drizzle-kit snapshot file parsed (an object with an `id`), or MigrationSetError naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MigrationSetError(str(path), f"cannot read the snapshot: {exc}", "Restore it from git") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise MigrationSetError(str(path), "not a drizzle-kit snapshot (no id)", "Restore it from git")
+    return data
 
 
 def _is_migration_file(relative: str) -> bool:

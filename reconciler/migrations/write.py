@@ -40,22 +40,16 @@ from reconciler.migrations.sets import (
     Migration,
     MigrationSet,
     load_migration_set,
+    read_snapshot,
     snapshot_path,
 )
-from reconciler.migrations.snapshot_chain import (
-    ChainSnapshot,
-    SnapshotChain,
-    SnapshotChainError,
-    deltas_between,
-    footprints_of,
-)
+from reconciler.migrations.snapshot_chain import read_chain, revert_snapshot
 
 BREAKPOINT = "--> statement-breakpoint\n"
 """What drizzle-kit writes between two statements (after the `;`, before the next statement)."""
 EMPTY_META: dict[str, dict[str, str]] = {"columns": {}, "schemas": {}, "tables": {}}
 """The `_meta` drizzle-kit 0.x writes into every generated snapshot (writeResult's default)."""
 TEMP_SUFFIX = ".schemawarden-tmp"
-SNAPSHOT_FORMAT = "9"  # drizzle-kit 1.0.0-rc.5's snapshots (base + diffs)
 _TIMESTAMP = "%Y%m%d%H%M%S"
 
 
@@ -198,15 +192,15 @@ def _write_journal_layout(
             "Restore the snapshot from git, or revert to a migration that has one",
         )
     latest = snapshots[-1]
-    latest_id = str(_read_json(latest)["id"])
-    if any(_read_json(path).get("prevId") == latest_id for path in snapshots):
+    latest_id = str(read_snapshot(latest)["id"])
+    if any(read_snapshot(path).get("prevId") == latest_id for path in snapshots):
         raise MigrationSetError(
             str(latest),
             f"another snapshot already names the latest snapshot ({latest_id}) as its parent",
             "drizzle-kit refuses such a folder too (a collision): resolve it with drizzle-kit first",
         )
 
-    snapshot: dict[str, Any] = _read_json(at_target)
+    snapshot: dict[str, Any] = read_snapshot(at_target)
     snapshot_id = str(uuid.uuid4())
     snapshot["id"] = snapshot_id
     snapshot["prevId"] = latest_id
@@ -296,34 +290,16 @@ def _journal_snapshots(folder: Path) -> list[Path]:
 def _write_folder_layout(
     folder: Path, migration_set: MigrationSet, target: Migration, sql: str, now: int
 ) -> WrittenMigration:
-    paths = _chain_paths(folder)
     target_snapshot = folder / target.tag / "snapshot.json"
-    if not target_snapshot.is_file():
+    if not target_snapshot.is_file() and any(folder.glob("*/snapshot.json")):
         raise MigrationSetError(
             str(target_snapshot),
             f"{target.tag} has no snapshot, so the schema at it is unknown to drizzle-kit",
             "Restore the snapshot from git, or revert to a migration that has one",
         )
-    chain = _read_chain(paths, folder)
-    target_id = str(_read_json(target_snapshot)["id"])
-    if len(chain.leaf_ids) != 1:
-        folders = ", ".join(chain.by_id[i].folder for i in chain.leaf_ids)
-        raise MigrationSetError(
-            str(folder),
-            f"the snapshots end in {len(chain.leaf_ids)} branches ({folders}), so there is no single head to revert from",
-            "Join the branches first (the next `drizzle-kit generate` does), then revert",
-        )
-    (leaf_id,) = chain.leaf_ids
-    try:
-        head = chain.state_at(leaf_id)
-        at_target = chain.state_at(target_id)
-    except SnapshotChainError as exc:
-        raise MigrationSetError(
-            str(folder),
-            f"drizzle-kit cannot replay this folder's snapshots: {exc}",
-            "Restore the migration folders from git (drizzle-kit generate refuses this folder too)",
-        ) from None
-    deltas = deltas_between(head, at_target)
+    chain = read_chain(folder)
+    snapshot_id = str(uuid.uuid4())
+    snapshot = revert_snapshot(chain, read_snapshot(target_snapshot)["id"], snapshot_id)
     newest = max([m.when for m in migration_set.migrations] + [_folder_ms(s.folder) for s in chain.snapshots])
     when = max(now, newest + 1000) // 1000 * 1000
     notes = []
@@ -335,16 +311,6 @@ def _write_folder_layout(
     name = f"{_utc_stamp(when)}_{revert_name(target.tag)}"
     final = folder / name
     _refuse_existing(final)
-    snapshot_id = str(uuid.uuid4())
-    snapshot = {
-        "type": "diff",
-        "version": SNAPSHOT_FORMAT,
-        "dialect": "postgres",
-        "id": snapshot_id,
-        "prevIds": [leaf_id],
-        "footprints": footprints_of(deltas, head),
-        "deltas": deltas,
-    }
     try:
         building = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=folder.parent))
     except OSError as exc:
@@ -368,47 +334,9 @@ def _write_folder_layout(
         snapshot_path=f"{name}/snapshot.json",
         journal_path=None,
         snapshot_id=snapshot_id,
-        parent_snapshot_ids=(leaf_id,),
+        parent_snapshot_ids=tuple(snapshot["prevIds"]),
         notes=tuple(notes),
     )
-
-
-def _chain_paths(folder: Path) -> list[Path]:
-    """Every `<sub>/snapshot.json`, sorted by path as drizzle-kit's `prepareOutFolder` sorts them."""
-    paths = sorted((p / "snapshot.json" for p in folder.iterdir() if (p / "snapshot.json").is_file()), key=str)
-    if not paths:
-        raise MigrationSetError(
-            str(folder),
-            "the folder has no drizzle-kit snapshots (<migration>/snapshot.json)",
-            "drizzle-kit diffs the schema file against the snapshots, so a migration without one would make "
-            "its next `generate` wrong; restore them from git, or apply the revert SQL "
-            "(`schemawarden revert --to TAG` without --write) as a custom migration",
-        )
-    return paths
-
-
-def _read_chain(paths: list[Path], folder: Path) -> SnapshotChain:
-    """The snapshots at `paths`, checked as drizzle-kit checks them before replaying."""
-    snapshots = []
-    for path in paths:
-        data = _read_json(path)
-        if data.get("version") != SNAPSHOT_FORMAT or data.get("dialect") != "postgres":
-            raise MigrationSetError(
-                str(path),
-                f"snapshot format {data.get('version')!r} ({data.get('dialect')!r}); schemawarden writes "
-                f"drizzle-kit 1.0.0-rc.5's format {SNAPSHOT_FORMAT!r} (postgres)",
-                "Run `drizzle-kit up` with drizzle-kit 1.0.0-rc.5 or later to convert the snapshots, then retry",
-            )
-        snapshots.append(ChainSnapshot(folder=path.parent.name, data=data))
-    bases = [s.folder for s in snapshots if s.is_base]
-    if len(bases) != 1:
-        raise MigrationSetError(
-            str(folder),
-            f"the folder has {len(bases)} base snapshots ({', '.join(bases) or 'none'}); drizzle-kit needs exactly "
-            "one, in the first migration",
-            "Restore the migration folders from git",
-        )
-    return SnapshotChain(snapshots)
 
 
 def _folder_ms(name: str) -> int:
@@ -438,16 +366,6 @@ def _like(original: str, value: Any) -> str:
     indent = match.group(1) if match else "  "
     text = json.dumps(value, indent=indent, ensure_ascii=False)
     return text + "\n" if original.endswith("\n") else text
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MigrationSetError(str(path), f"cannot read the snapshot: {exc}", "Restore it from git") from None
-    if not isinstance(data, dict) or "id" not in data:
-        raise MigrationSetError(str(path), "not a drizzle-kit snapshot (no id)", "Restore it from git")
-    return data
 
 
 def _refuse_existing(path: Path) -> None:
