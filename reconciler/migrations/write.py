@@ -10,9 +10,10 @@ the snapshot drizzle-kit needs to keep generating from the reverted schema file:
   TAG with a new `id` and `prevId` = the latest snapshot's id: drizzle-kit 0.x diffs the schema
   file against the snapshot whose file name sorts last) and a journal entry whose `when` is later
   than every other (drizzle-orm 0.x applies only entries newer than the newest applied one).
-* 1.x layout: `<YYYYMMDDHHMMSS>_revert_to_<TAG>/migration.sql` and `snapshot.json`, a `diff`
-  snapshot whose deltas take the head state (replayed from the base, as drizzle-kit does) to the
-  state at TAG; see `snapshot_chain`.
+* 1.x layout: `<YYYYMMDDHHMMSS>_revert_to_<TAG>/migration.sql` and `snapshot.json`: in format 9
+  (drizzle-kit 1.0.0-rc.5) a `diff` snapshot whose deltas take the head state (replayed from the
+  base, as drizzle-kit does) to the state at TAG; in format 8 (the betas to rc.4) TAG's whole DDL;
+  see `snapshot_chain`.
 
 Existing migrations are never touched: the new files are written first, each to a temporary name
 then renamed, and the journal last (same way), so a failure leaves the folder as it was.
