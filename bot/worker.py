@@ -160,7 +160,8 @@ async def run_worker(
     if not registered:
         raise SchemawardenError("no job handlers are registered: this worker would take no job")
     conn = await connect_async(control_url, application_name="schemawarden-worker")
-    manager = QueueManager(queue.queries(conn), channel=queue.CHANNEL)
+    listen = await connect_async(control_url, application_name="schemawarden-worker-listen")
+    manager = QueueManager(queue.queries(conn, listen), channel=queue.CHANNEL)
     for name, kind, limit in registered:
         executor = _JobExecutor(
             EntrypointExecutorParameters(concurrency_limit=limit, func=_never_called, accepts_context=True, on_failure="hold"),
@@ -192,6 +193,7 @@ async def run_worker(
         if stopper is not None:
             stopper.cancel()
         await conn.close()
+        await listen.close()
         log.info("worker stopped")
 
 

@@ -7,9 +7,11 @@ bare ones, such as `CHANNEL` and `FUNCTION`); `QUEUE_NAMES` reads none of them, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import psycopg
+from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
 from pgqueuer.adapters.persistence import qb
 from pgqueuer.domain.settings import DBSettings
 from pgqueuer.domain.types import Channel
@@ -42,13 +44,47 @@ QUEUE_LOG_TABLE = QUEUE_NAMES.qualified.queue_table_log
 CHANNEL = Channel(QUEUE_NAMES.channel)
 
 
-def queries(connection: psycopg.AsyncConnection[Any]) -> Queries:
-    """pgqueuer's queries over one autocommit connection (a transaction opened on it is honoured)."""
-    from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
+def queries(connection: psycopg.AsyncConnection[Any], listen: psycopg.AsyncConnection[Any] | None = None) -> Queries:
+    """pgqueuer's queries over one autocommit connection (a transaction opened on it is honoured).
 
+    A worker passes a second connection, `listen`, for LISTEN: psycopg holds a connection's lock
+    while it waits for notifications (pgqueuer waits up to a second at a time), so on one
+    connection every dequeue, heartbeat and status write queued behind that wait (measured: about
+    2 jobs a second, and heartbeats a second late).
+    """
+    driver = PsycopgDriver(connection) if listen is None else _SplitDriver(connection, listen)
     return Queries(
-        PsycopgDriver(connection),
+        driver,
         qbe=qb.QueryBuilderEnvironment(QUEUE_NAMES),
         qbq=qb.QueryQueueBuilder(QUEUE_NAMES),
         qbs=qb.QuerySchedulerBuilder(QUEUE_NAMES),
     )
+
+
+class _SplitDriver(PsycopgDriver):
+    """Statements on one connection, LISTEN and its notifications on another (both autocommit)."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any], listen: psycopg.AsyncConnection[Any]) -> None:
+        super().__init__(connection)
+        self._listener = PsycopgDriver(listen)
+
+    @property
+    def shutdown(self) -> asyncio.Event:
+        return self._listener.shutdown
+
+    @property
+    def tm(self) -> Any:
+        return self._listener.tm
+
+    async def add_listener(self, channel: str, callback: Any) -> None:
+        await self._listener.add_listener(channel, callback)
+
+    async def remove_listener(self, channel: str, callback: Any) -> None:
+        await self._listener.remove_listener(channel, callback)
+
+    async def __aenter__(self) -> _SplitDriver:
+        await self._listener.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._listener.__aexit__(*exc)
