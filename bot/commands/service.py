@@ -85,8 +85,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.set_defaults(handler=run_worker_command)
 
 
-def _prepare(verbose: int) -> tuple[ServiceSettings, str]:
-    """Settings, the control database's URL, and its schema installed or upgraded."""
+def _prepare(verbose: int, *, serving: bool = False) -> tuple[ServiceSettings, str]:
+    """Settings, the control database's URL, and its schema installed or upgraded.
+
+    `serving`: the web service needs a webhook secret; that is checked before any database is touched.
+    """
     from bot.control.database import control_url
     from bot.control.schema import setup
 
@@ -94,6 +97,8 @@ def _prepare(verbose: int) -> tuple[ServiceSettings, str]:
         for name in ("bot", "reconciler", "policies"):
             logging.getLogger(name).setLevel(logging.INFO)
     settings = load_service_settings()
+    if serving:
+        settings.require_webhook_secrets()
     url = control_url(settings)
     asyncio.run(setup(url))
     return settings, url
@@ -128,7 +133,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.web import create_app
 
     options = _worker_options(args)
-    settings, url = _prepare(args.verbose)
+    settings, url = _prepare(args.verbose, serving=True)
     worker = None
     if args.with_worker:
         handlers = registered_handlers()
