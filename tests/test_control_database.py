@@ -14,13 +14,17 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+import webhook_payloads as wh
 from service_harness import SCHEMAWARDEN, free_port, service_environment
 
 from bot.control.analyses import publication
 from bot.control.approvals import mark_applied, record_approval, standing_approvals
 from bot.control.schema import CURRENT_VERSION, MIGRATIONS, setup
+from bot.jobs import AnalysePullRequest, JobContext, JobHandlers
+from bot.metrics import Metrics
 from bot.settings import load_service_settings
 from bot.web import create_app
+from bot.worker import WorkerOptions
 
 
 def _versions(url: str) -> list[tuple[int, str]]:
@@ -181,3 +185,45 @@ def test_serve_without_a_webhook_secret_is_a_configuration_error(database_url: s
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "SCHEMAWARDEN_WEBHOOK_SECRET is not set" in run.stderr
+
+
+def test_serve_with_worker_runs_the_jobs_in_the_same_process(database_url: str) -> None:
+    asyncio.run(setup(database_url))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE analysed (head_sha text PRIMARY KEY, job_id bigint, attempt int)")
+
+    def analyse(payload: AnalysePullRequest, ctx: JobContext) -> None:
+        with psycopg.connect(ctx.control_url.get_secret_value(), autocommit=True) as conn:
+            conn.execute("INSERT INTO analysed VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (payload.head_sha, ctx.job_id, ctx.attempt))
+
+    settings = load_service_settings({"SCHEMAWARDEN_WEBHOOK_SECRET": "s"})
+    metrics = Metrics()
+    app = create_app(settings, database_url, metrics=metrics,
+                     worker=(JobHandlers(analyse_pull_request=analyse), WorkerOptions(idle_poll_s=0.5)))
+    with _Server(app) as base:
+        body = wh.encode(wh.pull_request_event("opened", "acme/shop", 3, head_sha=wh.sha("in-process")))
+        response = httpx.post(f"{base}/webhooks/github", content=body, headers=wh.headers("pull_request", body, "s"))
+        assert response.json()["outcome"] == "queued"
+        deadline = time.monotonic() + 30
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while not (done := conn.execute("SELECT head_sha, attempt FROM analysed").fetchall()):
+                assert time.monotonic() < deadline, "the in-process worker never ran the job"
+                time.sleep(0.05)
+        assert done == [(wh.sha("in-process"), 1)]
+        deadline = time.monotonic() + 10
+        while 'schemawarden_jobs_total{kind="analyse_pull_request",outcome="successful"} 1.0' not in (
+            text := httpx.get(f"{base}/metrics").text
+        ):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.05)
+        assert 'schemawarden_job_duration_seconds_count{kind="analyse_pull_request"} 1.0' in text
+
+
+def test_the_github_client_hook_reports_calls_and_rate_limit() -> None:
+    metrics = Metrics()
+    metrics.observe_github_response("post", 201, 4999)
+    metrics.observe_github_response("GET", 403, 0, resource="search")
+    text = metrics.render().decode()
+    assert 'schemawarden_github_api_calls_total{method="POST",status="201"} 1.0' in text
+    assert 'schemawarden_github_rate_limit_remaining{resource="core"} 4999.0' in text
+    assert 'schemawarden_github_rate_limit_remaining{resource="search"} 0.0' in text
