@@ -98,16 +98,17 @@ def serve_without_enqueue(port: int) -> None:
     """The peer: the same app and checks, with the transaction that records and enqueues left out."""
     import uvicorn
 
+    import bot.web.app as web_app
     from bot.settings import load_service_settings
-    from bot.web import create_app, webhooks
+    from bot.web import webhooks
 
     class NotDurable(webhooks.WebhookReceiver):
         async def _record(self, delivery: str, event: str, decision: Any) -> Any:
             return webhooks._Answer(202, "ignored" if decision.ignored else "queued", jobs=len(decision.jobs))
 
-    webhooks.WebhookReceiver = NotDurable  # type: ignore[misc]
+    web_app.WebhookReceiver = NotDurable  # type: ignore[misc]  # what create_app builds its endpoint with
     settings = load_service_settings()
-    app = create_app(settings, os.environ["SCHEMAWARDEN_CONTROL_URL"])
+    app = web_app.create_app(settings, os.environ["SCHEMAWARDEN_CONTROL_URL"])
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
 
 
