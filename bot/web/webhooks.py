@@ -123,7 +123,9 @@ class WebhookReceiver:
     async def _receive(self, request: Request, event: str, delivery: str) -> tuple[_Answer, Decision | None]:
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and not declared.isdigit():
+            return _Answer(400, "bad_request", "Content-Length is not a number"), None
+        if declared is not None and int(declared) > limit:
             return _Answer(413, "too_large", f"the body is over {limit} bytes (SCHEMAWARDEN_WEBHOOK_MAX_BYTES)"), None
         signature = request.headers.get("x-hub-signature-256")
         if not signature:
