@@ -202,6 +202,23 @@ def test_the_sample_project_replays(server: ScratchServer) -> None:
         assert {str(name) for (name,) in tables} == set(snapshot["tables"])
 
 
+def test_replay_names_the_failing_statement_and_keeps_the_migrations_before_it(server: ScratchServer) -> None:
+    """replay sends a step as one query; a failure is located statement by statement."""
+    migrations = [
+        _migration("CREATE TABLE a (id int) -- a comment that ends the line\n;\nCREATE TABLE b (id int);", "0000_base"),
+        _migration("ALTER TABLE a ADD COLUMN n int;\nALTER TABLE b ADD COLUMN n int;\nALTER TABLE a ADD COLUMN n int;", "0001_twice"),
+    ]
+    with server.database() as db:
+        with pytest.raises(MigrationFailed) as failed:
+            replay(migrations, db)
+        assert (failed.value.source, failed.value.line, failed.value.sqlstate) == ("migrations/0001_twice.sql", 3, "42701")
+        columns = db.connection().execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name IN ('a', 'b') AND column_name = 'n'"
+        )
+        assert columns.fetchone() == (0,), "the failing migration's transaction is rolled back whole"
+        assert db.connection().execute("SELECT to_regclass('b') IS NOT NULL").fetchone() == (True,)
+
+
 REPLAYS_ON_EMBEDDED = ["dokploy", "trigger-dashboard-agent", "nextjs-boilerplate"]
 
 
