@@ -37,7 +37,7 @@ from reconciler.migrations import Migration, MigrationSet
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
-WATCHDOG_GRACE_S = 2.0
+WATCHDOG_GRACE_S = 1.0
 """How long past `statement_timeout` a statement may run before it is cancelled from outside (a
 migration can turn the setting off: `SET statement_timeout = 0`)."""
 
