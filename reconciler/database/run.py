@@ -168,6 +168,8 @@ class _Run:
     def __init__(self, db: ScratchDatabase, statements: Sequence[Statement], source: str, trace: bool) -> None:
         self.db, self.statements, self.source = db, statements, source
         self.conn = db.connection()
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            raise ValueError("the scratch database's connection is inside a transaction: end it before running SQL")
         self.tracer = Tracer(self.conn) if trace else None
         self.runs: list[StatementRun] = []
         self.committed: list[Statement] = []

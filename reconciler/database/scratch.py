@@ -448,6 +448,7 @@ class ScratchServer:
             login, group = sql.Identifier(self._login_role), sql.Identifier(catalog.GROUP_ROLE)
             # what the migrations created after `SET ROLE NONE` is the group's, like everything else
             conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}; DROP OWNED BY {}").format(login, group, login))
+            conn.execute("DELETE FROM schemawarden.scratch_extension_statements")  # tokens of failed statements
         with self._connect_admin(self.admin_url) as conn:
             ident = sql.Identifier(name)
             conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(ident))
