@@ -146,6 +146,15 @@ def test_a_database_is_dropped_after_a_failure(server: ScratchServer, admin_url:
     assert not _registered(admin_url, seen[0].name)
 
 
+def test_a_database_is_dropped_after_an_interrupt(server: ScratchServer, admin_url: str) -> None:
+    seen: list[ScratchDatabase] = []
+    with pytest.raises(KeyboardInterrupt), server.database() as db:
+        seen.append(db)
+        db.connection().execute("CREATE TABLE t (id int)")
+        raise KeyboardInterrupt  # Ctrl-C in the middle of the work
+    assert seen[0].name not in _databases(admin_url)
+
+
 KILLED_CLIENT = textwrap.dedent("""
     import sys, threading
     from reconciler.database.scratch import ScratchServer
