@@ -109,7 +109,7 @@ def _drizzle(admin: str, folder: Path, walls: list[float]) -> float:
         if not result.ok or result.migrate_ms is None:
             raise SystemExit(f"drizzle-orm failed: {result.stderr}")
         walls.append(result.wall_s)
-        return result.migrate_ms / 1000
+        return float(result.migrate_ms) / 1000
     finally:
         drop_database(admin, name)
 
