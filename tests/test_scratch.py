@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from policies.errors import ConfigurationError
-from reconciler.database import _scratch_catalog as catalog
+from reconciler.database import _scratch_registry as registry
 from reconciler.database.connect import Target, target_of
 from reconciler.database.run import MigrationFailed, run_sql
 from reconciler.database.scratch import ScratchDatabase, ScratchServer, template_key
@@ -49,7 +49,7 @@ def _roles(admin_url: str) -> set[str]:
 
 def _registered(admin_url: str, name: str) -> bool:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        return conn.execute(f"SELECT FROM {catalog.REGISTRY} WHERE name = %s", (name,)).fetchone() is not None
+        return conn.execute(f"SELECT FROM {registry.REGISTRY} WHERE name = %s", (name,)).fetchone() is not None
 
 
 def _wait_until(condition: str, admin_url: str, parameters: tuple[object, ...], deadline_s: float = 20) -> None:
@@ -94,11 +94,11 @@ def test_migrations_run_as_a_role_that_is_no_superuser_and_cannot_become_one(ser
             "(SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = session_user)"
         ).fetchone()
         assert session is not None
-        assert session[1] == catalog.GROUP_ROLE and session[2:] == ("off", False)
+        assert session[1] == registry.GROUP_ROLE and session[2:] == ("off", False)
         owner = db.connection().execute(
             "SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()"
         ).fetchone()
-        assert owner == (catalog.GROUP_ROLE,), "the role owns the scratch database"
+        assert owner == (registry.GROUP_ROLE,), "the role owns the scratch database"
         for attempt in ("SET ROLE postgres", "RESET ROLE;\nCREATE ROLE intruder SUPERUSER",
                         "SET ROLE NONE;\nALTER ROLE CURRENT_USER SUPERUSER"):
             with pytest.raises(MigrationFailed) as failed:
@@ -110,7 +110,7 @@ def test_migrations_run_as_a_role_that_is_no_superuser_and_cannot_become_one(ser
 def test_the_superuser_helper_runs_only_registered_statements(server: ScratchServer) -> None:
     with server.database() as db:
         with pytest.raises(MigrationFailed) as guessed:
-            run_sql(db, f"SELECT {catalog.HELPER_FUNCTION}('{secrets.token_hex(16)}')", source="guess.sql")
+            run_sql(db, f"SELECT {registry.HELPER_FUNCTION}('{secrets.token_hex(16)}')", source="guess.sql")
         assert "no extension statement is registered" in str(guessed.value)
         with pytest.raises(MigrationFailed) as read:
             run_sql(db, "SELECT statement FROM schemawarden.scratch_extension_statements", source="read.sql")
@@ -159,7 +159,7 @@ KILLED_CLIENT = textwrap.dedent("""
     import sys, threading
     from reconciler.database.scratch import ScratchServer
     server = ScratchServer(sys.argv[1], environment_targets={})
-    keeper = server._keeper.info.backend_pid
+    keeper = server._keeper.conn.info.backend_pid
     def build(db):
         print("building", db.name, keeper, server._login_role, flush=True)
         threading.Event().wait()
@@ -264,11 +264,11 @@ def test_two_workers_asking_for_one_template_build_it_once(admin_url: str) -> No
             time.sleep(0.01)
         two = threading.Thread(target=lambda: results.__setitem__("second", second.template(key, build).name))
         two.start()
-        lock_id = catalog.template_lock_id(key) & 0xFFFFFFFF  # pg_locks shows the key as an oid
+        lock_id = registry.template_lock_id(key) & 0xFFFFFFFF  # pg_locks shows the key as an oid
         _wait_until(
             "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
             "AND classid = %s AND objid = %s AND objsubid = 2)",
-            admin_url, (catalog.TEMPLATE_LOCKS, lock_id),
+            admin_url, (registry.TEMPLATE_LOCKS, lock_id),
         )
         release.set()
         one.join(30)

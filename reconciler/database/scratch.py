@@ -12,7 +12,7 @@ that leads to an environment's database. It gives
   `database(template=...)` with `CREATE DATABASE ... TEMPLATE` instead of replaying; at most
   `max_templates` are kept, the least recently used dropped first.
 
-Only databases and roles this class registered are ever dropped (`_scratch_catalog`: the registry,
+Only databases and roles this class registered are ever dropped (`_scratch_registry`: the registry,
 the roles, the helper that runs extension statements as the superuser). A template accepts no
 connection once built (`ALLOW_CONNECTIONS false`, docs: sql-alterdatabase.html), since
 `CREATE DATABASE ... TEMPLATE` fails while anyone is connected to it (docs: manage-ag-templatedbs.html),
@@ -25,17 +25,15 @@ import contextlib
 import hashlib
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from policies.errors import EXIT_UNREACHABLE, ConfigurationError, SchemawardenError
-from reconciler.database import _scratch_catalog as catalog
+from reconciler.database import _scratch_registry as registry
 from reconciler.database.connect import Target, scrub_secrets, target_of
 from reconciler.database.embedded import drop_database, with_database
 
@@ -126,7 +124,7 @@ class ScratchDatabase:
                 "INSERT INTO schemawarden.scratch_extension_statements (token, statement) VALUES (%s, %s)",
                 list(zip(tokens, statements, strict=True)),
             )
-        return [f"SELECT {catalog.HELPER_FUNCTION}('{token}')" for token in tokens]
+        return [f"SELECT {registry.HELPER_FUNCTION}('{token}')" for token in tokens]
 
     def close(self) -> None:
         if self._connection is not None and not self._connection.closed:
@@ -159,16 +157,16 @@ class ScratchServer:
         self.admin_url = admin_url
         self.statement_timeout_ms = statement_timeout_ms
         self.max_templates = max_templates
-        self._lock = threading.Lock()
-        self._keeper = self._connect_admin(admin_url)
+        self._keeper = registry.Keeper(self._connect_admin(admin_url), admin_url)
         try:
-            self.pg_major = self._keeper.info.server_version // 10000
-            self._admin_role = self._set_up()
-            self.dropped_leftovers = self._drop_leftovers()
-            self._login_role, self._password, self._login_row = self._create_login_role()
+            self.pg_major = self._keeper.conn.info.server_version // 10000
+            self._admin_role = self._keeper.set_up()
+            self.dropped_leftovers = self._keeper.drop_leftovers()
+            """Names of the databases and roles left by processes that died, dropped at this start."""
+            self._login_role, self._password, self._login_row = self._keeper.create_login_role()
             self._check_login()
         except BaseException:
-            self._keeper.close()
+            self.close()
             raise
 
     # -- public ----------------------------------------------------------------------------------
@@ -183,8 +181,8 @@ class ScratchServer:
     def database(self, template: Template | None = None) -> Iterator[ScratchDatabase]:
         """A new scratch database (a clone of `template` when given), dropped when the block ends,
         whatever happens in it."""
-        name = catalog.DATABASE_PREFIX + secrets.token_hex(8)
-        row = self._register("database", name)
+        name = registry.DATABASE_PREFIX + secrets.token_hex(8)
+        row = self._keeper.register("database", name)
         db: ScratchDatabase | None = None
         try:
             if template is None:
@@ -197,39 +195,33 @@ class ScratchServer:
             if db is not None:
                 db.close()
             drop_database(self.admin_url, name)
-            self._unregister(row)
+            self._keeper.unregister(row)
 
     def template(self, key: str, build: Callable[[ScratchDatabase], None]) -> Template:
         """The template database for `key`, built by `build(db)` in a new scratch database when there
         is none. A second caller with the same key (another worker) waits until the first is done and
         uses its template; when `build` raises, nothing is kept and the error propagates."""
-        lock = catalog.template_lock_id(key)
+        lock = registry.template_lock_id(key)
         with self._connect_admin(self.admin_url) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s, %s)", (catalog.TEMPLATE_LOCKS, lock))
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (registry.TEMPLATE_LOCKS, lock))
             try:
                 name = self._ready_template(conn, key) or self._build(conn, key, build)
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (catalog.TEMPLATE_LOCKS, lock))
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (registry.TEMPLATE_LOCKS, lock))
             self._evict(conn, keep=key)
         return Template(key, name, build)
 
     def templates(self) -> list[str]:
         """The keys of the templates kept on the server, most recently used first."""
-        with self._lock:
-            rows = self._keeper.execute(
-                f"SELECT template_key FROM {catalog.REGISTRY} WHERE kind = 'template' AND ready "
-                "ORDER BY used_at DESC, id DESC"
-            ).fetchall()
-        return [str(key) for (key,) in rows]
+        return self._keeper.template_keys()
 
     def close(self) -> None:
         """Drop the login role and end the keeper session (the databases went with their blocks)."""
-        if self._keeper.closed:
+        if self._keeper.conn.closed:
             return
         try:
-            with self._lock:
-                self._keeper.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self._login_role)))
-                self._keeper.execute(f"DELETE FROM {catalog.REGISTRY} WHERE id = %s", (self._login_row,))
+            if hasattr(self, "_login_role"):
+                self._keeper.drop_login_role(self._login_role, self._login_row)
         except psycopg.Error as exc:
             log.warning("could not drop scratch role %s (the next start drops it): %s", self._login_role, exc)
         finally:
@@ -247,39 +239,6 @@ class ScratchServer:
                 "server's URL (SCHEMAWARDEN_SCRATCH_URL) and that the server is up"
             ) from None
 
-    def _set_up(self) -> str:
-        """Check the admin role, create the registry and the group role when missing; returns the admin role."""
-        with self._lock, self._keeper.transaction():
-            row = self._keeper.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-            if row is None or not row[1]:
-                raise ConfigurationError(
-                    f"the scratch server's URL must log in as a superuser (to create roles and extensions); "
-                    f"{row[0] if row else 'its role'} is not one"
-                )
-            self._keeper.execute("SELECT pg_advisory_xact_lock(%s, 0)", (catalog.OWNER_LOCKS,))
-            self._keeper.execute(catalog.REGISTRY_SETUP)
-            group = self._keeper.execute(catalog.GROUP_ATTRIBUTES, (catalog.GROUP_ROLE,)).fetchone()
-            if group is None:
-                self._keeper.execute(catalog.create_group_role())
-            elif any(group[:5]) or group[5]:
-                memberships = ", ".join(str(role) for role in cast("list[object]", group[5])) or "none"
-                raise ConfigurationError(
-                    f"role {catalog.GROUP_ROLE} on the scratch server has privileges or memberships "
-                    f"(member of: {memberships}): scratch migrations must run "
-                    f"without them. Drop the role (DROP ROLE {catalog.GROUP_ROLE}) so that schemawarden "
-                    "creates it again, or point the scratch server elsewhere"
-                )
-            return str(row[0])
-
-    def _create_login_role(self) -> tuple[str, str, int]:
-        name = catalog.LOGIN_ROLE_PREFIX + secrets.token_hex(6)
-        password = secrets.token_urlsafe(24)
-        verifier = self._keeper.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256")
-        with self._lock, self._keeper.transaction():
-            row = self._insert_row("role", name)
-            self._keeper.execute(catalog.create_login_role(name, verifier.decode()))
-        return name, password, row
-
     def _check_login(self) -> None:
         """Log in as the role once, so that a server that refuses it (pg_hba.conf) is said at once."""
         url = self._role_url(self._maintenance_database())
@@ -290,69 +249,12 @@ class ScratchServer:
             reason = scrub_secrets(scrub_secrets((str(exc).strip().splitlines() or [""])[0], url), self._password)
             raise ScratchServerUnreachable(
                 f"the scratch role cannot log in to the scratch server at {self.target}: {reason}. Allow "
-                f"password (scram-sha-256) or trust authentication for roles {catalog.LOGIN_ROLE_PREFIX}* "
+                f"password (scram-sha-256) or trust authentication for roles {registry.LOGIN_ROLE_PREFIX}* "
                 "in its pg_hba.conf"
             ) from None
 
     def _maintenance_database(self) -> str:
         return str(conninfo_to_dict(self.admin_url).get("dbname") or target_of(self.admin_url).database)
-
-    # -- registry --------------------------------------------------------------------------------
-
-    def _insert_row(self, kind: str, name: str, key: str | None = None) -> int:
-        """Register an object and hold its owner lock (on the keeper, in its open transaction)."""
-        row = self._keeper.execute(
-            f"INSERT INTO {catalog.REGISTRY} (kind, name, template_key) VALUES (%s, %s, %s) RETURNING id",
-            (kind, name, key),
-        ).fetchone()
-        assert row is not None
-        row_id = cast(int, row[0])
-        self._keeper.execute("SELECT pg_advisory_lock(%s, %s)", (catalog.OWNER_LOCKS, row_id))
-        return row_id
-
-    def _register(self, kind: str, name: str) -> int:
-        with self._lock, self._keeper.transaction():
-            return self._insert_row(kind, name)
-
-    def _unregister(self, row: int) -> None:
-        with self._lock:
-            self._keeper.execute(f"DELETE FROM {catalog.REGISTRY} WHERE id = %s", (row,))
-            self._keeper.execute("SELECT pg_advisory_unlock(%s, %s)", (catalog.OWNER_LOCKS, row))
-
-    def _drop_leftovers(self) -> list[str]:
-        """Drop what processes that died left: rows whose owner lock (or builder's key lock) is free."""
-        with self._lock:
-            rows = self._keeper.execute(
-                f"SELECT id, kind, name, template_key FROM {catalog.REGISTRY} WHERE kind <> 'template' OR NOT ready "
-                "ORDER BY kind = 'role', id"
-            ).fetchall()
-            dropped = []
-            for row_id, kind, name, key in rows:
-                lock = (
-                    (catalog.TEMPLATE_LOCKS, catalog.template_lock_id(str(key)))
-                    if kind == "template"
-                    else (catalog.OWNER_LOCKS, row_id)
-                )
-                if self._keeper.execute("SELECT pg_try_advisory_lock(%s, %s)", lock).fetchone() != (True,):
-                    continue  # its owner is alive
-                try:
-                    if kind == "role":
-                        self._keeper.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(str(name))))
-                    else:
-                        drop_database(self.admin_url, str(name))
-                    self._keeper.execute(f"DELETE FROM {catalog.REGISTRY} WHERE id = %s", (row_id,))
-                    dropped.append(str(name))
-                except psycopg.Error as exc:
-                    log.warning("could not drop %s %s left by a process that ended: %s", kind, name, exc)
-                finally:
-                    self._keeper.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
-            self._keeper.execute(  # templates whose database someone dropped by hand
-                f"DELETE FROM {catalog.REGISTRY} AS o WHERE kind = 'template' AND ready "
-                "AND NOT EXISTS (SELECT FROM pg_database WHERE datname = o.name)"
-            )
-        if dropped:
-            log.info("dropped scratch leftovers of processes that ended: %s", ", ".join(dropped))
-        return dropped
 
     # -- databases -------------------------------------------------------------------------------
 
@@ -362,7 +264,7 @@ class ScratchServer:
             dbname=database,
             user=self._login_role,
             password=self._password,
-            options=f"-c role={catalog.GROUP_ROLE} -c statement_timeout={self.statement_timeout_ms}",
+            options=f"-c role={registry.GROUP_ROLE} -c statement_timeout={self.statement_timeout_ms}",
         )
         info.pop("service", None)
         return make_conninfo("", **info)
@@ -376,14 +278,14 @@ class ScratchServer:
         """An empty database owned by the group, with the helper for extension statements."""
         with self._connect_admin(self.admin_url) as conn:
             conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(catalog.GROUP_ROLE))
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(registry.GROUP_ROLE))
             )
         with self._connect_admin(with_database(self.admin_url, name)) as conn:
-            conn.execute(catalog.helper_setup())
+            conn.execute(registry.helper_setup())
 
     def _clone(self, template: Template, name: str) -> None:
         """Clone the key's template (whichever database holds it now), building it again if it is gone."""
-        lock = (catalog.TEMPLATE_LOCKS, catalog.template_lock_id(template.key))
+        lock = (registry.TEMPLATE_LOCKS, registry.template_lock_id(template.key))
         for _ in range(3):
             with self._connect_admin(self.admin_url) as conn:
                 conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", lock)  # no eviction meanwhile
@@ -392,7 +294,7 @@ class ScratchServer:
                     if source is not None:
                         conn.execute(
                             sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                                sql.Identifier(name), sql.Identifier(source), sql.Identifier(catalog.GROUP_ROLE)
+                                sql.Identifier(name), sql.Identifier(source), sql.Identifier(registry.GROUP_ROLE)
                             )
                         )
                         return
@@ -407,7 +309,7 @@ class ScratchServer:
     def _ready_template(self, conn: Conn, key: str) -> str | None:
         """The database of the key's template when it is ready (marking it used), else None."""
         row = conn.execute(
-            f"UPDATE {catalog.REGISTRY} AS o SET used_at = clock_timestamp() WHERE kind = 'template' AND template_key = %s "
+            f"UPDATE {registry.REGISTRY} AS o SET used_at = clock_timestamp() WHERE kind = 'template' AND template_key = %s "
             "AND ready AND EXISTS (SELECT FROM pg_database WHERE datname = o.name) RETURNING name",
             (key,),
         ).fetchone()
@@ -416,13 +318,13 @@ class ScratchServer:
     def _build(self, conn: Conn, key: str, build: Callable[[ScratchDatabase], None]) -> str:
         """Build the key's template under its lock (held on `conn`); a row left by a builder that died goes first."""
         stale = conn.execute(
-            f"DELETE FROM {catalog.REGISTRY} WHERE kind = 'template' AND template_key = %s RETURNING name", (key,)
+            f"DELETE FROM {registry.REGISTRY} WHERE kind = 'template' AND template_key = %s RETURNING name", (key,)
         ).fetchone()
         if stale is not None:
             drop_database(self.admin_url, str(stale[0]))
-        name = catalog.DATABASE_PREFIX + secrets.token_hex(8)
+        name = registry.DATABASE_PREFIX + secrets.token_hex(8)
         conn.execute(
-            f"INSERT INTO {catalog.REGISTRY} (kind, name, template_key) VALUES ('template', %s, %s)", (name, key)
+            f"INSERT INTO {registry.REGISTRY} (kind, name, template_key) VALUES ('template', %s, %s)", (name, key)
         )
         try:
             self._create(name)
@@ -433,11 +335,11 @@ class ScratchServer:
                 db.close()
             self._seal(name)
             conn.execute(
-                f"UPDATE {catalog.REGISTRY} SET (ready, used_at) = (true, clock_timestamp()) WHERE name = %s", (name,)
+                f"UPDATE {registry.REGISTRY} SET (ready, used_at) = (true, clock_timestamp()) WHERE name = %s", (name,)
             )
         except BaseException:
             drop_database(self.admin_url, name)
-            conn.execute(f"DELETE FROM {catalog.REGISTRY} WHERE name = %s", (name,))
+            conn.execute(f"DELETE FROM {registry.REGISTRY} WHERE name = %s", (name,))
             raise
         return name
 
@@ -445,7 +347,7 @@ class ScratchServer:
         """Make a built database a template: owned by the group alone, nobody connected, no connection
         allowed, and the database itself the superuser's (so that no migration can change it)."""
         with self._connect_admin(with_database(self.admin_url, name)) as conn:
-            login, group = sql.Identifier(self._login_role), sql.Identifier(catalog.GROUP_ROLE)
+            login, group = sql.Identifier(self._login_role), sql.Identifier(registry.GROUP_ROLE)
             # what the migrations created after `SET ROLE NONE` is the group's, like everything else
             conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}; DROP OWNED BY {}").format(login, group, login))
             conn.execute("DELETE FROM schemawarden.scratch_extension_statements")  # tokens of failed statements
@@ -461,18 +363,18 @@ class ScratchServer:
     def _evict(self, conn: Conn, keep: str) -> None:
         """Drop the least recently used templates beyond `max_templates` that nobody is using."""
         rows = conn.execute(
-            f"SELECT name, template_key FROM {catalog.REGISTRY} WHERE kind = 'template' AND ready "
+            f"SELECT name, template_key FROM {registry.REGISTRY} WHERE kind = 'template' AND ready "
             "ORDER BY used_at DESC, id DESC OFFSET %s",
             (self.max_templates,),
         ).fetchall()
         for name, key in rows:
             if key == keep:
                 continue
-            lock = (catalog.TEMPLATE_LOCKS, catalog.template_lock_id(str(key)))
+            lock = (registry.TEMPLATE_LOCKS, registry.template_lock_id(str(key)))
             if conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock).fetchone() != (True,):
                 continue  # being cloned or rebuilt now
             try:
-                conn.execute(f"DELETE FROM {catalog.REGISTRY} WHERE name = %s", (name,))
+                conn.execute(f"DELETE FROM {registry.REGISTRY} WHERE name = %s", (name,))
                 drop_database(self.admin_url, str(name))
                 log.info("evicted scratch template %s (least recently used)", str(key)[:12])
             finally:
