@@ -83,14 +83,24 @@ def startup_seconds(cmd: list[str], repeat: int) -> float:
     return statistics.median(times)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """--admin-url, or --data-dir of the embedded PostgreSQL (the benchmarks' server)."""
     parser.add_argument("--admin-url", help="admin URL of a PostgreSQL server (default: the embedded one)")
     parser.add_argument(
         "--data-dir",
         default=os.environ.get("SCHEMAWARDEN_DATA_DIR", str(ROOT / ".schemawarden" / "bench-pgdata")),
         help="data folder of the embedded PostgreSQL when no --admin-url is given",
     )
+
+
+def server_admin_url(args: argparse.Namespace) -> str:
+    """The admin URL the options of `add_server_options` name (starting the embedded server if need be)."""
+    return str(args.admin_url or EmbeddedPostgres(Path(args.data_dir)).admin_url())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_server_options(parser)
     parser.add_argument("--history", type=Path, default=DEFAULT_HISTORY, help="a drizzle migrations folder")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     compile_bytecode()  # an installed wheel has its .pyc files; see check_throughput.py
 
-    admin = args.admin_url or EmbeddedPostgres(Path(args.data_dir)).admin_url()
+    admin = server_admin_url(args)
     with tempfile.TemporaryDirectory(prefix="sw-speed-") as tmp:
         folder = Path(tmp) / args.history.resolve().name
         left_out = journal_only_copy(args.history.resolve(), folder)

@@ -103,6 +103,30 @@ def plan_steps(statements: Sequence[Statement], pg_major: int) -> list[Step]:
     return steps
 
 
+_EXTENSION_SHAPES = frozenset({"CreateExtensionStmt", "AlterExtensionStmt", "AlterExtensionContentsStmt"})
+
+
+def is_extension_statement(statement: Statement) -> bool:
+    """Whether `statement` is a CREATE, ALTER, DROP or COMMENT ON EXTENSION of its own.
+
+    Creating an extension needs a superuser unless the extension is trusted (pgvector is not;
+    PostgreSQL 11 and 12 trust none; docs: sql-createextension.html), and changing one needs its
+    owner: a scratch database, where migrations run as a role that is not a superuser, runs these
+    as the superuser. Inside a DO block such a statement is part of the block, which runs as written.
+    """
+    if "EXTENSION" not in statement.sql.upper():
+        return False
+    parsed = parse_statement(statement)
+    if len(parsed) != 1 or parsed[0].error is not None:
+        return False
+    shape, node = parsed[0].shape, parsed[0].node
+    if shape == "DropStmt":
+        return node.get("removeType") == "OBJECT_EXTENSION"
+    if shape == "CommentStmt":
+        return node.get("objtype") == "OBJECT_EXTENSION"
+    return shape in _EXTENSION_SHAPES
+
+
 def relations_of(sql_text: str) -> list[str]:
     """The relations a statement touches (also inside DO blocks), quoted for `to_regclass`."""
     found: list[str] = []

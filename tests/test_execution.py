@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policies.execution import StepKind, plan_steps, relations_of
-from policies.statements import split_statements
+from policies.execution import StepKind, is_extension_statement, plan_steps, relations_of
+from policies.statements import Statement, split_statements
 
 
 def _steps(sql: str, pg_major: int = 16) -> list[tuple[str, list[int]]]:
@@ -54,3 +54,27 @@ def test_relations_are_found_inside_drizzles_do_blocks() -> None:
         'REFERENCES "public"."user"("id");\nEXCEPTION\n WHEN duplicate_object THEN null;\nEND $$'
     )
     assert relations_of(sql) == ['"account"', '"public"."user"']
+
+
+def test_extension_statements_are_recognised_only_as_statements_of_their_own() -> None:
+    """A scratch database runs these as the superuser (reconciler.database.run): the list must be exact."""
+    def one(sql: str) -> bool:
+        return is_extension_statement(Statement(sql=sql, line=1, chunk=0))
+
+    for sql in (
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"',
+        "create extension vector with schema extensions cascade",
+        "ALTER EXTENSION vector UPDATE TO '0.8.0'",
+        "ALTER EXTENSION vector ADD TABLE t",
+        "DROP EXTENSION IF EXISTS vector, citext CASCADE",
+        "COMMENT ON EXTENSION vector IS 'embeddings'",
+    ):
+        assert one(sql), sql
+    for sql in (
+        "DO $$ BEGIN CREATE EXTENSION vector; EXCEPTION WHEN others THEN NULL; END $$",
+        "DROP TABLE extension",
+        "COMMENT ON TABLE t IS 'needs the vector extension'",
+        "CREATE TABLE t (v vector(3)); CREATE EXTENSION vector",
+        "CREATE EXTENSION",  # not valid SQL: runs as written and fails there
+    ):
+        assert not one(sql), sql

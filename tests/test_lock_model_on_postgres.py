@@ -1,28 +1,23 @@
 """The lock model held against a real PostgreSQL, not only against itself.
 
 Each statement runs on the test server inside a transaction that is rolled back. Before the
-rollback the test reads what PostgreSQL holds: the strongest lock on each relation (`pg_locks`),
-which relations got a new data file (`pg_class.relfilenode`: the table was rewritten) and which
-were read by a sequential scan (`pg_stat_xact_user_tables`). That is compared with the `locks`,
-`rewrites` and `scans` the analysis reports for the statement on that server's major version
-(CI runs this file on the embedded PostgreSQL 18, on 15, and through run_on_postgres.py on the others). A second test holds the list of statements that must
-run outside a transaction block (apply runs them alone, in autocommit) against what the server refuses.
-
-The comparison:
-* every lock the model names is held, in exactly that mode;
-* every table the statement locks beyond ACCESS SHARE is named by the model (indexes follow
-  their table), except the few facts the model cannot know from the SQL text, listed in
-  `UNKNOWABLE` with the reason;
-* the model's rewrites are exactly the rewritten tables;
-* every relation the model says is scanned was scanned or rewritten, and the altered table and
-  each of its partitions, when PostgreSQL scanned it, is one the model says is scanned or rewritten.
-A partitioned table has no data of its own: it counts as rewritten (scanned) when a partition is.
+rollback the lock trace (`reconciler.database.trace`) reads what the statement did: the locks it
+took on each relation (`pg_locks`), which relations got a new data file (`pg_class.relfilenode`:
+the table was rewritten) and which were read by a sequential scan (`pg_stat_xact_user_tables`).
+`policies.lock_trace.contradictions` compares that with the `locks`, `rewrites` and `scans` the
+analysis reports for the statement on that server's major version (CI runs this file on the
+embedded PostgreSQL 18, on 15, and through run_on_postgres.py on the others); the rules are in its
+docstring: every lock the model names is held in exactly that mode; every table locked beyond
+ACCESS SHARE is named (indexes follow their table), except the facts the text cannot tell
+(`UNNAMED_INDEX_TABLE_MODE`); the rewrites are equal (TRUNCATE's new file is not one); what the
+model says is scanned was read, and the altered table and its partitions, when scanned, are said to
+be. A second test holds the list of statements that must run outside a transaction block (apply
+runs them alone, in autocommit) against what the server refuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import psycopg
 import pytest
@@ -30,7 +25,10 @@ from conftest import fresh_database
 
 from policies import Context, analyze_sql
 from policies.execution import StepKind, plan_steps
+from policies.lock_trace import StatementTrace, contradictions, strongest
+from policies.report import StatementReport
 from policies.statements import split_statements
+from reconciler.database.trace import Tracer
 
 SETUP = """
 CREATE TABLE parent (id bigint PRIMARY KEY, code text);
@@ -201,27 +199,6 @@ STATEMENTS = [
     "ALTER TABLE ONLY events DROP CONSTRAINT events_ref_fk",  # the partitions' copies go with it
 ]
 
-# Locks PostgreSQL takes on tables the statement's text does not name; the model names what it can.
-UNKNOWABLE = {
-    # The index's table: `REINDEX INDEX i` names only the index.
-    "REINDEX INDEX child_n_idx": {"child": "SHARE"},
-}
-# TRUNCATE gives the table a new, empty data file: a new relfilenode, but nothing is rewritten.
-NOT_A_REWRITE = {"TRUNCATE child": {"child"}, "TRUNCATE events": {"events", "events_2023", "events_2024"}}
-# TRUNCATE moves the table's sequential-scan counter, though it reads no rows.
-NOT_A_SCAN = NOT_A_REWRITE
-# What a model scan of an index means: its table's rows are read.
-INDEX_TABLES = {"child_n_idx": "child"}
-
-MODES = [
-    "AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
-    "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock",
-]
-MODE_NAMES = dict(zip(MODES, [
-    "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
-    "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE",
-], strict=True))
-
 
 @pytest.fixture(scope="module")
 def server(admin_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
@@ -236,64 +213,17 @@ def _has_citext(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     return conn.execute("SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").fetchone() == (True,)
 
 
-class Observed(NamedTuple):
-    """What PostgreSQL did for one statement (run and rolled back)."""
-
-    locks: dict[str, str]
-    """The strongest lock per relation."""
-    indexes: set[str]
-    rewritten: set[str]
-    scanned: set[str]
-    partitions: dict[str, set[str]]
-    """Each partitioned table's partitions, as they were before the statement."""
-
-
-def _observe(conn: psycopg.Connection[tuple[object, ...]], sql: str) -> Observed:
-    """Strongest lock per relation, the indexes among them, rewritten and scanned tables, for `sql`
-    run and rolled back. A partitioned table has no data file of its own: it counts as rewritten
-    (scanned) when one of its partitions is; the partitions are compared one by one."""
+def _observe(conn: psycopg.Connection[tuple[object, ...]], sql: str) -> StatementTrace:
+    """What PostgreSQL did for `sql`, run in a transaction that is rolled back (reconciler.database.trace)."""
     with conn.transaction(force_rollback=True):
-        relations = {
-            oid: (name, kind)
-            for oid, name, kind in conn.execute(
-                "SELECT oid, relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace"
-            )
-        }
-        partitions: dict[str, set[str]] = {}
-        for parent, child in conn.execute(
-            "SELECT inhparent::regclass::text, inhrelid::regclass::text FROM pg_inherits"
-            " JOIN pg_class ON pg_class.oid = inhparent WHERE relkind = 'p'"
-        ):
-            partitions.setdefault(str(parent), set()).add(str(child))
-        files_before = dict(conn.execute("SELECT oid, relfilenode FROM pg_class WHERE relkind IN ('r', 'm')"))
-        scans_before = dict(conn.execute("SELECT relid, seq_scan FROM pg_stat_xact_user_tables"))
-        conn.execute(sql)
-        held: dict[str, str] = {}
-        for oid, mode in conn.execute(
-            "SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'"
-        ):
-            if oid in relations:
-                name = relations[oid][0]
-                if name not in held or MODES.index(str(mode)) > MODES.index(held[name]):
-                    held[name] = str(mode)
-        files_after = dict(conn.execute("SELECT oid, relfilenode FROM pg_class WHERE relkind IN ('r', 'm')"))
-        scans_after = dict(conn.execute("SELECT relid, seq_scan FROM pg_stat_xact_user_tables"))
-    locks = {name: MODE_NAMES[mode] for name, mode in held.items()}
-    indexes = {name for name, kind in relations.values() if kind in ("i", "I")}
-    rewritten = {  # a dropped table has no file afterwards, but was not rewritten
-        relations[oid][0]
-        for oid, node in files_before.items()
-        if oid in relations and oid in files_after and files_after[oid] != node
-    }
-    scanned = {
-        relations[oid][0] for oid, count in scans_after.items() if oid in relations and count > scans_before.get(oid, 0)
-    }
-    for parent, children in partitions.items():
-        if children & rewritten:
-            rewritten.add(parent)
-        if children & (scanned | rewritten):
-            scanned.add(parent)
-    return Observed(locks, indexes, rewritten, scanned, partitions)
+        tracer = Tracer(conn)
+        tracer.restart()
+        return tracer.execute(sql)
+
+
+def _held(trace: StatementTrace) -> dict[str, str]:
+    """The strongest lock the statement took on each relation."""
+    return {relation: str(strongest(modes)) for relation, modes in (trace.modes_taken or {}).items()}
 
 
 def _setup(version: int, citext: bool) -> str:
@@ -305,20 +235,11 @@ def _setup(version: int, citext: bool) -> str:
     )
 
 
-def _model(sql: str, version: int, citext: bool) -> tuple[dict[str, str], set[str], set[str]]:
+def _model(sql: str, version: int, citext: bool) -> StatementReport:
     """What the analysis reports for `sql`, after the setup it is judged with (so it knows the tables)."""
     setup = _setup(version, citext)
     report = analyze_sql("migrations/0001_check.sql", f"{setup}\n{sql};\n", Context(pg_version=version))
-    statement = report.statements[-1]
-
-    def bare(name: str) -> str:
-        return name.removeprefix("public.")
-
-    return (
-        {bare(lock.relation): lock.mode for lock in statement.locks},
-        {bare(name) for name in statement.rewrites},
-        {bare(name) for name in statement.scans},
-    )
+    return report.statements[-1]
 
 
 @pytest.mark.parametrize("sql", STATEMENTS)
@@ -356,27 +277,11 @@ def _assert_model_matches(server: psycopg.Connection[tuple[object, ...]], sql: s
     citext = _has_citext(server)
     if "citext" in sql and not citext:
         pytest.skip(f"PostgreSQL {version} here has no citext extension")
-    held, indexes, rewritten, scanned, partitions = _observe(server, sql)
-    claimed_locks, claimed_rewrites, claimed_scans = _model(sql, version, citext)
-    assert claimed_locks, f"the model names no lock for {sql!r}"
-    for relation, mode in claimed_locks.items():
-        assert held.get(relation) == mode, f"{sql!r} on {relation}: model {mode}, PostgreSQL {version} {held.get(relation)}"
-    tables = held.keys() - indexes  # an index is locked with its table
-    unknowable = UNKNOWABLE.get(sql, {})
-    for relation in tables - claimed_locks.keys():
-        if held[relation] != "ACCESS SHARE":
-            assert unknowable.get(relation) == held[relation], (
-                f"{sql!r}: PostgreSQL {version} takes {held[relation]} on {relation}, which the model does not name"
-            )
-    assert claimed_rewrites == rewritten - NOT_A_REWRITE.get(sql, set()), f"{sql!r}: rewrites"
-    for relation in claimed_scans:
-        table = INDEX_TABLES.get(relation, relation)
-        assert table in scanned | rewritten, f"{sql!r}: the model says {relation} is scanned; PostgreSQL did not"
-    altered = next(iter(claimed_locks))  # the model names the altered relation first
-    for relation in ({altered} | partitions.get(altered, set())) & (scanned - NOT_A_SCAN.get(sql, set())):
-        assert relation in claimed_scans | claimed_rewrites, f"{sql!r}: PostgreSQL {version} scanned {relation}"
-
-
+    traced = _observe(server, sql)
+    predicted = _model(sql, version, citext)
+    assert predicted.locks, f"the model names no lock for {sql!r}"
+    found = contradictions(predicted, traced)
+    assert not found, f"{sql!r} on PostgreSQL {version}: " + "; ".join(found)
 
 
 def test_unique_using_index_leaves_a_nullable_column_nullable(server: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -451,7 +356,8 @@ def test_alter_table_only_adding_a_key_locks_the_partitioned_table_alone(
     server: psycopg.Connection[tuple[object, ...]], sql: str
 ) -> None:
     observed = _observe(server, sql)
-    locked = {p: observed.locks[p] for p in observed.partitions["events"] if p in observed.locks}
+    held = _held(observed)
+    locked = {p: held[p] for p in observed.partitions["events"] if p in held}
     assert set(locked.values()) <= {"ACCESS SHARE"}, f"{sql!r} on PostgreSQL {server.info.server_version}: {locked}"
 
 

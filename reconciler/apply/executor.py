@@ -24,6 +24,7 @@ from policies.statements import Statement
 from reconciler import audit
 from reconciler.apply.events import ApplyObserver, MigrationOutcome
 from reconciler.apply.watch import BLOCKER_COLUMNS, Blocker, Running, StatementWatch, still_running
+from reconciler.database.connect import ServerError
 from reconciler.environments import EnvironmentConfig
 from reconciler.history import HistoryTable, record_applied
 from reconciler.migrations import Migration
@@ -303,12 +304,7 @@ class MigrationExecutor:
                 "CONCURRENTLY, NOT VALID then VALIDATE), or raise statement_timeout for this environment."
             )
         else:
-            primary = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            what = primary + (f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else "") + "."
-            if exc.diag.message_detail:
-                what += f" DETAIL: {exc.diag.message_detail}"
-            if exc.diag.message_hint:
-                what += f" HINT: {exc.diag.message_hint}"
+            what = ServerError.of(exc).describe()
         return StepFailed(
             f"{where}: {what} {self._state_after(migration, step, committed_lines)}", statement, exc.sqlstate
         )

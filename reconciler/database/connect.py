@@ -117,6 +117,39 @@ def server_major(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     return conn.info.server_version // 10000
 
 
+@dataclass(frozen=True)
+class ServerError:
+    """What PostgreSQL said about an error, field by field (docs: protocol-error-fields.html).
+
+    `position` is the 1-based character in the statement sent where PostgreSQL places the error,
+    when it gives one; `context` is its CONTEXT (the call stack: a DO block's line is there).
+    """
+
+    sqlstate: str | None
+    message: str
+    detail: str | None = None
+    hint: str | None = None
+    position: int | None = None
+    context: str | None = None
+
+    @classmethod
+    def of(cls, exc: psycopg.Error) -> ServerError:
+        diag = exc.diag
+        message = diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        given = diag.statement_position or ""
+        position = int(given) if given.isdigit() else None
+        return cls(exc.sqlstate, message, diag.message_detail, diag.message_hint, position, diag.context)
+
+    def describe(self) -> str:
+        """`message (SQLSTATE x). DETAIL: ... HINT: ...`, as the messages of apply and proof give it."""
+        text = self.message + (f" (SQLSTATE {self.sqlstate})" if self.sqlstate else "") + "."
+        if self.detail:
+            text += f" DETAIL: {self.detail}"
+        if self.hint:
+            text += f" HINT: {self.hint}"
+        return text
+
+
 def scrub_secrets(text: str, url: str) -> str:
     """Remove the URL and its password from a message, whatever the driver put in it."""
     cleaned = text.replace(url, "<url>")
