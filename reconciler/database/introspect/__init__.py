@@ -63,11 +63,12 @@ def introspect(
 
         comments: dict[ObjectKey, str] = {}
         grants: dict[ObjectKey, tuple[str, ...]] = {}
+        attributes = assemble.Attributes()
         sequences, identities = assemble.sequences(rows(queries.sequences), comments, grants)
-        columns = assemble.columns(rows(queries.columns), identities, comments)
-        constraints = assemble.constraints(rows(queries.constraints), comments)
-        tables = assemble.tables(rows(queries.relations), columns, constraints, comments, grants)
-        indexes = assemble.indexes(rows(queries.indexes), comments)
+        columns = assemble.columns(rows(queries.columns), identities, comments, attributes)
+        constraints = assemble.constraints(rows(queries.constraints), comments, attributes)
+        tables = assemble.tables(rows(queries.relations), columns, constraints, attributes, comments, grants)
+        indexes = assemble.indexes(rows(queries.indexes), comments, attributes)
         types = assemble.Types(rows(queries.types), comments)
         functions = assemble.functions(rows(queries.functions), comments)
         triggers = assemble.triggers(rows(queries.triggers), comments)

@@ -61,12 +61,26 @@ def collation(schema: str | None, name: str | None) -> str | None:
     return name if schema == "pg_catalog" else key(str(schema), name)
 
 
-def privileges(acl: Iterable[str], owner_item: str) -> tuple[str, ...]:
-    """Sorted aclitem texts with the owner's role name written `OWNER`.
+def privileges(acl: list[str], owner_item: str) -> tuple[str, ...]:
+    """Sorted aclitem texts with the owner's role name written `OWNER` (`$owner`).
 
     `owner_item` is `makeaclitem(owner, owner, 'SELECT', false)` printed (`<owner>=r/<owner>`): the
-    owner's name exactly as aclitem prints it, quoted or not.
+    owner's name exactly as aclitem prints it, quoted or not. Most relations of a schema share their
+    privileges: each distinct list is worked out once.
     """
+    cache_key = (*acl, owner_item)
+    found = _PRIVILEGES.get(cache_key)
+    if found is None:
+        found = _privileges(acl, owner_item)
+        if len(_PRIVILEGES) < 10_000:
+            _PRIVILEGES[cache_key] = found
+    return found
+
+
+_PRIVILEGES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _privileges(acl: Iterable[str], owner_item: str) -> tuple[str, ...]:
     owner = owner_item[: (len(owner_item) - 3) // 2]
     items = []
     for item in acl:
@@ -104,47 +118,72 @@ def sequences(
     return found, identities
 
 
+class Attributes:
+    """The column names of each relation by `attnum` (relation OID -> attnum -> name), to name the
+    columns of keys, indexes and partition keys without a catalog lookup per row."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, dict[int, str]] = {}
+
+    def named(self, relation: int, attnums: Iterable[int]) -> tuple[str, ...]:
+        """The columns `attnums` name, `(expression)` for 0 (an expression of an index or key)."""
+        names = self.names.get(relation, {})
+        return tuple(names.get(attnum, "(expression)") for attnum in attnums)
+
+
 def columns(
-    rows: Iterable[Row], identities: Mapping[tuple[str, str], Identity], comments: dict[ObjectKey, str]
+    rows: Iterable[Row],
+    identities: Mapping[tuple[str, str], Identity],
+    comments: dict[ObjectKey, str],
+    attributes: Attributes,
 ) -> dict[str, dict[str, Column]]:
     """Each relation's columns in `attnum` order (relation key -> column name -> `Column`)."""
     found: dict[str, dict[str, Column]] = {}
+    relation_oid, relation, relation_columns, names = None, "", {}, {}
     for row in rows:
-        relation = key(row.nspname, row.relname)
+        if row.oid != relation_oid:  # rows come relation by relation
+            relation_oid, relation = row.oid, key(row.nspname, row.relname)
+            relation_columns = found[relation] = {}
+            names = attributes.names[row.oid] = {}
+        names[row.attnum] = row.attname
         identity = None
         if row.identity:
             known = identities.get((relation, row.attname))
             if known is not None:
                 identity = known._replace(always=row.identity == "a")
-        found.setdefault(relation, {})[row.attname] = Column(
+        relation_columns[row.attname] = Column(
             row.attname,
             row.type,
-            not_null=row.not_null,
-            default=row.default,
-            identity=identity,
-            generated=row.generated,
-            sequence=key(row.sequence_schema, row.sequence_name) if row.sequence_name else None,
-            collation=collation(row.collation_schema, row.collation_name),
-            inherited=row.inherited,
+            row.not_null,
+            row.default,
+            identity,
+            row.generated,
+            key(row.sequence_schema, row.sequence_name) if row.sequence_name else None,
+            collation(row.collation_schema, row.collation_name) if row.collation_name else None,
+            row.inherited,
         )
-        _comment(comments, "column", f"{relation}.{row.attname}", row.comment)
+        if row.comment is not None:
+            comments[("column", f"{relation}.{row.attname}")] = row.comment
     return found
 
 
-def constraints(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str, dict[str, Constraint]]:
+def constraints(
+    rows: Iterable[Row], comments: dict[ObjectKey, str], attributes: Attributes
+) -> dict[str, dict[str, Constraint]]:
     """Each table's constraints (table key -> constraint name -> `Constraint`)."""
     found: dict[str, dict[str, Constraint]] = {}
     for row in rows:
         table = key(row.nspname, row.relname)
         kind = _CONSTRAINT_KINDS[row.contype]
+        columns = attributes.named(row.oid, row.columns or ())
         found.setdefault(table, {})[row.conname] = Constraint(
             row.conname,
             kind,
-            tuple(row.columns),
+            columns,
             validated=row.validated,
             referenced_table=key(row.referenced_schema, row.referenced_name) if row.referenced_name else None,
-            referenced_columns=tuple(row.referenced_columns),
-            not_null_column=_not_null_column(kind, row.columns, row.quoted_column, row.definition),
+            referenced_columns=tuple(row.referenced_columns or ()),
+            not_null_column=_not_null_column(kind, columns, row.quoted_column, row.definition),
             index_name=key(row.nspname, row.index_name) if row.index_name else None,
             definition=row.definition,
             inherited=row.inherited,
@@ -153,7 +192,9 @@ def constraints(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str
     return found
 
 
-def _not_null_column(kind: ConstraintKind, columns: list[str], quoted: str | None, definition: str) -> str | None:
+def _not_null_column(
+    kind: ConstraintKind, columns: tuple[str, ...], quoted: str | None, definition: str
+) -> str | None:
     """The column a `CHECK (col IS NOT NULL)` (or, on 18, a NOT VALID NOT NULL constraint) proves
     never null; an enforced check only, with nothing else in its expression."""
     if kind is ConstraintKind.NOT_NULL:
@@ -170,6 +211,7 @@ def tables(
     rows: Iterable[Row],
     table_columns: Mapping[str, dict[str, Column]],
     table_constraints: Mapping[str, dict[str, Constraint]],
+    attributes: Attributes,
     comments: dict[ObjectKey, str],
     grants: dict[ObjectKey, tuple[str, ...]],
 ) -> dict[str, Table]:
@@ -183,7 +225,7 @@ def tables(
             columns=table_columns.get(name, {}),
             constraints=table_constraints.get(name, {}),
             kind=_RELATION_KINDS[row.relkind],
-            partition_key=tuple(row.partition_key) if row.partition_key is not None else None,
+            partition_key=attributes.named(row.oid, row.partition_key) if row.partition_key is not None else None,
             parent=key(row.parent_schema, row.parent_name) if row.parent_name else None,
             partition_by=row.partition_by,
             partition_bound=row.partition_bound,
@@ -199,14 +241,14 @@ def tables(
     return found
 
 
-def indexes(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str, Index]:
+def indexes(rows: Iterable[Row], comments: dict[ObjectKey, str], attributes: Attributes) -> dict[str, Index]:
     found: dict[str, Index] = {}
     for row in rows:
         name = key(row.nspname, row.index_name)
         found[name] = Index(
             name,
             key(row.nspname, row.table_name),
-            tuple(row.columns),
+            attributes.named(row.oid, row.columns[: row.key_columns]),
             unique=row.unique,
             partial=row.partial,
             valid=row.valid,
