@@ -679,6 +679,7 @@ def test_the_history_schema_and_schemawardens_own_are_left_out(built: Built) -> 
     assert {"drizzle.__drizzle_migrations", "schemawarden.apply_log"} <= set(everything.tables)
     assert {"drizzle", "schemawarden"} <= everything.schemas
     assert "drizzle.__drizzle_migrations_id_seq" in everything.sequences
+    assert _introspect(built.url, exclude_schemas="drizzle").schemas == {"shop", "ext", "schemawarden"}  # one name
     configured = _introspect(built.url, exclude_schemas=("shop", "schemawarden"))
     assert "drizzle.__drizzle_migrations" in configured.tables
     assert not any(name.startswith("shop.") for name in [*configured.tables, *configured.indexes, *configured.sequences])

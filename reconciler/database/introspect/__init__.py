@@ -30,29 +30,35 @@ __all__ = ["OWNER", "introspect"]
 def introspect(
     conn: psycopg.Connection[Any], *, exclude_schemas: Collection[str] = ("drizzle", "schemawarden")
 ) -> Schema:
-    """The complete schema of the database `conn` is connected to (`Schema.complete` is true).
+    """The complete schema of the database `conn` is connected to (`Schema.complete` is true), every
+    field of the model filled as its docstrings say.
 
-    Left out: the schemas named in `exclude_schemas` (whole: pass the history table's schema and
-    schemawarden's own; naming `public` leaves out everything in it), PostgreSQL's own schemas
-    (`pg_catalog`, `information_schema`, `pg_toast`, temporary schemas) and every object an
-    extension owns (its tables, types, functions; `pg_depend` deptype `e`), as well as the objects
-    PostgreSQL makes and drops with another (array and multirange types, range constructors, a
-    table's row type, internal triggers, a partition's clones of its parent's triggers). `public`
-    itself is not listed in `Schema.schemas`.
+    Left out: the schemas named in `exclude_schemas`, whole (pass the history table's schema and
+    schemawarden's own; naming `public` would leave out everything in it); PostgreSQL's own schemas
+    (`pg_catalog`, `information_schema`, `pg_toast`, temporary schemas); every object an extension
+    owns (its schema, tables, types, functions: `pg_depend` deptype `e`); and what PostgreSQL makes
+    and drops with another object (array and multirange types, range constructors, a table's row
+    type, internal triggers such as a foreign key's, a partition's clones of its parent's
+    triggers). Foreign tables and table inheritance (`INHERITS`) have no place in the model and are
+    not read; an inherited column or constraint still says so (`inherited`).
 
-    Names are printed as with `search_path = public`: an object in `public` unqualified, one
-    elsewhere with its schema (`auth.users`); keys are as `relation_key` gives them. Nothing
-    depends on OIDs, creation order or the owner's name (privileges write the owner as `OWNER`),
-    so two databases with the same schema introspect equal with `==`, on one server version. The
-    order of mappings (columns in `attnum` order, tables in creation order) is not part of `==`.
+    Definitions are printed by PostgreSQL as with `search_path = public` (an object in `public`
+    unqualified, one elsewhere with its schema), `DateStyle = ISO`, `TimeZone = UTC` and
+    `extra_float_digits = 3`, whatever the session's settings; keys are as `relation_key` gives
+    them. Nothing depends on OIDs, creation order or who owns what (privileges write the owner as
+    `OWNER`, `$owner`), so two databases with the same schema on one server version introspect
+    equal with `==`. The order of the mappings (columns in `attnum` order, tables in the order they
+    were created) is kept but is not part of `==`: compare `list(table.columns)` for column order.
 
-    Reads the catalogs in one transaction, repeatable read and read only when `conn` is idle (a
-    savepoint inside the caller's transaction otherwise), and rolls back what it set (the session
-    settings above). Raises `psycopg.Error` when the server fails a query (a connection lost).
+    Reads the catalogs in one transaction (repeatable read, read only) when `conn` is idle, or in a
+    savepoint of the caller's transaction, whose uncommitted work it then sees; either way it rolls
+    back at the end, so the session's settings are left as they were. Raises `psycopg.Error` when a
+    query fails (the connection lost, the caller's transaction already failed).
     """
     queries = CatalogQueries.for_server(conn.info.server_version)
     idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
-    params = {"excluded": list(exclude_schemas)}
+    excluded = [exclude_schemas] if isinstance(exclude_schemas, str) else list(exclude_schemas)
+    params = {"excluded": excluded}
     with conn.transaction(force_rollback=True), conn.cursor(row_factory=namedtuple_row) as cursor:
         if idle:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

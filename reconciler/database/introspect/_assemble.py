@@ -62,7 +62,7 @@ def collation(schema: str | None, name: str | None) -> str | None:
 
 
 def privileges(acl: list[str], owner_item: str) -> tuple[str, ...]:
-    """Sorted aclitem texts with the owner's role name written `OWNER` (`$owner`).
+    """Sorted aclitem texts with the owner's role name written `OWNER` (`$owner`) as grantee and grantor.
 
     `owner_item` is `makeaclitem(owner, owner, 'SELECT', false)` printed (`<owner>=r/<owner>`): the
     owner's name exactly as aclitem prints it, quoted or not. Most relations of a schema share their
