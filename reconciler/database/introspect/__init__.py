@@ -19,7 +19,7 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import namedtuple_row
 
-from policies.schema.model import ObjectKey, Schema
+from policies.schema import ObjectKey, Schema
 from reconciler.database.introspect import _assemble as assemble
 from reconciler.database.introspect._assemble import OWNER
 from reconciler.database.introspect._queries import SETTINGS, CatalogQueries

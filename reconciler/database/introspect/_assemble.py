@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policies.operations import ConstraintKind
-from policies.schema.model import (
+from policies.schema import (
     Column,
     CompositeType,
     Constraint,
