@@ -683,6 +683,7 @@ def test_the_history_schema_and_schemawardens_own_are_left_out(built: Built) -> 
     assert "drizzle.__drizzle_migrations" in configured.tables
     assert not any(name.startswith("shop.") for name in [*configured.tables, *configured.indexes, *configured.sequences])
     assert "shop.customer.customer_touch" not in configured.triggers and "shop" not in configured.schemas
+    assert configured.tables["order_totals"].depends_on == ("shop.Order", "shop.customer")  # named all the same
 
 
 # -- equality -------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from psycopg.rows import namedtuple_row
+from psycopg.rows import tuple_row
 
-from policies.schema import ObjectKey, Schema
+from policies.schema import Schema
 from reconciler.database.introspect import _assemble as assemble
 from reconciler.database.introspect._assemble import OWNER
 from reconciler.database.introspect._queries import SETTINGS, CatalogQueries
@@ -58,33 +58,45 @@ def introspect(
     queries = CatalogQueries.for_server(conn.info.server_version)
     idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
     excluded = [exclude_schemas] if isinstance(exclude_schemas, str) else list(exclude_schemas)
-    params = {"excluded": excluded}
-    with conn.transaction(force_rollback=True), conn.cursor(row_factory=namedtuple_row) as cursor:
+    with conn.transaction(force_rollback=True), conn.cursor(row_factory=tuple_row) as cursor:
         if idle:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(SETTINGS)
 
-        def rows(query: str) -> list[Any]:
-            return cursor.execute(query, params).fetchall()
+        def rows(query: str, **params: object) -> list[Any]:
+            return cursor.execute(query, {"excluded": excluded, **params}).fetchall()
 
-        comments: dict[ObjectKey, str] = {}
-        grants: dict[ObjectKey, tuple[str, ...]] = {}
-        attributes = assemble.Attributes()
-        sequences, identities = assemble.sequences(rows(queries.sequences), comments, grants)
-        columns = assemble.columns(rows(queries.columns), identities, comments, attributes)
-        constraints = assemble.constraints(rows(queries.constraints), comments, attributes)
-        tables = assemble.tables(rows(queries.relations), columns, constraints, attributes, comments, grants)
-        indexes = assemble.indexes(rows(queries.indexes), comments, attributes)
+        relations = rows(queries.relations)
+        in_scope = assemble.scope(relations)
+        columns, constraints, indexes, sequences, triggers, policies = (
+            rows(query, **in_scope)
+            for query in (
+                queries.columns, queries.constraints, queries.indexes, queries.sequences, queries.triggers,
+                queries.policies,
+            )
+        )
+        names = assemble.Names(relations, indexes)
+        outside = names.missing(assemble.references(relations, columns, constraints))
+        if outside:
+            names.add(rows(queries.names, oids=outside))
+        comments = assemble.Comments(rows(queries.comments))
         types = assemble.Types(rows(queries.types), comments)
         functions = assemble.functions(rows(queries.functions), comments)
-        triggers = assemble.triggers(rows(queries.triggers), comments)
-        policies = assemble.policies(rows(queries.policies), comments)
         schemas = assemble.schemas(rows(queries.schemas), comments)
         extensions = assemble.extensions(rows(queries.extensions))
+
+    attributes = assemble.Attributes()
+    all_sequences, identities = assemble.sequences(sequences, names)
+    table_columns = assemble.columns(columns, names, identities, comments, attributes)
+    table_constraints, made_for = assemble.constraints(constraints, names, comments, attributes)
+    tables, privileges = assemble.tables(relations, names, table_columns, table_constraints, attributes, comments)
+    all_indexes = assemble.indexes(indexes, names, made_for, comments, attributes)
+    all_triggers = assemble.triggers(triggers, names, comments)
+    all_policies = assemble.policies(policies, names, comments)
     return Schema(
         tables=tables,
-        indexes=indexes,
-        sequences=sequences,
+        indexes=all_indexes,
+        sequences=all_sequences,
         enums=types.enums,
         types=types.others,
         schemas=schemas,
@@ -93,8 +105,8 @@ def introspect(
         domains=types.domains,
         composites=types.composites,
         functions=functions,
-        triggers=triggers,
-        policies=policies,
-        comments=comments,
-        privileges=grants,
+        triggers=all_triggers,
+        policies=all_policies,
+        comments=comments.found,
+        privileges=privileges,
     )

@@ -1,9 +1,13 @@
 """Rows of the catalog queries into the schema model: one function per family, each building its
-mappings whole (nothing is changed once handed to the model)."""
+mappings whole (nothing is changed once handed to the model).
+
+The queries name other objects by OID; `Names` turns OIDs into the model's keys and `Comments` finds
+an object's comment, so that OIDs stay here and never reach the model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from policies.operations import ConstraintKind
@@ -26,8 +30,10 @@ from policies.schema import (
     relation_key,
 )
 
-Row = Any
-"""A row of `psycopg.rows.namedtuple_row`: fields named as the query's columns."""
+Row = tuple[Any, ...]
+"""A row of a catalog query, its columns in the order the query selects them (unpacked by name at
+the head of each loop: tuples are the cheapest rows to build, and a large schema has tens of
+thousands)."""
 
 OWNER = "$owner"
 """How privileges write the object's owner, whoever it is (aclitem text quotes a role name with any
@@ -61,6 +67,77 @@ def collation(schema: str | None, name: str | None) -> str | None:
     return name if schema == "pg_catalog" else key(str(schema), name)
 
 
+class Names:
+    """The key of each relation by OID: those in scope (tables, views, sequences, indexes) from their
+    own rows, those outside it (`add`) from one more query."""
+
+    def __init__(self, relations: Iterable[Row], indexes: Iterable[Row]) -> None:
+        self.keys: dict[int, str] = {row[0]: key(row[1], row[2]) for row in relations}  # oid, schema, name
+        self.keys.update((row[0], key(row[2], row[3])) for row in indexes)  # index oid, table oid, schema, name
+
+    def missing(self, oids: Iterable[int]) -> list[int]:
+        return sorted({oid for oid in oids if oid and oid not in self.keys})
+
+    def add(self, rows: Iterable[Row]) -> None:
+        self.keys.update((oid, key(schema, name)) for oid, schema, name in rows)
+
+    def __getitem__(self, oid: int) -> str:
+        return self.keys[oid]
+
+    def get(self, oid: int | None) -> str | None:
+        return self.keys[oid] if oid else None
+
+
+def scope(relations: Iterable[Row]) -> dict[str, str]:
+    """The OIDs in scope, by what the later queries read (`relations`: tables, views, materialized
+    views; `tables`: tables and partitioned tables; `indexed`: those that have indexes; `sequences`),
+    each as an `oid[]` literal (`{16390,16402}`: for thousands of OIDs, much cheaper to send than a
+    list the driver adapts element by element)."""
+    kinds = {"relations": "rpvm", "tables": "rp", "indexed": "rpm", "sequences": "S"}
+    return {
+        scope: "{" + ",".join([str(row[0]) for row in relations if row[3] in relkinds]) + "}"
+        for scope, relkinds in kinds.items()
+    }
+
+
+def references(relations: Iterable[Row], columns: Iterable[Row], constraints: Iterable[Row]) -> Iterator[int]:
+    """The OIDs of the relations rows name that may lie outside the scope: the table a foreign key
+    references, the sequence a default draws from, the relations a view reads."""
+    for *_, referenced_table, _columns, _index, _definition, _inherited in constraints:
+        yield referenced_table
+    for *_, sequence in columns:
+        yield sequence
+    for *_, depends_on, _acl, _owner_item in relations:
+        yield from depends_on or ()
+
+
+class Comments:
+    """Comments by (catalog, OID, column number; 0 for the object itself)."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.texts = {(catalog, oid, column): text for catalog, oid, column, text in rows}
+        self.found: dict[ObjectKey, str] = {}
+
+    def note(self, kind: str, name: str, catalog: str, oid: int, column: int = 0) -> None:
+        """Record the comment of object `oid` of `catalog`, if it has one, as (kind, name)."""
+        text = self.texts.get((catalog, oid, column))
+        if text is not None:
+            self.found[(kind, name)] = text
+
+
+class Attributes:
+    """The column names of each relation by `attnum` (relation OID -> attnum -> name), to name the
+    columns of keys, indexes and partition keys without a catalog lookup per row."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, dict[int, str]] = {}
+
+    def named(self, relation: int, attnums: Iterable[int]) -> tuple[str, ...]:
+        """The columns `attnums` name, `(expression)` for 0 (an expression of an index or key)."""
+        names = self.names.get(relation, {})
+        return tuple([names.get(attnum, "(expression)") for attnum in attnums])
+
+
 def privileges(acl: list[str], owner_item: str) -> tuple[str, ...]:
     """Sorted aclitem texts with the owner's role name written `OWNER` (`$owner`) as grantee and grantor.
 
@@ -92,104 +169,89 @@ def _privileges(acl: Iterable[str], owner_item: str) -> tuple[str, ...]:
     return tuple(sorted(items))
 
 
-def _comment(comments: dict[ObjectKey, str], kind: str, name: str, text: str | None) -> None:
-    if text is not None:
-        comments[(kind, name)] = text
-
-
 def sequences(
-    rows: Iterable[Row], comments: dict[ObjectKey, str], grants: dict[ObjectKey, tuple[str, ...]]
+    rows: Iterable[Row], names: Names
 ) -> tuple[dict[str, Sequence], dict[tuple[str, str], Identity]]:
     """The sequences, and the identity of each identity column ((table, column) -> `Identity`
     without `always`, which the column's own row gives)."""
     found: dict[str, Sequence] = {}
     identities: dict[tuple[str, str], Identity] = {}
-    for row in rows:
-        name = key(row.nspname, row.relname)
-        options = SequenceOptions(
-            row.data_type, row.seqstart, row.seqincrement, row.seqmin, row.seqmax, row.seqcache, row.seqcycle
-        )
-        owned_by = (key(row.owner_schema, row.owner_table), row.owner_column) if row.owner_table else None
-        found[name] = Sequence(name, owned_by, row.seqstart, bool(row.identity), options)
-        if row.identity and owned_by is not None:
+    for oid, data_type, start, increment, minimum, maximum, cache, cycle, identity, owner, owner_column in rows:
+        name = names[oid]
+        options = SequenceOptions(data_type, start, increment, minimum, maximum, cache, cycle)
+        owned_by = (names[owner], owner_column) if owner else None
+        found[name] = Sequence(name, owned_by, start, bool(identity), options)
+        if identity and owned_by is not None:
             identities[owned_by] = Identity(True, name, options)
-        _comment(comments, "sequence", name, row.comment)
-        grants[("sequence", name)] = privileges(row.acl, row.owner_item)
     return found, identities
-
-
-class Attributes:
-    """The column names of each relation by `attnum` (relation OID -> attnum -> name), to name the
-    columns of keys, indexes and partition keys without a catalog lookup per row."""
-
-    def __init__(self) -> None:
-        self.names: dict[int, dict[int, str]] = {}
-
-    def named(self, relation: int, attnums: Iterable[int]) -> tuple[str, ...]:
-        """The columns `attnums` name, `(expression)` for 0 (an expression of an index or key)."""
-        names = self.names.get(relation, {})
-        return tuple(names.get(attnum, "(expression)") for attnum in attnums)
 
 
 def columns(
     rows: Iterable[Row],
+    names: Names,
     identities: Mapping[tuple[str, str], Identity],
-    comments: dict[ObjectKey, str],
+    comments: Comments,
     attributes: Attributes,
 ) -> dict[str, dict[str, Column]]:
     """Each relation's columns in `attnum` order (relation key -> column name -> `Column`)."""
     found: dict[str, dict[str, Column]] = {}
-    relation_oid, relation, relation_columns, names = None, "", {}, {}
-    for row in rows:
-        if row.oid != relation_oid:  # rows come relation by relation
-            relation_oid, relation = row.oid, key(row.nspname, row.relname)
+    relation_oid, relation, relation_columns, attnames = None, "", {}, {}
+    for oid, attnum, column, type_name, not_null, default, kind, generated, coll_schema, coll_name, inherited, sequence in rows:
+        if oid != relation_oid:  # rows come relation by relation
+            relation_oid, relation = oid, names[oid]
             relation_columns = found[relation] = {}
-            names = attributes.names[row.oid] = {}
-        names[row.attnum] = row.attname
+            attnames = attributes.names[oid] = {}
+        attnames[attnum] = column
         identity = None
-        if row.identity:
-            known = identities.get((relation, row.attname))
+        if kind:  # attidentity: `a` always, `d` by default
+            known = identities.get((relation, column))
             if known is not None:
-                identity = known._replace(always=row.identity == "a")
-        relation_columns[row.attname] = Column(
-            row.attname,
-            row.type,
-            row.not_null,
-            row.default,
+                identity = known._replace(always=kind == "a")
+        relation_columns[column] = Column(
+            column,
+            type_name,
+            not_null,
+            default,
             identity,
-            row.generated,
-            key(row.sequence_schema, row.sequence_name) if row.sequence_name else None,
-            collation(row.collation_schema, row.collation_name) if row.collation_name else None,
-            row.inherited,
+            generated,
+            names.get(sequence),
+            collation(coll_schema, coll_name) if coll_name else None,
+            inherited,
         )
-        if row.comment is not None:
-            comments[("column", f"{relation}.{row.attname}")] = row.comment
+        comments.note("column", f"{relation}.{column}", "pg_class", oid, attnum)
     return found
 
 
 def constraints(
-    rows: Iterable[Row], comments: dict[ObjectKey, str], attributes: Attributes
-) -> dict[str, dict[str, Constraint]]:
-    """Each table's constraints (table key -> constraint name -> `Constraint`)."""
+    rows: Iterable[Row], names: Names, comments: Comments, attributes: Attributes
+) -> tuple[dict[str, dict[str, Constraint]], dict[int, str]]:
+    """Each table's constraints (table key -> constraint name -> `Constraint`), and the constraint
+    each index was made for (index OID -> constraint name)."""
     found: dict[str, dict[str, Constraint]] = {}
-    for row in rows:
-        table = key(row.nspname, row.relname)
-        kind = _CONSTRAINT_KINDS[row.contype]
-        columns = attributes.named(row.oid, row.columns or ())
-        found.setdefault(table, {})[row.conname] = Constraint(
-            row.conname,
+    made_for: dict[int, str] = {}
+    for (
+        constraint_oid, oid, name, contype, attnums, quoted_column, validated, referenced_table,
+        referenced_columns, index, definition, inherited,
+    ) in rows:  # fmt: skip
+        table = names[oid]
+        kind = _CONSTRAINT_KINDS[contype]
+        columns = attributes.named(oid, attnums or ())
+        found.setdefault(table, {})[name] = Constraint(
+            name,
             kind,
             columns,
-            validated=row.validated,
-            referenced_table=key(row.referenced_schema, row.referenced_name) if row.referenced_name else None,
-            referenced_columns=tuple(row.referenced_columns or ()),
-            not_null_column=_not_null_column(kind, columns, row.quoted_column, row.definition),
-            index_name=key(row.nspname, row.index_name) if row.index_name else None,
-            definition=row.definition,
-            inherited=row.inherited,
+            validated,
+            names.get(referenced_table),
+            tuple(referenced_columns or ()),
+            _not_null_column(kind, columns, quoted_column, definition),
+            names.get(index),
+            definition,
+            inherited,
         )
-        _comment(comments, "constraint", f"{table}.{row.conname}", row.comment)
-    return found
+        if index:
+            made_for[index] = name
+        comments.note("constraint", f"{table}.{name}", "pg_constraint", constraint_oid)
+    return found, made_for
 
 
 def _not_null_column(
@@ -209,136 +271,143 @@ def _not_null_column(
 
 def tables(
     rows: Iterable[Row],
+    names: Names,
     table_columns: Mapping[str, dict[str, Column]],
     table_constraints: Mapping[str, dict[str, Constraint]],
     attributes: Attributes,
-    comments: dict[ObjectKey, str],
-    grants: dict[ObjectKey, tuple[str, ...]],
-) -> dict[str, Table]:
-    """Tables, partitions, views and materialized views, in the order they were created."""
+    comments: Comments,
+) -> tuple[dict[str, Table], dict[ObjectKey, tuple[str, ...]]]:
+    """Tables, partitions, views and materialized views, in the order they were created, and the
+    privileges of each (and of each sequence)."""
     found: dict[str, Table] = {}
-    for row in rows:
-        name = key(row.nspname, row.relname)
-        options = sorted([*(row.options or ()), *(f"toast.{o}" for o in row.toast_options or ())])
+    grants: dict[ObjectKey, tuple[str, ...]] = {}
+    for (
+        oid, _schema, _name, relkind, unlogged, row_security, force_row_security, options, toast_options, parent,
+        partition_bound, partition_by, partition_key, definition, depends_on, acl, owner_item,
+    ) in rows:  # fmt: skip
+        name = names[oid]
+        kind = _OBJECT_KINDS[relkind]
+        grants[(kind, name)] = privileges(acl, owner_item)
+        comments.note(kind, name, "pg_class", oid)
+        if relkind == "S":
+            continue
         found[name] = Table(
             name,
             columns=table_columns.get(name, {}),
             constraints=table_constraints.get(name, {}),
-            kind=_RELATION_KINDS[row.relkind],
-            partition_key=attributes.named(row.oid, row.partition_key) if row.partition_key is not None else None,
-            parent=key(row.parent_schema, row.parent_name) if row.parent_name else None,
-            partition_by=row.partition_by,
-            partition_bound=row.partition_bound,
-            definition=row.definition,
-            unlogged=row.unlogged,
-            row_security=row.row_security,
-            force_row_security=row.force_row_security,
-            options=tuple(options),
-            depends_on=tuple(sorted({key(schema, relation) for schema, relation in row.depends_on or ()})),
+            kind=_RELATION_KINDS[relkind],
+            partition_key=attributes.named(oid, partition_key) if partition_key is not None else None,
+            parent=names.get(parent),
+            partition_by=partition_by,
+            partition_bound=partition_bound,
+            definition=definition,
+            unlogged=unlogged,
+            row_security=row_security,
+            force_row_security=force_row_security,
+            options=tuple(sorted([*(options or ()), *(f"toast.{o}" for o in toast_options or ())])),
+            depends_on=tuple(sorted({names[depended] for depended in depends_on or ()})),
         )
-        _comment(comments, _OBJECT_KINDS[row.relkind], name, row.comment)
-        grants[(_OBJECT_KINDS[row.relkind], name)] = privileges(row.acl, row.owner_item)
-    return found
+    return found, grants
 
 
-def indexes(rows: Iterable[Row], comments: dict[ObjectKey, str], attributes: Attributes) -> dict[str, Index]:
+def indexes(
+    rows: Iterable[Row], names: Names, made_for: Mapping[int, str], comments: Comments, attributes: Attributes
+) -> dict[str, Index]:
     found: dict[str, Index] = {}
-    for row in rows:
-        name = key(row.nspname, row.index_name)
+    for index_oid, oid, _schema, _name, attnums, key_columns, unique, partial, valid, definition, parent in rows:
+        name = names[index_oid]
         found[name] = Index(
             name,
-            key(row.nspname, row.table_name),
-            attributes.named(row.oid, row.columns[: row.key_columns]),
-            unique=row.unique,
-            partial=row.partial,
-            valid=row.valid,
-            definition=row.definition,
-            constraint=row.constraint_name,
-            parent=key(row.parent_schema, row.parent_name) if row.parent_name else None,
+            names[oid],
+            attributes.named(oid, attnums[:key_columns]),
+            unique,
+            partial,
+            valid,
+            False,  # only: see `Index`
+            definition,
+            made_for.get(index_oid),
+            names.get(parent),
         )
-        _comment(comments, "index", name, row.comment)
+        comments.note("index", name, "pg_class", index_oid)
     return found
 
 
 class Types:
     """Enums, domains, composite types and the keys of every other type (`Schema.types`)."""
 
-    def __init__(self, rows: Iterable[Row], comments: dict[ObjectKey, str]) -> None:
+    def __init__(self, rows: Iterable[Row], comments: Comments) -> None:
         self.enums: dict[str, tuple[str, ...]] = {}
         self.domains: dict[str, Domain] = {}
         self.composites: dict[str, CompositeType] = {}
         others: set[str] = set()
-        for row in rows:
-            name = key(row.nspname, row.typname)
-            if row.typtype == "e":
-                self.enums[name] = tuple(row.labels)
+        for (
+            oid, schema, type_name, typtype, typrelid, base_type, not_null, default, coll_schema, coll_name,
+            labels, attributes, constraints,
+        ) in rows:  # fmt: skip
+            name = key(schema, type_name)
+            if typtype == "e":
+                self.enums[name] = tuple(labels)
             else:
                 others.add(name)
-            if row.typtype == "d":
+            if typtype == "d":
                 self.domains[name] = Domain(
                     name,
-                    row.base_type,
-                    not_null=row.not_null,
-                    default=row.default,
-                    collation=collation(row.collation_schema, row.collation_name),
+                    base_type,
+                    not_null=not_null,
+                    default=default,
+                    collation=collation(coll_schema, coll_name),
                     constraints=tuple(
                         DomainConstraint(con_name, definition, validated == "true")
-                        for con_name, definition, validated in row.constraints
+                        for con_name, definition, validated in constraints
                     ),
                 )
-            elif row.typtype == "c":
-                attributes = []
-                for attribute, type_name, coll_schema, coll_name, comment in row.attributes:
-                    attributes.append((attribute, type_name, collation(coll_schema, coll_name)))
-                    _comment(comments, "column", f"{name}.{attribute}", comment)
-                self.composites[name] = CompositeType(name, tuple(attributes))
-            _comment(comments, "domain" if row.typtype == "d" else "type", name, row.comment)
+            elif typtype == "c":
+                found = []
+                for attnum, attribute, attribute_type, attribute_coll_schema, attribute_coll_name in attributes:
+                    found.append((attribute, attribute_type, collation(attribute_coll_schema, attribute_coll_name)))
+                    comments.note("column", f"{name}.{attribute}", "pg_class", typrelid, int(attnum))
+                self.composites[name] = CompositeType(name, tuple(found))
+            comments.note("domain" if typtype == "d" else "type", name, "pg_type", oid)
         self.others = frozenset(others)
 
 
-def functions(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str, Function]:
+def functions(rows: Iterable[Row], comments: Comments) -> dict[str, Function]:
     found: dict[str, Function] = {}
-    for row in rows:
-        name = key(row.nspname, row.proname)
-        signature = f"{name}({row.arguments})"
-        found[signature] = Function(name, signature, row.arguments, row.kind, row.definition)
-        _comment(comments, _FUNCTION_KINDS[row.kind], signature, row.comment)
+    for oid, schema, function, arguments, kind, definition in rows:
+        name = key(schema, function)
+        signature = f"{name}({arguments})"
+        found[signature] = Function(name, signature, arguments, kind, definition)
+        comments.note(_FUNCTION_KINDS[kind], signature, "pg_proc", oid)
     return found
 
 
-def triggers(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str, Trigger]:
+def triggers(rows: Iterable[Row], names: Names, comments: Comments) -> dict[str, Trigger]:
     found: dict[str, Trigger] = {}
-    for row in rows:
-        table = key(row.nspname, row.relname)
-        found[f"{table}.{row.tgname}"] = Trigger(row.tgname, table, row.definition, row.enabled)
-        _comment(comments, "trigger", f"{table}.{row.tgname}", row.comment)
+    for trigger_oid, oid, name, definition, enabled in rows:
+        table = names[oid]
+        found[f"{table}.{name}"] = Trigger(name, table, definition, enabled)
+        comments.note("trigger", f"{table}.{name}", "pg_trigger", trigger_oid)
     return found
 
 
-def policies(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> dict[str, RlsPolicy]:
+def policies(rows: Iterable[Row], names: Names, comments: Comments) -> dict[str, RlsPolicy]:
     found: dict[str, RlsPolicy] = {}
-    for row in rows:
-        table = key(row.nspname, row.relname)
-        found[f"{table}.{row.polname}"] = RlsPolicy(
-            row.polname,
-            table,
-            command=_POLICY_COMMANDS[row.polcmd],
-            permissive=row.polpermissive,
-            roles=tuple(sorted(row.roles)),
-            using=row.using_expression,
-            with_check=row.with_check,
+    for policy_oid, oid, name, command, permissive, roles, using, with_check in rows:
+        table = names[oid]
+        found[f"{table}.{name}"] = RlsPolicy(
+            name, table, _POLICY_COMMANDS[command], permissive, tuple(sorted(roles)), using, with_check
         )
-        _comment(comments, "policy", f"{table}.{row.polname}", row.comment)
+        comments.note("policy", f"{table}.{name}", "pg_policy", policy_oid)
     return found
 
 
-def schemas(rows: Iterable[Row], comments: dict[ObjectKey, str]) -> frozenset[str]:
-    names = set()
-    for row in rows:
-        names.add(row.nspname)
-        _comment(comments, "schema", row.nspname, row.comment)
-    return frozenset(names)
+def schemas(rows: Iterable[Row], comments: Comments) -> frozenset[str]:
+    found = set()
+    for oid, name in rows:
+        found.add(name)
+        comments.note("schema", name, "pg_namespace", oid)
+    return frozenset(found)
 
 
 def extensions(rows: Iterable[Row]) -> dict[str, Extension]:
-    return {row.extname: Extension(row.extname, row.nspname, row.extversion) for row in rows}
+    return {name: Extension(name, schema, version) for name, schema, version in rows}
