@@ -7,13 +7,16 @@ with one query per object family, each printing definitions by PostgreSQL's own 
 section 9.26 of the PostgreSQL documentation; the catalogs in chapter 51 "System Catalogs").
 
 * `_queries`: the SQL of each family, and the differences between server versions;
+* `_references`: keys by OID, comments, column names: what the families' rows share;
 * `_assemble`: the rows into the model's parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+import gc
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import pq
@@ -21,8 +24,10 @@ from psycopg.rows import tuple_row
 
 from policies.schema import Schema
 from reconciler.database.introspect import _assemble as assemble
+from reconciler.database.introspect import _references as references
 from reconciler.database.introspect._assemble import OWNER
 from reconciler.database.introspect._queries import SETTINGS, CatalogQueries
+from reconciler.database.introspect._references import Row
 
 __all__ = ["OWNER", "introspect"]
 
@@ -55,19 +60,43 @@ def introspect(
     back at the end, so the session's settings are left as they were. Raises `psycopg.Error` when a
     query fails (the connection lost, the caller's transaction already failed).
     """
+    excluded = [exclude_schemas] if isinstance(exclude_schemas, str) else list(exclude_schemas)
+    with _without_cyclic_gc():
+        return _build(_read(conn, excluded))
+
+
+class _Catalog(NamedTuple):
+    """The rows of every catalog query (see `_queries`), and the names of the relations they reference."""
+
+    relations: list[Row]
+    columns: list[Row]
+    constraints: list[Row]
+    indexes: list[Row]
+    sequences: list[Row]
+    triggers: list[Row]
+    policies: list[Row]
+    types: list[Row]
+    functions: list[Row]
+    schemas: list[Row]
+    extensions: list[Row]
+    comments: list[Row]
+    names: references.Names
+
+
+def _read(conn: psycopg.Connection[Any], excluded: list[str]) -> _Catalog:
+    """Every query in one transaction (or savepoint), rolled back at the end."""
     queries = CatalogQueries.for_server(conn.info.server_version)
     idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
-    excluded = [exclude_schemas] if isinstance(exclude_schemas, str) else list(exclude_schemas)
     with conn.transaction(force_rollback=True), conn.cursor(row_factory=tuple_row) as cursor:
         if idle:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(SETTINGS)
 
-        def rows(query: str, **params: object) -> list[Any]:
+        def rows(query: str, **params: object) -> list[Row]:
             return cursor.execute(query, {"excluded": excluded, **params}).fetchall()
 
         relations = rows(queries.relations)
-        in_scope = assemble.scope(relations)
+        in_scope = references.scope(relations)
         columns, constraints, indexes, sequences, triggers, policies = (
             rows(query, **in_scope)
             for query in (
@@ -75,38 +104,56 @@ def introspect(
                 queries.policies,
             )
         )
-        names = assemble.Names(relations, indexes)
-        outside = names.missing(assemble.references(relations, columns, constraints))
+        names = references.Names(relations, indexes)
+        outside = names.missing(references.referenced(relations, columns, constraints))
         if outside:
             names.add(rows(queries.names, oids=outside))
-        comments = assemble.Comments(rows(queries.comments))
-        types = assemble.Types(rows(queries.types), comments)
-        functions = assemble.functions(rows(queries.functions), comments)
-        schemas = assemble.schemas(rows(queries.schemas), comments)
-        extensions = assemble.extensions(rows(queries.extensions))
+        return _Catalog(
+            relations, columns, constraints, indexes, sequences, triggers, policies, rows(queries.types),
+            rows(queries.functions), rows(queries.schemas), rows(queries.extensions), rows(queries.comments), names,
+        )  # fmt: skip
 
-    attributes = assemble.Attributes()
-    all_sequences, identities = assemble.sequences(sequences, names)
-    table_columns = assemble.columns(columns, names, identities, comments, attributes)
-    table_constraints, made_for = assemble.constraints(constraints, names, comments, attributes)
-    tables, privileges = assemble.tables(relations, names, table_columns, table_constraints, attributes, comments)
-    all_indexes = assemble.indexes(indexes, names, made_for, comments, attributes)
-    all_triggers = assemble.triggers(triggers, names, comments)
-    all_policies = assemble.policies(policies, names, comments)
+
+def _build(catalog: _Catalog) -> Schema:
+    names, comments, attributes = catalog.names, references.Comments(catalog.comments), references.Attributes()
+    sequences, identities = assemble.sequences(catalog.sequences, names)
+    columns = assemble.columns(catalog.columns, names, identities, comments, attributes)
+    constraints, made_for = assemble.constraints(catalog.constraints, names, comments, attributes)
+    tables, privileges = assemble.tables(catalog.relations, names, columns, constraints, attributes, comments)
+    indexes = assemble.indexes(catalog.indexes, names, made_for, comments, attributes)
+    triggers = assemble.triggers(catalog.triggers, names, comments)
+    policies = assemble.policies(catalog.policies, names, comments)
+    types = assemble.Types(catalog.types, comments)
+    functions = assemble.functions(catalog.functions, comments)
+    schemas = assemble.schemas(catalog.schemas, comments)
     return Schema(
         tables=tables,
-        indexes=all_indexes,
-        sequences=all_sequences,
+        indexes=indexes,
+        sequences=sequences,
         enums=types.enums,
         types=types.others,
         schemas=schemas,
-        extensions=extensions,
+        extensions=assemble.extensions(catalog.extensions),
         complete=True,
         domains=types.domains,
         composites=types.composites,
         functions=functions,
-        triggers=all_triggers,
-        policies=all_policies,
+        triggers=triggers,
+        policies=policies,
         comments=comments.found,
         privileges=privileges,
     )
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while tens of thousands of rows and model tuples are
+    made: none of them forms a cycle, and with a large heap alive (another schema, say) the collections
+    they trigger took as long as building the model."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
