@@ -1,12 +1,13 @@
 """The catalog queries of introspection: one per object family, built once per server version.
 
-Every query starts from the same scope (`nsp`: the schemas introspected, `rel`: their tables, views,
-materialized views and sequences that no extension owns) and asks PostgreSQL to print each
-definition itself (`format_type`, `pg_get_expr`, `pg_get_*def`). A reference to another object
-comes back as its OID, named from the rows of its own family (or by `_NAMES` when it is outside
-the scope), and comments come from one query on `pg_description`: a join per row to name things
-costs more than the whole of some families on a schema of thousands of tables. OIDs never reach
-the model.
+The scope (`_SCOPE`: `nsp`, the schemas introspected; `rel`, their tables, views, materialized
+views and sequences that no extension owns) is worked out by the relations query, whose OIDs the
+queries of columns, constraints, indexes, sequences, triggers and policies then take (`_given`);
+types, functions and schemas filter by `nsp` themselves. Each asks PostgreSQL to print definitions
+itself (`format_type`, `pg_get_expr`, `pg_get_*def`). A reference to another object comes back as
+its OID, named from the rows of its own family (or by `_NAMES` when it is outside the scope), and
+comments come from one query on `pg_description`: a join per row to name things cost more than the
+whole of some families on a schema of thousands of tables. OIDs never reach the model.
 
 Where PostgreSQL versions differ, the difference is decided here and nowhere else
 (`CatalogQueries.for_server`):
