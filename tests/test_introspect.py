@@ -686,6 +686,22 @@ def test_the_history_schema_and_schemawardens_own_are_left_out(built: Built) -> 
     assert configured.tables["order_totals"].depends_on == ("shop.Order", "shop.customer")  # named all the same
 
 
+def test_what_the_scope_references_in_a_schema_left_out_is_named_all_the_same(built: Built) -> None:
+    with psycopg.connect(built.url) as conn:  # rolled back
+        conn.execute(
+            "CREATE SCHEMA hot; CREATE SCHEMA cold;"
+            "CREATE TABLE hot.events (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+            "CREATE TABLE cold.events_2020 PARTITION OF hot.events FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');"
+            "CREATE TABLE uses_history (n int DEFAULT nextval('drizzle.__drizzle_migrations_id_seq'))"
+        )
+        schema = introspect(conn, exclude_schemas=("drizzle", "schemawarden", "hot"))
+        conn.rollback()
+    assert "hot.events" not in schema.tables
+    assert schema.tables["cold.events_2020"].parent == "hot.events"
+    assert schema.indexes["cold.events_2020_pkey"].parent == "hot.events_pkey"
+    assert schema.tables["uses_history"].columns["n"].sequence == "drizzle.__drizzle_migrations_id_seq"
+
+
 # -- equality -------------------------------------------------------------------------------------
 
 

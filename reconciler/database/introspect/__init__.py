@@ -105,7 +105,7 @@ def _read(conn: psycopg.Connection[Any], excluded: list[str]) -> _Catalog:
             )
         )
         names = references.Names(relations, indexes)
-        outside = names.missing(references.referenced(relations, columns, constraints))
+        outside = names.missing(references.referenced(relations, columns, constraints, indexes, sequences))
         if outside:
             names.add(rows(queries.names, oids=outside))
         return _Catalog(

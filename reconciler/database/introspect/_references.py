@@ -60,15 +60,26 @@ def scope(relations: Iterable[Row]) -> dict[str, str]:
     }
 
 
-def referenced(relations: Iterable[Row], columns: Iterable[Row], constraints: Iterable[Row]) -> Iterator[int]:
+def referenced(
+    relations: Iterable[Row], columns: Iterable[Row], constraints: Iterable[Row], indexes: Iterable[Row],
+    sequences: Iterable[Row],
+) -> Iterator[int]:  # fmt: skip
     """The OIDs of the relations rows name that may lie outside the scope: the table a foreign key
-    references, the sequence a default draws from, the relations a view reads."""
+    references, the sequence a default draws from, the relations a view reads, a partition's parent
+    table and its index's parent index (the parent may be in a schema left out), the table owning a
+    sequence (an extension's, say)."""
     for *_, referenced_table, _columns, _index, _definition, _inherited in constraints:
         yield referenced_table
     for *_, sequence in columns:
         yield sequence
-    for *_, depends_on, _acl, _owner_item in relations:
+    for row in relations:
+        _oid, _schema, _name, _kind, _unlogged, _rls, _forced, _options, _toast, parent, *_, depends_on, _acl, _owner = row
+        yield parent
         yield from depends_on or ()
+    for *_, parent in indexes:
+        yield parent
+    for *_, owner, _owner_column in sequences:
+        yield owner
 
 
 class Comments:
