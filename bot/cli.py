@@ -24,6 +24,7 @@ EXIT_BROKEN_PIPE = 128 + 13
 """What a shell reports for a tool ended by SIGPIPE (141), when output stopped before the command ended."""
 
 RECONCILE_COMMANDS = frozenset({"plan", "apply", "status", "demo"})
+SERVICE_COMMANDS = frozenset({"setup", "serve", "worker"})
 OUR_LOGGERS = ("bot", "reconciler", "policies")
 """The loggers `-v` turns up; other libraries (psycopg, ...) stay at warnings."""
 
@@ -79,14 +80,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction)
     _add_verbose(parser, 0)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    if command != "check":
+    if command != "check" and command not in SERVICE_COMMANDS:
         from bot.commands import reconcile as reconcile_commands
 
         reconcile_commands.register(subparsers)
-    if command not in RECONCILE_COMMANDS:
+    if command not in RECONCILE_COMMANDS and command not in SERVICE_COMMANDS:
         from bot.commands import check
 
         check.register(subparsers)
+    if command not in RECONCILE_COMMANDS and command != "check":
+        from bot.commands import service
+
+        service.register(subparsers)
     for subparser in subparsers.choices.values():
         # After the subcommand too; SUPPRESS keeps a -v given before it (argparse would reset it).
         _add_verbose(subparser, argparse.SUPPRESS)

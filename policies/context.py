@@ -38,6 +38,27 @@ class TableSize:
 
 
 @dataclass(frozen=True)
+class ScratchFailure:
+    """A migration that PostgreSQL refused when it ran in a scratch database, on the schema the
+    migrations before it leave (found by `check --prove`): the statement's line in the file,
+    PostgreSQL's SQLSTATE, message, DETAIL and HINT."""
+
+    line: int
+    message: str
+    sqlstate: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        said = f"ERROR {self.sqlstate}: {self.message}" if self.sqlstate else f"ERROR: {self.message}"
+        if self.detail:
+            said += f" DETAIL: {self.detail}"
+        if self.hint:
+            said += f" HINT: {self.hint}"
+        return f"line {self.line}: {said}"
+
+
+@dataclass(frozen=True)
 class Context:
     """The circumstances of one analysis.
 
@@ -58,6 +79,8 @@ class Context:
       statements alone, and sets lock_timeout itself.
     * `unlisted_files`: SQL files of a drizzle journal folder that its journal does not list (paths
       as shown to the user): drizzle never applies them.
+    * `scratch_failures`: migration path -> how PostgreSQL refused it in a scratch database, on
+      the schema before it (`check --prove`).
     """
 
     pg_version: int = DEFAULT_PG_VERSION
@@ -72,6 +95,7 @@ class Context:
     migration_changes: Mapping[str, str] = field(default_factory=dict)
     applied_by: str = "drizzle"
     unlisted_files: tuple[str, ...] = ()
+    scratch_failures: Mapping[str, ScratchFailure] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not is_supported(self.pg_version):

@@ -87,9 +87,47 @@ class LockRef:
         return {"relation": self.relation, "mode": self.mode}
 
 
+class RollbackStatus(StrEnum):
+    """What the round trip in a scratch database proved of a migration's rollback.
+
+    * `verified`: the rollback ran and the schema came back exactly, and the migration applied
+      again after it; the migration destroys no data, so nothing is lost by going back;
+    * `irreversible`: the structure can be restored (the SQL is still given, and was run when the
+      proof got that far) but data cannot: `reason` names what is lost (a dropped column or table,
+      an enum value removed, values changed by an UPDATE);
+    * `failed`: the migration or its rollback did not run, or the schema did not come back;
+      `reason` holds PostgreSQL's error and the statement, or the differences left.
+    """
+
+    VERIFIED = "verified"
+    IRREVERSIBLE = "irreversible"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """The rollback of one migration: its SQL as a script (each statement ending with `;`, one per
+    line or more; empty when there is none), the status the proof gave it, why (for `irreversible`
+    and `failed`) and notes a person should read (column order no ALTER restores)."""
+
+    status: RollbackStatus
+    sql: str
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status.value, "sql": self.sql, "reason": self.reason, "notes": list(self.notes)}
+
+
 @dataclass(frozen=True)
 class StatementReport:
-    """What one statement does: its operations (JSON-ready), locks, rewrites and scans."""
+    """What one statement does: its operations (JSON-ready), locks, rewrites and scans.
+
+    With `check --prove`, `traced_locks` and `traced_rewrites` are what PostgreSQL really did when
+    the statement ran in a scratch database (`pg_locks` of our backend, relfilenodes), in the shapes
+    of `locks` and `rewrites`, and `trace_contradictions` says where the lock model's prediction
+    differs from it (a lock-model bug); all three are None without a proof.
+    """
 
     line: int
     sql: str
@@ -97,6 +135,9 @@ class StatementReport:
     locks: tuple[LockRef, ...] = ()
     rewrites: tuple[str, ...] = ()
     scans: tuple[str, ...] = ()
+    traced_locks: tuple[LockRef, ...] | None = None
+    traced_rewrites: tuple[str, ...] | None = None
+    trace_contradictions: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,17 +147,23 @@ class StatementReport:
             "locks": [lock.to_json() for lock in self.locks],
             "rewrites": list(self.rewrites),
             "scans": list(self.scans),
+            "traced_locks": None if self.traced_locks is None else [lock.to_json() for lock in self.traced_locks],
+            "traced_rewrites": None if self.traced_rewrites is None else list(self.traced_rewrites),
+            "trace_contradictions": None if self.trace_contradictions is None else list(self.trace_contradictions),
         }
 
 
 @dataclass(frozen=True)
 class FileReport:
-    """The judgement of one SQL file; `migration` is the journal tag when it belongs to one."""
+    """The judgement of one SQL file; `migration` is the journal tag when it belongs to one.
+
+    `rollback` is the proven rollback (`check --prove`), None without a proof."""
 
     path: str
     migration: str | None
     statements: tuple[StatementReport, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    rollback: Rollback | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,4 +171,5 @@ class FileReport:
             "migration": self.migration,
             "statements": [s.to_json() for s in self.statements],
             "findings": [f.to_json() for f in self.findings],
+            "rollback": None if self.rollback is None else self.rollback.to_json(),
         }

@@ -19,6 +19,8 @@ import pytest
 
 from reconciler.database.embedded import EmbeddedPostgres, drop_database, ensure_database, with_database
 
+pytest_plugins = ("fake_github.plugin",)  # the `fake_github` fixture: a fake GitHub over HTTP
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("SCHEMAWARDEN_SHARED_DIR") or ROOT.parent / "shared")  # worktrees elsewhere set it

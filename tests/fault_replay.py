@@ -50,7 +50,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from drizzle_harness import missing_extensions, node_database_url, schemawarden_command
+from drizzle_harness import missing_extensions, node_database_url, schema_dump, schemawarden_command
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = Path(os.environ.get("SCHEMAWARDEN_SHARED_DIR") or ROOT.parent / "shared") / "drizzle-histories"
@@ -206,42 +206,6 @@ def progress_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     if conn.execute("SELECT to_regclass('schemawarden.apply_progress')").fetchone() == (None,):
         return []
     return [tuple(r) for r in conn.execute("SELECT * FROM schemawarden.apply_progress")]
-
-
-_DUMP_NOISE = re.compile(
-    r"^(--.*|SET .*|SELECT pg_catalog\.set_config\(.*|SELECT pg_catalog\.setval\(.*|\\(un)?restrict .*)$"
-)
-
-
-def schema_dump(url: str) -> list[str]:
-    """`pg_dump --schema-only` without the audit schema: comments, SET lines, \\restrict lines,
-    sequence values and blank lines removed (nothing else differs between equal schemas)."""
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise RuntimeError("pg_dump is not on PATH: the fault replay compares schemas with it")
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    done = subprocess.run(
-        [
-            pg_dump,
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--exclude-schema=schemawarden",
-            "-d",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"pg_dump of {info.get('dbname')} failed ({done.returncode}): {done.stderr[-2000:]}"
-        )
-    return [line for line in done.stdout.splitlines() if line.strip() and not _DUMP_NOISE.match(line)]
 
 
 def dump_diff(want: list[str], got: list[str], limit: int = 60) -> str:

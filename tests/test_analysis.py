@@ -132,7 +132,8 @@ def test_schema_change_without_migration_is_reported_against_the_schema_file() -
 def test_report_json_follows_the_contract() -> None:
     report = analyze_sql("m.sql", 'ALTER TABLE "t" ADD COLUMN "c" uuid DEFAULT gen_random_uuid();', Context())
     data = report.to_json()
-    assert set(data) == {"path", "migration", "statements", "findings"}
+    assert set(data) == {"path", "migration", "statements", "findings", "rollback"}
+    assert data["rollback"] is None
     (statement,) = data["statements"]
     assert statement["operations"] == [
         {

@@ -13,7 +13,17 @@ import pytest
 
 from bot.render import FORMATS, markdown, render, summarize
 from bot.render.links import rule_anchor
-from policies.report import Category, FileReport, Finding, LockRef, SaferKind, Severity, StatementReport
+from policies.report import (
+    Category,
+    FileReport,
+    Finding,
+    LockRef,
+    Rollback,
+    RollbackStatus,
+    SaferKind,
+    Severity,
+    StatementReport,
+)
 from policies.rules import rule_by_code
 
 INDEX = Finding(
@@ -87,10 +97,15 @@ def test_json_follows_the_contract() -> None:
     assert doc["version"] == 1
     assert [f["path"] for f in doc["files"]] == [r.path for r in reports()]
     first = doc["files"][0]
-    assert set(first) == {"path", "migration", "statements", "findings"}
+    assert set(first) == {"path", "migration", "statements", "findings", "rollback"}
     assert first["migration"] == "0001_orders"
+    assert first["rollback"] is None  # only `check --prove` proves a rollback
     statement = first["statements"][1]
-    assert set(statement) == {"line", "sql", "operations", "locks", "rewrites", "scans"}
+    assert set(statement) == {
+        "line", "sql", "operations", "locks", "rewrites", "scans", "traced_locks", "traced_rewrites",
+        "trace_contradictions",
+    }
+    assert statement["traced_locks"] is None and statement["traced_rewrites"] is None
     assert statement["locks"] == [{"relation": "orders", "mode": "SHARE"}]
     assert statement["scans"] == ["orders"]
     assert statement["operations"][0]["kind"] == "create_index"
@@ -510,3 +525,68 @@ def test_a_long_statement_table_is_collapsed_keeping_what_locks_in_the_open() ->
     # Ten statements or fewer: the table stays open, whole.
     short = render("markdown", [FileReport("m.sql", None, statements[:10])])
     assert "<details>" not in short and short.count("| SELECT") == 0 and short.count("<code>SELECT") == 10
+
+
+def proven() -> list[FileReport]:
+    """The first report as `check --prove` gives it: a rollback and what the scratch database traced."""
+    first = reports()[0]
+    traced = replace(
+        first.statements[1],
+        traced_locks=(LockRef("orders", "SHARE"),),
+        traced_rewrites=(),
+        trace_contradictions=('the model predicts no rewrite of "orders"; PostgreSQL rewrote it',),
+    )
+    rollback = Rollback(
+        RollbackStatus.IRREVERSIBLE,
+        'DROP INDEX "orders_user_idx";\nCREATE TABLE "t" ("c" json);\n',
+        reason='data dropped: table "t"',
+        notes=('column "c" of "t" was re-added at the end (position 1 before)',),
+    )
+    return [replace(first, statements=(first.statements[0], traced), rollback=rollback)]
+
+
+def test_json_of_a_proof_has_the_rollback_and_the_traced_locks() -> None:
+    doc = json.loads(render("json", proven()))
+    file = doc["files"][0]
+    assert file["rollback"] == {
+        "status": "irreversible",
+        "sql": 'DROP INDEX "orders_user_idx";\nCREATE TABLE "t" ("c" json);\n',
+        "reason": 'data dropped: table "t"',
+        "notes": ['column "c" of "t" was re-added at the end (position 1 before)'],
+    }
+    statement = file["statements"][1]
+    assert statement["traced_locks"] == [{"relation": "orders", "mode": "SHARE"}]
+    assert statement["traced_rewrites"] == []
+    assert statement["trace_contradictions"] == ['the model predicts no rewrite of "orders"; PostgreSQL rewrote it']
+    assert file["statements"][0]["traced_locks"] is None  # a statement the proof did not reach
+
+
+def test_text_shows_the_rollback_status_reason_notes_and_sql() -> None:
+    out = render("text", proven())
+    assert 'migrations/0001_orders.sql: rollback irreversible: data dropped: table "t"' in out
+    assert "    note: column \"c\" of \"t\" was re-added at the end" in out
+    assert '    DROP INDEX "orders_user_idx";' in out
+    assert "migrations/0001_orders.sql:3: lock model contradicted by the trace: the model predicts no rewrite" in out
+
+
+def test_markdown_shows_the_rollback_sql_collapsed_and_the_trace_beside_the_prediction() -> None:
+    out = render("markdown", proven())
+    assert '**Rollback**: ⚠️ irreversible: data dropped: table "t"' in out
+    assert "<details><summary>Rollback SQL</summary>" in out
+    assert '```sql\nDROP INDEX "orders_user_idx";\nCREATE TABLE "t" ("c" json);\n```' in out
+    assert "| traced in a scratch database |" in out
+    assert "The lock model's prediction differs from what PostgreSQL did" in out
+    verified = replace(proven()[0], rollback=Rollback(RollbackStatus.VERIFIED, 'DROP TABLE "t";\n'))
+    assert "✅ verified (run in a scratch database" in render("markdown", [verified])
+
+
+def test_markdown_folds_the_rollback_sql_before_the_rollback_status() -> None:
+    """A large change folds the SQL (with the other details) but keeps every file's rollback status."""
+    many = [replace(proven()[0], path=f"migrations/{n:04}_x.sql") for n in range(60)]
+    whole = markdown.render(many, Severity.ERROR, limit=10**7)
+    assert whole.count("Rollback SQL") == 60
+    out = markdown.render(many, Severity.ERROR, limit=len(whole) // 2)
+    assert len(out) <= len(whole) // 2
+    assert out.count("### `migrations/") == 60
+    assert out.count("**Rollback**: ⚠️ irreversible") == 60
+    assert 0 < out.count("Rollback SQL") < 60

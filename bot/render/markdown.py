@@ -34,7 +34,15 @@ from functools import cached_property
 
 from bot.render.links import rule_url
 from bot.render.summary import ordered_findings, summarize
-from policies.report import FileReport, Finding, SaferKind, Severity, StatementReport
+from policies.report import (
+    FileReport,
+    Finding,
+    Rollback,
+    RollbackStatus,
+    SaferKind,
+    Severity,
+    StatementReport,
+)
 from policies.rules import rule_by_code
 
 GITHUB_COMMENT_LIMIT = 65536
@@ -48,6 +56,7 @@ COLLAPSE_OVER = 10
 """A file with more statements than this gets its statement table collapsed."""
 SQL_PREVIEW = 90
 _ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}  # noqa: RUF001
+_ROLLBACK_ICON = {RollbackStatus.VERIFIED: "✅", RollbackStatus.IRREVERSIBLE: "⚠️", RollbackStatus.FAILED: "🛑"}
 
 
 def comment_length(text: str) -> int:
@@ -174,6 +183,19 @@ class _FileParts:
     def table(self) -> str:
         return _statement_table(self.report, {f.line for f in self.findings if f.line is not None})
 
+    @cached_property
+    def contradictions(self) -> str:
+        """Statements whose trace in a scratch database contradicts the lock model (never folded:
+        each is a bug of the lock model that a reviewer must not trust blindly)."""
+        said = [
+            f"- line {s.line}: {_cell(text)}\n"
+            for s in self.report.statements
+            for text in s.trace_contradictions or ()
+        ]
+        if not said:
+            return ""
+        return "**The lock model's prediction differs from what PostgreSQL did** (trust the trace):\n\n" + "".join(said) + "\n"
+
     @property
     def has_table(self) -> bool:
         return bool(self.report.statements)
@@ -188,7 +210,8 @@ class _FileParts:
 
     @cached_property
     def has_details(self) -> bool:
-        return any(self.details)
+        rollback = self.report.rollback
+        return any(self.details) or (rollback is not None and bool(rollback.sql.strip()))
 
     def hidden_details(self, fold: _Fold) -> int:
         """Findings in the open whose details are folded away."""
@@ -216,6 +239,7 @@ class _FileParts:
         out = [self.heading]
         if fold.table and self.has_table:
             out.append(self.table)
+        out.append(self.contradictions)
         if not self.findings:
             out.append("No findings.\n\n")
         else:
@@ -228,6 +252,8 @@ class _FileParts:
                 out.append("\n")
         if self.infos and not fold.infos:
             out.append(f"- and {_plural(self.infos, 'info finding')} not shown\n\n")
+        if self.report.rollback is not None:
+            out.append(_rollback(self.report.rollback, with_sql=fold.details))
         return "".join(out)
 
     def size(self, fold: _Fold) -> int:
@@ -322,7 +348,13 @@ def _statement_table(report: FileReport, finding_lines: set[int]) -> str:
 
 
 def _table(statements: Sequence[StatementReport]) -> str:
-    rows = ["| line | statement | locks | rewrites / scans |", "|---:|---|---|---|"]
+    if any(statement.traced_locks is not None for statement in statements):
+        rows = [
+            "| line | statement | locks | rewrites / scans | traced in a scratch database |",
+            "|---:|---|---|---|---|",
+        ]
+    else:
+        rows = ["| line | statement | locks | rewrites / scans |", "|---:|---|---|---|"]
     rows += [_statement_row(statement) for statement in statements]
     return "\n".join(rows) + "\n"
 
@@ -359,7 +391,26 @@ def _statement_row(statement: StatementReport) -> str:
     locks = "<br>".join(f"{_cell(lock.mode)} on {_code(lock.relation)}" for lock in statement.locks)
     effects = [f"rewrites {_code(rel)}" for rel in statement.rewrites]
     effects += [f"scans {_code(rel)}" for rel in statement.scans]
-    return f"| {statement.line} | {_code(sql)} | {locks or '—'} | {'<br>'.join(effects) or '—'} |"
+    row = f"| {statement.line} | {_code(sql)} | {locks or '—'} | {'<br>'.join(effects) or '—'} |"
+    if statement.traced_locks is None:
+        return row
+    traced = [f"{_cell(lock.mode)} on {_code(lock.relation)}" for lock in statement.traced_locks]
+    traced += [f"rewrote {_code(rel)}" for rel in statement.traced_rewrites or ()]
+    return row + f" {'<br>'.join(traced) or '—'} |"
+
+
+def _rollback(rollback: Rollback, with_sql: bool) -> str:
+    """The rollback's status line (reason, notes) and, collapsed, its SQL (folded with the details)."""
+    head = f"**Rollback**: {_ROLLBACK_ICON[rollback.status]} {rollback.status.value}"
+    if rollback.status is RollbackStatus.VERIFIED:
+        head += " (run in a scratch database: the schema came back exactly, and the migration applied again)"
+    if rollback.reason:
+        head += f": {_cell(rollback.reason)}"
+    out = head + "\n"
+    out += "".join(f"- note: {_cell(note)}\n" for note in rollback.notes)
+    if with_sql and rollback.sql.strip():
+        out += "\n" + "".join(line[2:] + "\n" for line in _details("Rollback SQL", _fence(rollback.sql.rstrip())).splitlines())
+    return out + "\n"
 
 
 def _finding_head(finding: Finding, docs_url: str | None) -> str:

@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from policies.errors import MigrationSetError
 from policies.statements import Statement, split_chunks, split_statements
 
-SAMPLE_PROJECT = Path(__file__).resolve().parent / "sample"  # the bundled drizzle-kit sample (demo, tests)
+SAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "sample"  # the bundled drizzle-kit sample (demo, tests)
 JOURNAL = "meta/_journal.json"
 KNOWN_JOURNAL_VERSIONS = frozenset({"5", "6", "7"})
 POSTGRES_DIALECTS = frozenset({"postgresql", "pg"})
@@ -152,6 +153,17 @@ def snapshot_path(folder: Path, migration: Migration) -> Path | None:
     else:
         candidate = folder / migration.tag / "snapshot.json"
     return candidate if candidate.is_file() else None
+
+
+def read_snapshot(path: Path) -> dict[str, Any]:
+    """A drizzle-kit snapshot file parsed (an object with an `id`), or MigrationSetError naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MigrationSetError(str(path), f"cannot read the snapshot: {exc}", "Restore it from git") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise MigrationSetError(str(path), "not a drizzle-kit snapshot (no id)", "Restore it from git")
+    return data
 
 
 def _is_migration_file(relative: str) -> bool:

@@ -1,0 +1,57 @@
+"""SW611: a migration that PostgreSQL refused when it ran in a scratch database (`check --prove`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies.context import ScratchFailure
+from policies.report import Category, Severity
+from policies.rules._rule import Hit, Rule
+from policies.unit import MigrationUnit
+
+
+def check(unit: MigrationUnit) -> Iterator[Hit]:
+    failure = unit.context.scratch_failures.get(unit.path)
+    if failure is None:
+        return
+    statement = next((s for s in unit.statements if s.line == failure.line and not s.parsed.in_do_block), None)
+    if statement is not None and statement.refusals:
+        return  # SW609 already says why PostgreSQL refuses it, with the statement that works
+    yield Hit(
+        statement,
+        f"PostgreSQL refused this migration when it ran in a scratch database on the schema the "
+        f"migrations before it leave: {failure}. It will fail the same way in every environment; "
+        "the statements before it in its transaction are rolled back.",
+        line=failure.line,
+        no_recipe="fix the statement for the schema it meets (the error above says what PostgreSQL needs)",
+    )
+
+
+RULE = Rule(
+    code="SW611",
+    name="fails-in-scratch-database",
+    category=Category.PROCESS,
+    severity=Severity.ERROR,
+    summary="A migration must apply on the schema the migrations before it leave.",
+    rationale=(
+        "With `check --prove`, schemawarden builds the schema before each new migration in a "
+        "throw-away scratch database (the migrations before it, replayed) and runs the migration "
+        "there, statement by statement, as apply would. A statement PostgreSQL refuses there fails "
+        "in every environment: a column or table that does not exist, a cast PostgreSQL will not "
+        "make, a constraint the default values violate, a function the migration calls that nobody "
+        "created. This finding carries PostgreSQL's own SQLSTATE, message, DETAIL and HINT, at the "
+        "line of the statement. Where the static judgement already knew the refusal (SW609), only "
+        "SW609 is reported."
+    ),
+    safer='ALTER TABLE "todo" ADD COLUMN "priority" integer DEFAULT 0 NOT NULL;',
+    bad='ALTER TABLE "todo" ADD COLUMN "priority" integer NOT NULL;',
+    good='ALTER TABLE "todo" ADD COLUMN "priority" integer DEFAULT 0 NOT NULL;',
+    check=check,
+    bad_context={
+        "scratch_failures": {
+            "migrations/0001_example.sql": ScratchFailure(
+                1, 'column "priority" of relation "todo" contains null values', "23502"
+            )
+        }
+    },
+)
