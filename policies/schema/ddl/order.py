@@ -1,0 +1,272 @@
+"""The order PostgreSQL needs: drop dependents first, create dependencies first.
+
+Changes run in phases (`PHASES`), and within a phase in the differ's order, except where objects of
+one kind depend on each other: views (dropped readers first, created readers last, by
+`Table.depends_on`), tables (a table referenced by a dropped table's foreign key is dropped after
+it; tables referencing each other are dropped in one statement) and partitions (after their parent).
+
+The phases, in order:
+
+ 0  renames (schemas, then relations and types, then columns, constraints and enum values);
+ 1  drops of what depends on other objects: policies, triggers, views, foreign keys, other
+    constraints and indexes, sequence owners let go, partitions detached, columns, tables;
+    functions, domains and composite types that are made again under the same name;
+ 2  creates of what others depend on: schemas, extensions, enums, domains, composite types,
+    sequences, functions;
+ 3  tables, partitions attached, column changes, sequence owners;
+ 4  keys and indexes, then foreign keys and validations;
+ 5  views, indexes of materialized views, SQL functions that read the new relations;
+ 6  triggers, policies;
+ 7  drops of what nothing needs any more: functions, sequences, composite types, domains, enums,
+    extensions, schemas;
+ 8  comments, then privileges (revokes first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from policies.operations import ConstraintKind
+from policies.schema.changes import (
+    AddAttribute,
+    AddColumn,
+    AddConstraint,
+    AddDomainConstraint,
+    AddEnumValue,
+    AddIdentity,
+    AlterAttributeType,
+    AlterColumnType,
+    AlterIdentityOptions,
+    AlterPolicy,
+    AlterSequence,
+    AttachPartition,
+    Change,
+    ColumnOrder,
+    CreateComposite,
+    CreateDomain,
+    CreateEnum,
+    CreateExtension,
+    CreateFunction,
+    CreateIndex,
+    CreatePolicy,
+    CreateSchema,
+    CreateSequence,
+    CreateTable,
+    CreateTrigger,
+    CreateView,
+    DetachPartition,
+    DropAttribute,
+    DropColumn,
+    DropColumnDefault,
+    DropComposite,
+    DropConstraint,
+    DropDomain,
+    DropDomainConstraint,
+    DropEnum,
+    DropExtension,
+    DropFunction,
+    DropIdentity,
+    DropIndex,
+    DropNotNull,
+    DropPolicy,
+    DropSchema,
+    DropSequence,
+    DropTable,
+    DropTrigger,
+    DropView,
+    Grant,
+    RebuildEnum,
+    RenameColumn,
+    RenameConstraint,
+    RenameEnumValue,
+    RenameIndex,
+    RenamePolicy,
+    RenameSchema,
+    RenameSequence,
+    RenameTable,
+    RenameTrigger,
+    RenameType,
+    ReplaceFunction,
+    Revoke,
+    SetColumnCollation,
+    SetColumnDefault,
+    SetComment,
+    SetDomainDefault,
+    SetDomainNotNull,
+    SetExtensionSchema,
+    SetForceRowSecurity,
+    SetGeneratedExpression,
+    SetIdentityGeneration,
+    SetLogged,
+    SetNotNull,
+    SetRowSecurity,
+    SetSequenceOwner,
+    SetStorageOptions,
+    SetTriggerEnabled,
+    UpdateExtension,
+    ValidateConstraint,
+    ValidateDomainConstraint,
+)
+from policies.schema.model import Function, Table
+from policies.schema.renames import split_key
+from policies.schema.sqltext import mentions
+
+PHASES: Mapping[type[Change], int] = {
+    RenameSchema: 0, RenameTable: 1, RenameSequence: 1, RenameIndex: 1, RenameType: 1,
+    RenameColumn: 2, RenameConstraint: 2, RenameEnumValue: 2, RenameTrigger: 2, RenamePolicy: 2,
+    DropPolicy: 10, DropTrigger: 11, DropView: 12,
+    DropConstraint: 14, DropIndex: 14, DropDomainConstraint: 14,
+    DetachPartition: 15, DropColumn: 16, DropTable: 17,
+    CreateSchema: 20, CreateExtension: 21, SetExtensionSchema: 21, UpdateExtension: 21,
+    CreateEnum: 22, AddEnumValue: 22, RebuildEnum: 22,
+    CreateDomain: 23, SetDomainDefault: 23, SetDomainNotNull: 23, AddDomainConstraint: 23,
+    ValidateDomainConstraint: 23,
+    CreateComposite: 24, AddAttribute: 24, DropAttribute: 24, AlterAttributeType: 24,
+    CreateSequence: 25, AlterSequence: 25,
+    CreateFunction: 26, ReplaceFunction: 26,
+    CreateTable: 30, AttachPartition: 31,
+    AddColumn: 32, DropIdentity: 32, DropColumnDefault: 32, AlterColumnType: 32, SetColumnCollation: 32,
+    SetNotNull: 32, DropNotNull: 32, SetColumnDefault: 32, AddIdentity: 32, SetIdentityGeneration: 32,
+    AlterIdentityOptions: 32, SetGeneratedExpression: 32, SetLogged: 32, SetStorageOptions: 32,
+    SetRowSecurity: 32, SetForceRowSecurity: 32,
+    SetSequenceOwner: 33,
+    AddConstraint: 40, CreateIndex: 40, ValidateConstraint: 41,
+    CreateView: 50,
+    CreateTrigger: 60, SetTriggerEnabled: 60, CreatePolicy: 61, AlterPolicy: 61,
+    DropFunction: 70, DropSequence: 71, DropComposite: 72, DropDomain: 73, DropEnum: 74,
+    DropExtension: 75, DropSchema: 76,
+    SetComment: 80, Revoke: 81, Grant: 82,
+    ColumnOrder: 90,
+}
+"""The phase of each kind of change (see the module's docstring); a few depend on the change."""
+
+_EARLY_DROP = 18
+_LATE_FUNCTION = 52
+_VIEW_INDEX = 51
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the whole set of changes makes, which places some changes."""
+
+    views_made: frozenset[str]
+    relation_names: frozenset[str]
+    functions_made: frozenset[str]
+    domains_made: frozenset[str]
+    composites_made: frozenset[str]
+
+
+def _facts(changes: Sequence[Change]) -> _Facts:
+    views = {c.view.name for c in changes if isinstance(c, CreateView)}
+    tables = {c.table.name for c in changes if isinstance(c, CreateTable)}
+    return _Facts(
+        views_made=frozenset(views),
+        relation_names=frozenset(split_key(k)[1] for k in views | tables),
+        functions_made=frozenset(c.function.signature for c in changes if isinstance(c, CreateFunction)),
+        domains_made=frozenset(c.domain.name for c in changes if isinstance(c, CreateDomain)),
+        composites_made=frozenset(c.composite.name for c in changes if isinstance(c, CreateComposite)),
+    )
+
+
+def phase(change: Change, facts: _Facts) -> int:
+    """The phase a change runs in."""
+    if isinstance(change, DropConstraint) and change.constraint.kind is ConstraintKind.FOREIGN_KEY:
+        return 13
+    if isinstance(change, AddConstraint) and change.constraint.kind is ConstraintKind.FOREIGN_KEY:
+        return 41
+    if isinstance(change, SetSequenceOwner) and change.owned_by is None:
+        return 15  # let go before a column that would take the sequence with it is dropped
+    if isinstance(change, CreateIndex) and change.index.table in facts.views_made:
+        return _VIEW_INDEX
+    if isinstance(change, SetStorageOptions) and change.kind != "table":
+        return 50
+    if isinstance(change, CreateFunction) and _reads_new_relations(change.function, facts):
+        return _LATE_FUNCTION
+    if (
+        (isinstance(change, DropFunction) and change.function.signature in facts.functions_made)
+        or (isinstance(change, DropDomain) and change.name in facts.domains_made)
+        or (isinstance(change, DropComposite) and change.name in facts.composites_made)
+    ):
+        return _EARLY_DROP  # the same name is made again
+    return PHASES[type(change)]
+
+
+def _reads_new_relations(function: Function, facts: _Facts) -> bool:
+    """A SQL-language function whose body names a relation made here: PostgreSQL checks such a
+    body when the function is created (check_function_bodies), so it comes after them."""
+    definition = function.definition or ""
+    return " LANGUAGE sql" in definition and mentions(definition, facts.relation_names)
+
+
+def order(changes: Iterable[Change]) -> list[Change | tuple[DropTable, ...]]:
+    """The changes in the order they run; tables that reference each other come as one tuple."""
+    listed = list(changes)
+    facts = _facts(listed)
+    phases: dict[int, list[Change]] = {}
+    for change in listed:
+        phases.setdefault(phase(change, facts), []).append(change)
+    result: list[Change | tuple[DropTable, ...]] = []
+    for number in sorted(phases):
+        group = phases[number]
+        if number == PHASES[DropView]:
+            result += _by_depth([c for c in group if isinstance(c, DropView)], readers_first=True)
+        elif number == PHASES[CreateView]:
+            views = _by_depth([c for c in group if isinstance(c, CreateView)], readers_first=False)
+            result += views + [c for c in group if not isinstance(c, CreateView)]
+        elif number == PHASES[DropTable]:
+            result += _drop_order([c for c in group if isinstance(c, DropTable)])
+        elif number == PHASES[CreateTable]:
+            tables = [c for c in group if isinstance(c, CreateTable)]
+            tables.sort(key=lambda table: _parent_depth(table, tables))
+            result += tables
+        else:
+            result += group
+    return result
+
+
+def _by_depth(changes: Sequence[DropView | CreateView], *, readers_first: bool) -> list[Change]:
+    """Views ordered by how deep they read each other (readers first when dropping)."""
+    views: dict[str, Table] = {c.view.name: c.view for c in changes}
+    depths: dict[str, int] = {}
+
+    def depth(key: str, seen: frozenset[str] = frozenset()) -> int:
+        if key in depths:
+            return depths[key]
+        reads = [d for d in views[key].depends_on if d in views and d not in seen and d != key]
+        found = 1 + max((depth(d, seen | {key}) for d in reads), default=0)
+        depths[key] = found
+        return found
+
+    sign = -1 if readers_first else 1
+    keyed = sorted(enumerate(changes), key=lambda item: (sign * depth(item[1].view.name), item[0]))
+    return [change for _, change in keyed]
+
+
+def _drop_order(changes: list[DropTable]) -> list[Change | tuple[DropTable, ...]]:
+    """Dropped tables, each after the dropped tables whose foreign keys reference it; tables that
+    reference each other round a cycle go in one statement (PostgreSQL drops them together)."""
+    remaining = {c.table.name: c for c in changes}
+    result: list[Change | tuple[DropTable, ...]] = []
+    while remaining:
+        referenced = {
+            fk.referenced_table
+            for key, change in remaining.items()
+            for fk in change.table.foreign_keys()
+            if fk.referenced_table != key
+        }
+        free = [key for key in remaining if key not in referenced]
+        if not free:
+            result.append(tuple(remaining.values()))
+            break
+        for key in free:
+            result.append(remaining.pop(key))
+    return result
+
+
+def _parent_depth(change: CreateTable, group: list[CreateTable]) -> int:
+    parents = {c.table.name: c.table for c in group}
+    depth, table = 0, change.table
+    while table.parent in parents and depth < 32:
+        table, depth = parents[table.parent], depth + 1
+    return depth
