@@ -131,7 +131,9 @@ class Index(NamedTuple):
     `definition` is `pg_get_indexdef` (`CREATE UNIQUE INDEX a ON public.t USING btree (x)`),
     `constraint` the constraint the index was made for (a primary key, unique or exclusion
     constraint creates and drops it), `parent` the partitioned index this partition's index is
-    attached to (catalog).
+    attached to (catalog). `only` is what a statement says: the catalog keeps no trace of ON ONLY
+    once every partition's index is attached, so introspection leaves it false (an index on a
+    partitioned table still missing some partition's index is `valid=False`).
     """
 
     name: str
@@ -230,7 +232,8 @@ class Table(NamedTuple):
 
 
 class DomainConstraint(NamedTuple):
-    """A domain's CHECK (or NOT NULL on 17+) constraint: `definition` is `pg_get_constraintdef`."""
+    """A domain's CHECK constraint: `definition` is `pg_get_constraintdef`. A NOT NULL is
+    `Domain.not_null` on every version (from 17 PostgreSQL also keeps it as a named constraint)."""
 
     name: str
     definition: str
@@ -309,9 +312,10 @@ class Extension(NamedTuple):
 
 ObjectKey = tuple[str, str]
 """An object named for comments and privileges: (kind, key). Kinds are COMMENT ON's words in lower
-case: `table`, `view`, `materialized view`, `column` (key `table.column`), `index`, `sequence`,
-`constraint` (key `table.constraint`), `type` (enums and composites), `domain`, `function`,
-`procedure` (key the signature), `trigger` and `policy` (key `table.name`), `schema`."""
+case: `table`, `view`, `materialized view`, `column` (key `table.column`, or `type.attribute` for a
+composite type's attribute), `index`, `sequence`, `constraint` (key `table.constraint`), `type`
+(enums, composites, ranges and other types that are not domains), `domain`, `function`, `procedure`,
+`aggregate` (key the signature), `trigger` and `policy` (key `table.name`), `schema`."""
 
 
 class Schema(NamedTuple):
@@ -323,9 +327,11 @@ class Schema(NamedTuple):
 
     `comments` maps an object (`ObjectKey`) to its comment. `privileges` maps a table, view or
     sequence (`ObjectKey` of kind `table`, `view`, `materialized view`, `sequence`) to its access
-    privileges as sorted `aclitem` texts (`alice=arwdDxt/owner`), the owner's default privileges
+    privileges as sorted `aclitem` texts (`alice=arwdDxt/$owner`), the owner's default privileges
     written out (`acldefault`), so that an object whose privileges were never changed compares
-    equal to one granted exactly its defaults (catalog).
+    equal to one granted exactly its defaults; the object's owner, whoever it is, is written
+    `$owner` (no role prints so: aclitem quotes a name with a `$`), so that the same schema owned by
+    another role compares equal (catalog).
     """
 
     tables: Mapping[str, Table] = _NOTHING  # type: ignore[assignment]
@@ -333,7 +339,12 @@ class Schema(NamedTuple):
     sequences: Mapping[str, Sequence] = _NOTHING  # type: ignore[assignment]
     enums: Mapping[str, tuple[str, ...]] = _NOTHING  # type: ignore[assignment]
     types: frozenset[str] = frozenset()
+    """Keys of the user-defined types other than enums: domains, composites, ranges, base types
+    (domains and composites are detailed in `domains` and `composites` when introspected). Types
+    PostgreSQL makes with another (arrays, multiranges, a table's row type) are not listed."""
     schemas: frozenset[str] = frozenset()
+    """Schemas other than `public` (introspection: every schema but PostgreSQL's own, those left
+    out on purpose and those an extension created)."""
     extensions: Mapping[str, Extension] = _NOTHING  # type: ignore[assignment]
     complete: bool = False
     domains: Mapping[str, Domain] = _NOTHING  # type: ignore[assignment]
