@@ -382,7 +382,7 @@ class SetForceRowSecurity(Change):
 @dataclass(frozen=True, slots=True)
 class CreateView(Change):
     """`CREATE VIEW name [WITH (options)] AS query`, or `CREATE MATERIALIZED VIEW name AS query`
-    (the view's `Table`, `kind` `view` or `materialized view`)."""
+    (the view's `Table`, `kind` `view` or `materialized_view`)."""
 
     view: Table
 

@@ -51,7 +51,7 @@ from policies.schema.changes import (
 )
 from policies.schema.ddl.names import bare, collation, function_name, literal, qualified, quote_ident
 from policies.schema.ddl.relations import rename_statements, sequence_options
-from policies.schema.model import Function, ObjectKey, RlsPolicy, SequenceOptions, Trigger
+from policies.schema.model import OWNER, Function, ObjectKey, RlsPolicy, SequenceOptions, Trigger
 
 # -- schemas and extensions ------------------------------------------------------------------------
 
@@ -359,7 +359,7 @@ def object_name(target: ObjectKey) -> str:
     if kind in ("constraint", "trigger", "policy"):
         table, _, name = key.rpartition(".")
         return f"{kind.upper()} {quote_ident(name)} ON {qualified(table)}"
-    if kind in ("function", "procedure"):
+    if kind in ("function", "procedure", "aggregate"):
         return f"{kind.upper()} {function_name(key)}"
     if kind == "schema":
         return f"SCHEMA {quote_ident(key)}"
@@ -388,7 +388,12 @@ def _grant_target(target: ObjectKey) -> str:
 
 
 def _grantee(role: str) -> str:
-    return "PUBLIC" if role == "" else quote_ident(role)
+    """PUBLIC for the empty grantee, the session's role for the owner (introspection writes the
+    owner `$owner`; the SQL runs as the role that owns what it changes)."""
+    if role == "":
+        return "PUBLIC"
+    return "CURRENT_USER" if role == OWNER else quote_ident(role)
+
 
 
 def grant(change: Grant) -> list[str]:

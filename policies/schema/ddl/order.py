@@ -9,8 +9,9 @@ The phases, in order:
 
  0  renames (schemas, then relations and types, then columns, constraints and enum values);
  1  drops of what depends on other objects: policies, triggers, views, foreign keys, other
-    constraints and indexes, sequence owners let go, partitions detached, columns, tables;
-    functions, domains and composite types that are made again under the same name;
+    constraints and indexes, sequence owners let go, partitions detached, identities and defaults,
+    columns, tables; functions, domains, composite types and sequences that are made again under
+    the same name;
  2  creates of what others depend on: schemas, extensions, enums, domains, composite types,
     sequences, functions;
  3  tables, partitions attached, column changes, sequence owners;
@@ -126,7 +127,7 @@ PHASES: Mapping[type[Change], int] = {
     CreateSequence: 25, AlterSequence: 25,
     CreateFunction: 26, ReplaceFunction: 26,
     CreateTable: 30, AttachPartition: 31,
-    AddColumn: 32, DropIdentity: 32, DropColumnDefault: 32, AlterColumnType: 32, SetColumnCollation: 32,
+    DropIdentity: 16, DropColumnDefault: 16, AddColumn: 32, AlterColumnType: 32, SetColumnCollation: 32,
     SetNotNull: 32, DropNotNull: 32, SetColumnDefault: 32, AddIdentity: 32, SetIdentityGeneration: 32,
     AlterIdentityOptions: 32, SetGeneratedExpression: 32, SetLogged: 32, SetStorageOptions: 32,
     SetRowSecurity: 32, SetForceRowSecurity: 32,
@@ -155,6 +156,7 @@ class _Facts:
     functions_made: frozenset[str]
     domains_made: frozenset[str]
     composites_made: frozenset[str]
+    sequences_made: frozenset[str]
 
 
 def _facts(changes: Sequence[Change]) -> _Facts:
@@ -166,7 +168,21 @@ def _facts(changes: Sequence[Change]) -> _Facts:
         functions_made=frozenset(c.function.signature for c in changes if isinstance(c, CreateFunction)),
         domains_made=frozenset(c.domain.name for c in changes if isinstance(c, CreateDomain)),
         composites_made=frozenset(c.composite.name for c in changes if isinstance(c, CreateComposite)),
+        sequences_made=frozenset(_sequences_made(changes)),
     )
+
+
+def _sequences_made(changes: Sequence[Change]) -> Iterable[str]:
+    """Sequences the changes make: created, or behind an identity added or a table created."""
+    for change in changes:
+        if isinstance(change, CreateSequence):
+            yield change.sequence.name
+        elif isinstance(change, AddIdentity):
+            yield change.identity.sequence
+        elif isinstance(change, AddColumn) and change.column.identity:
+            yield change.column.identity.sequence
+        elif isinstance(change, CreateTable):
+            yield from (c.identity.sequence for c in change.table.columns.values() if c.identity)
 
 
 def phase(change: Change, facts: _Facts) -> int:
@@ -187,6 +203,7 @@ def phase(change: Change, facts: _Facts) -> int:
         (isinstance(change, DropFunction) and change.function.signature in facts.functions_made)
         or (isinstance(change, DropDomain) and change.name in facts.domains_made)
         or (isinstance(change, DropComposite) and change.name in facts.composites_made)
+        or (isinstance(change, DropSequence) and change.sequence.name in facts.sequences_made)
     ):
         return _EARLY_DROP  # the same name is made again
     return PHASES[type(change)]

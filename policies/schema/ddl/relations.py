@@ -119,7 +119,7 @@ def _alter_column(table: str, column: str) -> str:
 
 
 def _kind_word(kind: str) -> str:
-    return {"view": "VIEW", "materialized view": "MATERIALIZED VIEW"}.get(kind, "TABLE")
+    return {"view": "VIEW", "materialized_view": "MATERIALIZED VIEW"}.get(kind, "TABLE")
 
 
 # -- tables ----------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def create_view(change: CreateView) -> list[str]:
     view = change.view
     query = (view.definition or "").strip().removesuffix(";").rstrip()
     options = f" WITH ({', '.join(view.options)})" if view.options else ""
-    if view.kind == "materialized view":
+    if view.kind == "materialized_view":
         return [f"CREATE MATERIALIZED VIEW {qualified(view.name)}{options} AS\n{query}\nWITH DATA"]
     return [f"CREATE VIEW {qualified(view.name)}{options} AS\n{query}"]
 

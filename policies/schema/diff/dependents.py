@@ -14,8 +14,7 @@ it, never miss one.
 from __future__ import annotations
 
 from policies.schema.changes import CreateView, DropView
-from policies.schema.diff.state import Differ
-from policies.schema.diff.tables import VIEW_KINDS
+from policies.schema.diff.state import VIEW_KINDS, Differ
 from policies.schema.renames import split_key
 from policies.schema.sqltext import mentions
 

@@ -44,7 +44,7 @@ def _goes(d: Differ, target: ObjectKey) -> bool:
             or (kind == "trigger" and key in d.dropped_triggers)
             or (kind == "policy" and key in d.dropped_policies)
         )
-    if kind in ("function", "procedure"):
+    if kind in ("function", "procedure", "aggregate"):
         return key in d.dropped_functions
     return False
 
@@ -56,6 +56,8 @@ def exists(schema: Schema, target: ObjectKey) -> bool:
         return key in schema.tables
     if kind == "column":
         table, _, column = key.rpartition(".")
+        if table in schema.composites:
+            return any(attribute[0] == column for attribute in schema.composites[table].attributes)
         return column in getattr(schema.tables.get(table), "columns", {})
     if kind == "constraint":
         table, _, name = key.rpartition(".")
@@ -68,7 +70,7 @@ def exists(schema: Schema, target: ObjectKey) -> bool:
         return key in schema.enums or key in schema.composites
     if kind == "domain":
         return key in schema.domains
-    if kind in ("function", "procedure"):
+    if kind in ("function", "procedure", "aggregate"):
         return key in schema.functions
     if kind == "trigger":
         return key in schema.triggers

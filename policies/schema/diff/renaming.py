@@ -365,7 +365,7 @@ def _rename_constraint(a: Schema, table: Table, old: str, new: str) -> Schema:
     constraint = table.constraints[old]
     constraints = {(new if n == old else n): (c._replace(name=new) if n == old else c) for n, c in table.constraints.items()}
     indexes = dict(a.indexes)
-    index_key = relation_key(f"{split_key(key)[0]}.{constraint.index_name or old}")
+    index_key = constraint.index_name or join_key(split_key(key)[0], old)
     index = indexes.pop(index_key, None)
     if index is not None and index.constraint in (old, new):
         new_key = join_key(split_key(key)[0], new)

@@ -39,6 +39,15 @@ from policies.schema.changes import (
 )
 from policies.schema.model import ObjectKey, Schema
 
+MATERIALIZED_VIEW = "materialized_view"
+"""`Table.kind` of a materialized view (its `ObjectKey` kind is COMMENT ON's `materialized view`)."""
+VIEW_KINDS = frozenset({"view", MATERIALIZED_VIEW})
+
+
+def object_kind(table_kind: str) -> str:
+    """The `ObjectKey` kind of a relation of `Table.kind` `table_kind`."""
+    return "materialized view" if table_kind == MATERIALIZED_VIEW else table_kind
+
 
 @dataclass
 class Differ:
@@ -77,7 +86,7 @@ class Differ:
         elif isinstance(change, CreateView):
             key = change.view.name
             self.created_relations.add(key)
-            self.created.add((change.view.kind, key))
+            self.created.add((object_kind(change.view.kind), key))
             self.created.update(("column", f"{key}.{c}") for c in change.view.columns)
         elif isinstance(change, DropColumn):
             self.dropped_columns.add((change.table, change.column.name))

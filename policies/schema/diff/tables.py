@@ -34,12 +34,10 @@ from policies.schema.changes import (
     SetStorageOptions,
 )
 from policies.schema.diff.renaming import type_key
-from policies.schema.diff.state import Differ
+from policies.schema.diff.state import VIEW_KINDS, Differ
 from policies.schema.model import Column, Constraint, Index, SequenceOptions, Table
 from policies.schema.sqltext import mentions
 from policies.type_changes import CastVerdict, cast_path, cast_without_using, ends_in_cast_to
-
-VIEW_KINDS = frozenset({"view", "materialized view"})
 
 
 def diff_relations(d: Differ) -> None:

@@ -20,8 +20,8 @@ from psycopg import pq
 from psycopg.rows import namedtuple_row
 
 from policies.schema import ObjectKey, Schema
+from policies.schema.model import OWNER
 from reconciler.database.introspect import _assemble as assemble
-from reconciler.database.introspect._assemble import OWNER
 from reconciler.database.introspect._queries import SETTINGS, CatalogQueries
 
 __all__ = ["OWNER", "introspect"]

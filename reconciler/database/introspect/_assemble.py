@@ -25,13 +25,11 @@ from policies.schema import (
     Trigger,
     relation_key,
 )
+from policies.schema.model import OWNER
 
 Row = Any
 """A row of `psycopg.rows.namedtuple_row`: fields named as the query's columns."""
 
-OWNER = "$owner"
-"""How privileges write the object's owner, whoever it is (aclitem text quotes a role name with any
-character other than letters, digits and underscores, so no role prints as `$owner`)."""
 
 _CONSTRAINT_KINDS = {
     "p": ConstraintKind.PRIMARY_KEY,
