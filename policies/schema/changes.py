@@ -148,6 +148,29 @@ class RebuildEnum(Change):
 
 
 @dataclass(frozen=True, slots=True)
+class RebuildDomain(Change):
+    """A domain whose base type or collation changes while columns use it: `ALTER DOMAIN name
+    RENAME TO old_name; CREATE DOMAIN name ...`; the columns are converted by `AlterColumnType`
+    changes and `DropDomain(old_name)` ends it."""
+
+    domain: Domain
+    old_name: str
+    old_base_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildComposite(Change):
+    """A composite type whose attributes cannot be reached by adding, dropping and altering them
+    in place while columns use it: `ALTER TYPE name RENAME TO old_name; CREATE TYPE name AS (...)`;
+    the columns are converted attribute by attribute (`AlterColumnType` with a `ROW(...)` USING)
+    and `DropComposite(old_name)` ends it. `removed` are the attributes the new type lacks."""
+
+    composite: CompositeType
+    old_name: str
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RenameType(Change):
     """`ALTER TYPE old RENAME TO new` (`ALTER DOMAIN` for a domain; `SET SCHEMA` across schemas).
 

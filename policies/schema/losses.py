@@ -19,10 +19,13 @@ from policies.schema.changes import (
     AlterColumnType,
     Change,
     CreateTable,
+    DropAttribute,
     DropColumn,
     DropIdentity,
     DropSequence,
     DropTable,
+    RebuildComposite,
+    RebuildDomain,
     RebuildEnum,
 )
 from policies.schema.model import Column, Schema
@@ -75,6 +78,19 @@ def _reason(change: Change, a: Schema, recreated: set[str], readded: Mapping[tup
                 f"{'it' if len(change.removed) == 1 else 'them'} cannot be converted"
             )
         return None
+    if isinstance(change, RebuildComposite | DropAttribute):
+        name = change.composite.name if isinstance(change, RebuildComposite) else change.type
+        removed = change.removed if isinstance(change, RebuildComposite) else (change.attribute,)
+        users = [f"{t.name}.{c.name}" for t, c in a.uses_type(name)]
+        if removed and users:
+            return f"type {name} loses attribute {', '.join(removed)}: its values in {', '.join(users)} are lost"
+        return None
+    if isinstance(change, RebuildDomain) and is_narrowing(change.old_base_type, change.domain.base_type):
+        users = [f"{t.name}.{c.name}" for t, c in a.uses_type(change.domain.name)]
+        return (
+            f"domain {change.domain.name} changes type from {change.old_base_type} to {change.domain.base_type}: "
+            f"values of {', '.join(users)} that do not fit are refused or cut"
+        )
     if isinstance(change, AlterColumnType):
         return _type_loss(change)
     if isinstance(change, DropSequence):

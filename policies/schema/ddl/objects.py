@@ -31,6 +31,8 @@ from policies.schema.changes import (
     DropSequence,
     DropTrigger,
     Grant,
+    RebuildComposite,
+    RebuildDomain,
     RebuildEnum,
     RenameEnumValue,
     RenamePolicy,
@@ -120,6 +122,16 @@ def rename_enum_value(change: RenameEnumValue) -> list[str]:
 
 def rebuild_enum(change: RebuildEnum) -> list[str]:
     return [f"ALTER TYPE {qualified(change.name)} RENAME TO {bare(change.old_name)}", _enum(change.name, change.values)]
+
+
+def rebuild_domain(change: RebuildDomain) -> list[str]:
+    renamed = f"ALTER DOMAIN {qualified(change.domain.name)} RENAME TO {bare(change.old_name)}"
+    return [renamed, *create_domain(CreateDomain(change.domain))]
+
+
+def rebuild_composite(change: RebuildComposite) -> list[str]:
+    renamed = f"ALTER TYPE {qualified(change.composite.name)} RENAME TO {bare(change.old_name)}"
+    return [renamed, *create_composite(CreateComposite(change.composite))]
 
 
 def rename_type(change: RenameType) -> list[str]:

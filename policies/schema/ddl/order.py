@@ -9,9 +9,9 @@ The phases, in order:
 
  0  renames (schemas, then relations and types, then columns, constraints and enum values);
  1  drops of what depends on other objects: policies, triggers, views, foreign keys, other
-    constraints and indexes, sequence owners let go, partitions detached, identities and defaults,
-    columns, tables; functions, domains, composite types and sequences that are made again under
-    the same name;
+    constraints and indexes, sequence owners let go, partitions detached (then what they took
+    from their parent), identities and defaults, columns, tables; functions, domains, composite
+    types and sequences that are made again under the same name;
  2  creates of what others depend on: schemas, extensions, enums, domains, composite types,
     sequences, functions;
  3  tables, partitions attached, column changes, sequence owners;
@@ -77,6 +77,8 @@ from policies.schema.changes import (
     DropTrigger,
     DropView,
     Grant,
+    RebuildComposite,
+    RebuildDomain,
     RebuildEnum,
     RenameColumn,
     RenameConstraint,
@@ -118,33 +120,38 @@ PHASES: Mapping[type[Change], int] = {
     RenameColumn: 2, RenameConstraint: 2, RenameEnumValue: 2, RenameTrigger: 2, RenamePolicy: 2,
     DropPolicy: 10, DropTrigger: 11, DropView: 12,
     DropConstraint: 14, DropIndex: 14, DropDomainConstraint: 14,
-    DetachPartition: 15, DropColumn: 16, DropTable: 17,
-    CreateSchema: 20, CreateExtension: 21, SetExtensionSchema: 21, UpdateExtension: 21,
-    CreateEnum: 22, AddEnumValue: 22, RebuildEnum: 22,
-    CreateDomain: 23, SetDomainDefault: 23, SetDomainNotNull: 23, AddDomainConstraint: 23,
-    ValidateDomainConstraint: 23,
-    CreateComposite: 24, AddAttribute: 24, DropAttribute: 24, AlterAttributeType: 24,
-    CreateSequence: 25, AlterSequence: 25,
-    CreateFunction: 26, ReplaceFunction: 26,
-    CreateTable: 30, AttachPartition: 31,
-    DropIdentity: 16, DropColumnDefault: 16, AddColumn: 32, AlterColumnType: 32, SetColumnCollation: 32,
-    SetNotNull: 32, DropNotNull: 32, SetColumnDefault: 32, AddIdentity: 32, SetIdentityGeneration: 32,
-    AlterIdentityOptions: 32, SetGeneratedExpression: 32, SetLogged: 32, SetStorageOptions: 32,
-    SetRowSecurity: 32, SetForceRowSecurity: 32,
-    SetSequenceOwner: 33,
-    AddConstraint: 40, CreateIndex: 40, ValidateConstraint: 41,
-    CreateView: 50,
-    CreateTrigger: 60, SetTriggerEnabled: 60, CreatePolicy: 61, AlterPolicy: 61,
-    DropFunction: 70, DropSequence: 71, DropComposite: 72, DropDomain: 73, DropEnum: 74,
-    DropExtension: 75, DropSchema: 76,
-    SetComment: 80, Revoke: 81, Grant: 82,
-    ColumnOrder: 90,
+    DetachPartition: 15,
+    DropIdentity: 17, DropColumnDefault: 17, DropColumn: 18, DropTable: 19,
+    CreateSchema: 30, CreateExtension: 31, SetExtensionSchema: 31, UpdateExtension: 31,
+    CreateEnum: 32, AddEnumValue: 32, RebuildEnum: 32,
+    CreateDomain: 33, RebuildDomain: 33, SetDomainDefault: 33, SetDomainNotNull: 33, AddDomainConstraint: 33,
+    ValidateDomainConstraint: 33,
+    CreateComposite: 34, RebuildComposite: 34, AddAttribute: 34, DropAttribute: 34, AlterAttributeType: 34,
+    CreateSequence: 35, AlterSequence: 35,
+    CreateFunction: 36, ReplaceFunction: 36,
+    CreateTable: 40, AttachPartition: 41,
+    AddColumn: 42, AlterColumnType: 42, SetColumnCollation: 42, SetNotNull: 42, DropNotNull: 42,
+    SetColumnDefault: 42, AddIdentity: 42, SetIdentityGeneration: 42, AlterIdentityOptions: 42,
+    SetGeneratedExpression: 42, SetLogged: 42, SetStorageOptions: 42, SetRowSecurity: 42, SetForceRowSecurity: 42,
+    SetSequenceOwner: 43,
+    AddConstraint: 50, CreateIndex: 50, ValidateConstraint: 51,
+    CreateView: 60,
+    CreateTrigger: 70, SetTriggerEnabled: 70, CreatePolicy: 71, AlterPolicy: 71,
+    DropFunction: 80, DropSequence: 81, DropComposite: 82, DropDomain: 83, DropEnum: 84,
+    DropExtension: 85, DropSchema: 86,
+    SetComment: 90, Revoke: 91, Grant: 92,
+    ColumnOrder: 99,
 }
 """The phase of each kind of change (see the module's docstring); a few depend on the change."""
 
-_EARLY_DROP = 18
-_LATE_FUNCTION = 52
-_VIEW_INDEX = 51
+_FOREIGN_KEY_DROP = 13
+_OWNER_LET_GO = 15
+_AFTER_DETACH = 16
+_EARLY_DROP = 20
+_FOREIGN_KEY_ADD = 51
+_VIEW_OPTIONS = 60
+_VIEW_INDEX = 61
+_LATE_FUNCTION = 62
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class _Facts:
     """What the whole set of changes makes, which places some changes."""
 
     views_made: frozenset[str]
+    detached: frozenset[str]
     relation_names: frozenset[str]
     functions_made: frozenset[str]
     domains_made: frozenset[str]
@@ -164,6 +172,7 @@ def _facts(changes: Sequence[Change]) -> _Facts:
     tables = {c.table.name for c in changes if isinstance(c, CreateTable)}
     return _Facts(
         views_made=frozenset(views),
+        detached=frozenset(c.partition for c in changes if isinstance(c, DetachPartition)),
         relation_names=frozenset(split_key(k)[1] for k in views | tables),
         functions_made=frozenset(c.function.signature for c in changes if isinstance(c, CreateFunction)),
         domains_made=frozenset(c.domain.name for c in changes if isinstance(c, CreateDomain)),
@@ -187,16 +196,21 @@ def _sequences_made(changes: Sequence[Change]) -> Iterable[str]:
 
 def phase(change: Change, facts: _Facts) -> int:
     """The phase a change runs in."""
-    if isinstance(change, DropConstraint) and change.constraint.kind is ConstraintKind.FOREIGN_KEY:
-        return 13
+    if isinstance(change, DropConstraint):
+        if change.constraint.inherited and change.table in facts.detached:
+            return _AFTER_DETACH  # a partition's copy of its parent's key is its own once detached
+        if change.constraint.kind is ConstraintKind.FOREIGN_KEY:
+            return _FOREIGN_KEY_DROP
+    if isinstance(change, DropIndex) and change.index.parent and change.index.table in facts.detached:
+        return _AFTER_DETACH
     if isinstance(change, AddConstraint) and change.constraint.kind is ConstraintKind.FOREIGN_KEY:
-        return 41
+        return _FOREIGN_KEY_ADD
     if isinstance(change, SetSequenceOwner) and change.owned_by is None:
-        return 15  # let go before a column that would take the sequence with it is dropped
+        return _OWNER_LET_GO  # before a column that would take the sequence with it is dropped
     if isinstance(change, CreateIndex) and change.index.table in facts.views_made:
         return _VIEW_INDEX
     if isinstance(change, SetStorageOptions) and change.kind != "table":
-        return 50
+        return _VIEW_OPTIONS
     if isinstance(change, CreateFunction) and _reads_new_relations(change.function, facts):
         return _LATE_FUNCTION
     if (

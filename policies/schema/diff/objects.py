@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from policies.operations import quote_ident
 from policies.schema.changes import (
     AddAttribute,
@@ -27,6 +29,8 @@ from policies.schema.changes import (
     DropFunction,
     DropSchema,
     DropSequence,
+    RebuildComposite,
+    RebuildDomain,
     RebuildEnum,
     ReplaceFunction,
     SetColumnDefault,
@@ -39,7 +43,7 @@ from policies.schema.changes import (
 )
 from policies.schema.diff.renaming import type_key
 from policies.schema.diff.state import Differ
-from policies.schema.model import CompositeType, Domain, Function, Sequence
+from policies.schema.model import Column, CompositeType, Domain, Function, Sequence
 from policies.schema.names import NAME_LIMIT
 from policies.schema.renames import join_key, split_key
 
@@ -102,28 +106,42 @@ def _add_values(d: Differ, key: str, old: tuple[str, ...], new: tuple[str, ...])
 def _rebuild(d: Differ, key: str, old: tuple[str, ...], new: tuple[str, ...]) -> None:
     old_name = _spare_name(d, key)
     d.add(RebuildEnum(key, new, old_name, tuple(v for v in old if v not in new)))
+    for table, name, column, target in _users(d, key):
+        dims = "[]" * column.type.count("[]")
+        _convert(d, table, column, target, f"{quote_ident(name)}::text{dims}::{target.type}")
+    d.add(DropEnum(old_name, old))
+
+
+def _users(d: Differ, key: str) -> Iterator[tuple[str, str, Column, Column]]:
+    """(table, column name, column in `a`, column in `b`) of the columns of type `key` (or an
+    array of it) in both schemas, in tables this diff keeps: what a rebuilt type converts."""
     for table_key in sorted(d.b.tables.keys() & d.a.tables.keys()):
         if d.table_dropped(table_key):
             continue
         table, wanted = d.a.tables[table_key], d.b.tables[table_key]
         for name, column in table.columns.items():
             target = wanted.columns.get(name)
-            if target is None or column.inherited or type_key(column.type) != key or column.type != target.type:
-                continue
-            dims = "[]" * column.type.count("[]")
-            if column.default is not None:
-                d.add(DropColumnDefault(table_key, name))
-            using = f"{quote_ident(name)}::text{dims}::{target.type}"
-            d.add(AlterColumnType(table_key, name, column.type, target.type, using, target.collation))
-            if target.default is not None:
-                d.add(SetColumnDefault(table_key, name, target.default))
-    d.add(DropEnum(old_name, old))
+            if target is not None and not column.inherited and type_key(column.type) == key and column.type == target.type:
+                yield table_key, name, column, target
+
+
+def _convert(d: Differ, table: str, column: Column, target: Column, using: str) -> None:
+    """A column converted to its rebuilt type: its default off first (it is of the old type)."""
+    if column.default is not None:
+        d.add(DropColumnDefault(table, column.name))
+    d.add(AlterColumnType(table, column.name, column.type, target.type, using, target.collation))
+    if target.default is not None:
+        d.add(SetColumnDefault(table, column.name, target.default))
 
 
 def _spare_name(d: Differ, key: str) -> str:
-    """A free type name beside `key` for the old type while the new one is built."""
+    """A free type name beside `key` for the old type while the new one is built (types share
+    their names with tables, whose row types they would be)."""
     schema, name = split_key(key)
-    taken = d.a.enums.keys() | d.b.enums.keys() | d.a.domains.keys() | d.a.composites.keys() | d.a.tables.keys()
+    taken = {
+        *d.a.enums, *d.b.enums, *d.a.domains, *d.b.domains, *d.a.composites, *d.b.composites, *d.a.tables,
+        *d.b.tables, *d.a.types, *d.b.types,
+    }
     for number in range(100):
         suffix = "_old" if number == 0 else f"_old{number}"
         candidate = join_key(schema, name.encode()[: NAME_LIMIT - len(suffix)].decode(errors="ignore") + suffix)
@@ -136,17 +154,29 @@ def _spare_name(d: Differ, key: str) -> str:
 
 
 def diff_domains(d: Differ) -> None:
+    """Domains: created, dropped, altered; a new base type or collation rebuilds the domain and
+    converts its columns (through the text form of their values)."""
     for key in sorted(d.b.domains.keys() - d.a.domains.keys()):
         d.add(CreateDomain(d.b.domains[key]))
     for key in sorted(d.a.domains.keys() - d.b.domains.keys()):
         d.add(DropDomain(key))
     for key in sorted(d.a.domains.keys() & d.b.domains.keys()):
         old, new = d.a.domains[key], d.b.domains[key]
-        if old.base_type != new.base_type or old.collation != new.collation:
+        if old.base_type == new.base_type and old.collation == new.collation:
+            if old != new:
+                _domain(d, key, old, new)
+            continue
+        users = list(_users(d, key))
+        if not users:
             d.add(DropDomain(key))
             d.add(CreateDomain(new))
-        elif old != new:
-            _domain(d, key, old, new)
+            continue
+        old_name = _spare_name(d, key)
+        d.add(RebuildDomain(new, old_name, old.base_type))
+        for table, name, column, target in users:
+            dims = "[]" * column.type.count("[]")
+            _convert(d, table, column, target, f"{quote_ident(name)}::text{dims}::{target.type}")
+        d.add(DropDomain(old_name))
 
 
 def _domain(d: Differ, key: str, old: Domain, new: Domain) -> None:
@@ -186,21 +216,39 @@ def diff_composites(d: Differ) -> None:
 
 
 def _composite(d: Differ, key: str, old: CompositeType, new: CompositeType) -> None:
-    """Attributes dropped, changed in place, added last; any other order rebuilds the type."""
+    """Attributes dropped, changed in place, added last; any other order rebuilds the type, and
+    its columns are converted attribute by attribute (an attribute the old type lacks is NULL)."""
+    before = {name: (type_, collation) for name, type_, collation in old.attributes}
     wanted = {name: (type_, collation) for name, type_, collation in new.attributes}
-    kept = [name for name, _, _ in old.attributes if name in wanted]
-    added = [name for name, _, _ in new.attributes if name not in {n for n, _, _ in old.attributes}]
-    if kept + added != [name for name, _, _ in new.attributes]:
+    kept = [name for name in before if name in wanted]
+    added = [name for name in wanted if name not in before]
+    if kept + added == list(wanted):
+        for name, type_, collation in old.attributes:
+            if name not in wanted:
+                d.add(DropAttribute(key, name))
+            elif (type_, collation) != wanted[name]:
+                d.add(AlterAttributeType(key, name, wanted[name][0], wanted[name][1]))
+        for name in added:
+            d.add(AddAttribute(key, name, wanted[name][0], wanted[name][1]))
+        return
+    users = list(_users(d, key))
+    if not users:
         d.add(DropComposite(key))
         d.add(CreateComposite(new))
         return
-    for name, type_, collation in old.attributes:
-        if name not in wanted:
-            d.add(DropAttribute(key, name))
-        elif (type_, collation) != wanted[name]:
-            d.add(AlterAttributeType(key, name, wanted[name][0], wanted[name][1]))
-    for name in added:
-        d.add(AddAttribute(key, name, wanted[name][0], wanted[name][1]))
+    old_name = _spare_name(d, key)
+    d.add(RebuildComposite(new, old_name, tuple(name for name in before if name not in wanted)))
+    for table, name, column, target in users:
+        if column.type.endswith("[]"):
+            using = f"{quote_ident(name)}::text::{target.type}"  # arrays of rows: by their text form
+        else:
+            column_sql = quote_ident(name)
+            fields = ", ".join(
+                f"({column_sql}).{quote_ident(a)}::{t}" if a in before else f"NULL::{t}" for a, t, _ in new.attributes
+            )
+            using = f"CASE WHEN {column_sql}::text IS NULL THEN NULL ELSE ROW({fields})::{target.type} END"
+        _convert(d, table, column, target, using)
+    d.add(DropComposite(old_name))
 
 
 # -- sequences -------------------------------------------------------------------------------------

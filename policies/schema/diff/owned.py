@@ -19,6 +19,7 @@ from policies.schema.changes import (
     CreateIndex,
     CreatePolicy,
     CreateTrigger,
+    DetachPartition,
     DropConstraint,
     DropIndex,
     DropPolicy,
@@ -48,17 +49,19 @@ def _kept(d: Differ, key: str) -> bool:
     return key in d.a.tables and key in d.b.tables and key not in d.dropped_relations
 
 
-def _own(table: Table, foreign: bool) -> dict[str, Constraint]:
+def _own(table: Table, foreign: bool, detached: bool = False) -> dict[str, Constraint]:
+    """The table's constraints of one family (foreign keys or the others) that are its own: a
+    partition's copies of its parent's go with the parent, until the partition is detached."""
     return {
         name: c for name, c in table.constraints.items()
-        if not c.inherited and c.kind is not ConstraintKind.NOT_NULL
-        and (c.kind is ConstraintKind.FOREIGN_KEY) == foreign
+        if (detached or not c.inherited) and (c.kind is ConstraintKind.FOREIGN_KEY) == foreign
     }
 
 
 def _constraints(d: Differ, dropped_keys: set[tuple[str, frozenset[str]]], *, foreign: bool) -> None:
+    detached = {c.partition for c in d.changes if isinstance(c, DetachPartition)}
     for key in sorted(d.a.tables.keys() | d.b.tables.keys()):
-        old = _own(d.a.tables[key], foreign) if _kept(d, key) else {}
+        old = _own(d.a.tables[key], foreign, key in detached) if _kept(d, key) else {}
         new = _own(d.b.tables[key], foreign) if key in d.b.tables else {}
         for name in sorted(old.keys() - new.keys()):
             _drop_constraint(d, key, old[name], dropped_keys)

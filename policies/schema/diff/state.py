@@ -33,6 +33,8 @@ from policies.schema.changes import (
     DropTable,
     DropTrigger,
     DropView,
+    RebuildComposite,
+    RebuildDomain,
     RebuildEnum,
     SetColumnCollation,
     SetGeneratedExpression,
@@ -122,9 +124,10 @@ class Differ:
             self.created.add(("sequence", change.sequence.name))
         elif isinstance(change, CreateEnum | RebuildEnum):
             self.created.add(("type", change.name))
-        elif isinstance(change, CreateComposite):
+        elif isinstance(change, CreateComposite | RebuildComposite):
             self.created.add(("type", change.composite.name))
-        elif isinstance(change, CreateDomain):
+            self.created.update(("column", f"{change.composite.name}.{a[0]}") for a in change.composite.attributes)
+        elif isinstance(change, CreateDomain | RebuildDomain):
             self.created.add(("domain", change.domain.name))
         elif isinstance(change, CreateSchema):
             self.created.add(("schema", change.name))

@@ -111,32 +111,29 @@ def _table(d: Differ, old: Table, new: Table) -> None:
 
 
 def diff_columns(d: Differ, old: Table, new: Table) -> None:
-    """The columns of a table in both schemas: dropped, added, changed; then the order they end in."""
+    """The columns of a table in both schemas: dropped, added, changed; then the order they end in.
+
+    A column that turns generated or plain is dropped and added again, and so is a generated
+    column that reads a column whose type changes (PostgreSQL refuses that type change: "cannot
+    alter type of a column used by a generated column")."""
     key = new.name
-    readded: list[str] = []
+    both = [n for n, c in new.columns.items() if n in old.columns and not c.inherited]
+    retyped = {
+        n for n in both
+        if not new.columns[n].generated
+        and (old.columns[n].type, old.columns[n].collation) != (new.columns[n].type, new.columns[n].collation)
+    }
+    readded = [
+        n for n in both
+        if old.columns[n].generated != new.columns[n].generated
+        or (new.columns[n].generated and mentions(old.columns[n].default, retyped - {n}))
+    ]
     for name, column in old.columns.items():
-        if name not in new.columns and not column.inherited:
+        if (name not in new.columns and not column.inherited) or name in readded:
             d.add(DropColumn(key, column))
-    for name, column in new.columns.items():
-        before = old.columns.get(name)
-        if before is None or column.inherited:
-            continue
-        if before.generated != column.generated:
-            d.add(DropColumn(key, before))
-            readded.append(name)
-        else:
-            _column(d, key, before, column)
-    # a generated column reading a column whose type changes cannot stay (PostgreSQL refuses the
-    # type change): it is dropped and added again
-    retyped = {c for t, c in d.retyped_columns if t == key}
-    for name, column in new.columns.items():
-        before = old.columns.get(name)
-        if (
-            before is not None and before.generated and column.generated and name not in readded
-            and name not in retyped and mentions(before.default, retyped)
-        ):
-            d.add(DropColumn(key, before))
-            readded.append(name)
+    for name in both:
+        if name not in readded:
+            _column(d, key, old.columns[name], new.columns[name])
     added = [n for n, c in new.columns.items() if (n not in old.columns and not c.inherited) or n in readded]
     for name in sorted(added, key=lambda n: new.columns[n].generated):  # generated ones read the others
         d.add(AddColumn(key, new.columns[name]))
