@@ -256,6 +256,8 @@ CASES = [
          "CREATE FUNCTION g(a int) RETURNS bigint LANGUAGE sql AS 'SELECT a::bigint'; DROP PROCEDURE p(int);"),
     Case("sql function reading a new table", "", "CREATE TABLE t (id int); CREATE FUNCTION n() RETURNS bigint LANGUAGE sql "
          "AS 'SELECT count(*) FROM t';", lost=('table t is dropped',)),
+    Case("sql function and its table dropped", "CREATE TABLE t (id int); CREATE FUNCTION n() RETURNS bigint LANGUAGE sql "
+         "AS $$SELECT count(*) FROM t$$; CREATE VIEW v AS SELECT n();", "DROP VIEW v; DROP FUNCTION n(); DROP TABLE t;"),
     Case("trigger calling a function that changes", "CREATE TABLE t (id int); CREATE FUNCTION trg() RETURNS trigger "
          "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER t1 AFTER INSERT ON t FOR EACH ROW EXECUTE PROCEDURE trg();",
          "DROP TRIGGER t1 ON t; CREATE TRIGGER t1 BEFORE INSERT OR UPDATE OF id ON t FOR EACH ROW WHEN (NEW.id > 0) "

@@ -39,19 +39,34 @@ def _tokens(text: str) -> tuple[tuple[str, str, int, int], ...]:
         return ()
 
 
-def words(text: str) -> Iterator[Word]:
-    """The identifiers and non-reserved keywords of `text` (those that can be names), in order."""
+def words(text: str, *, strings: bool = False) -> Iterator[Word]:
+    """The identifiers and non-reserved keywords of `text` (those that can be names), in order;
+    with `strings`, also those inside string constants (a function's body), positions then being
+    those of the string."""
     for name, kind, start, end in _tokens(text):
         raw = text[start:end]
-        if name == "IDENT" and raw.startswith('"'):
+        if strings and name == "SCONST":
+            yield from (w._replace(start=start, end=end) for w in words(_string_value(raw), strings=True))
+        elif name == "IDENT" and raw.startswith('"'):
             yield Word(raw[1:-1].replace('""', '"'), start, end)
         elif name == "IDENT" or kind in _KEYWORD_NAMES:
             yield Word(raw.lower(), start, end)
 
 
-def mentions(text: str | None, names: frozenset[str] | set[str]) -> bool:
-    """Whether the text names any of `names` (as a word, not inside a string)."""
-    return bool(text) and any(word.value in names for word in words(text or ""))
+def _string_value(raw: str) -> str:
+    """The text inside a string constant: `$tag$...$tag$` or `'...'` (quotes doubled)."""
+    if raw.startswith("$"):
+        tag_end = raw.index("$", 1) + 1
+        return raw[tag_end : len(raw) - tag_end]
+    if raw[:1] in "eE":
+        raw = raw[1:]
+    return raw[1:-1].replace("''", "'") if raw.startswith("'") else raw
+
+
+def mentions(text: str | None, names: frozenset[str] | set[str], *, strings: bool = False) -> bool:
+    """Whether the text names any of `names` as a word (with `strings`, inside string constants
+    too: a function's body)."""
+    return bool(text) and any(word.value in names for word in words(text or "", strings=strings))
 
 
 def replace_names(text: str, mapping: Mapping[str, str], *, qualifiers_only: bool = False) -> str:

@@ -16,7 +16,8 @@ The phases, in order:
     sequences, functions;
  3  tables, partitions attached, column changes, sequence owners;
  4  keys and indexes, then foreign keys and validations;
- 5  views, indexes of materialized views, SQL functions that read the new relations;
+ 5  views and the SQL functions that read new relations (each after what it names), then
+    indexes of materialized views;
  6  triggers, policies;
  7  drops of what nothing needs any more: functions, sequences, composite types, domains, enums,
     extensions, schemas;
@@ -113,7 +114,7 @@ from policies.schema.changes import (
 )
 from policies.schema.model import Function, Table
 from policies.schema.renames import split_key
-from policies.schema.sqltext import mentions
+from policies.schema.sqltext import mentions, words
 
 PHASES: Mapping[type[Change], int] = {
     RenameSchema: 0, RenameTable: 1, RenameSequence: 1, RenameIndex: 1, RenameType: 1,
@@ -151,7 +152,7 @@ _EARLY_DROP = 20
 _FOREIGN_KEY_ADD = 51
 _VIEW_OPTIONS = 60
 _VIEW_INDEX = 61
-_LATE_FUNCTION = 62
+_LATE_FUNCTION = 60  # with the views, ordered among them by what each reads
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def _reads_new_relations(function: Function, facts: _Facts) -> bool:
     """A SQL-language function whose body names a relation made here: PostgreSQL checks such a
     body when the function is created (check_function_bodies), so it comes after them."""
     definition = function.definition or ""
-    return " LANGUAGE sql" in definition and mentions(definition, facts.relation_names)
+    return " LANGUAGE sql" in definition and mentions(definition, facts.relation_names, strings=True)
 
 
 def order(changes: Iterable[Change]) -> list[Change | tuple[DropTable, ...]]:
@@ -244,7 +245,9 @@ def order(changes: Iterable[Change]) -> list[Change | tuple[DropTable, ...]]:
             result += _by_depth([c for c in group if isinstance(c, DropView)], readers_first=True)
         elif number == PHASES[CreateView]:
             views = _by_depth([c for c in group if isinstance(c, CreateView)], readers_first=False)
-            result += views + [c for c in group if not isinstance(c, CreateView)]
+            functions = [c for c in group if isinstance(c, CreateFunction)]
+            result += _readers_last([*views, *functions])
+            result += [c for c in group if not isinstance(c, CreateView | CreateFunction)]
         elif number == PHASES[DropTable]:
             result += _drop_order([c for c in group if isinstance(c, DropTable)])
         elif number == PHASES[CreateTable]:
@@ -272,6 +275,41 @@ def _by_depth(changes: Sequence[DropView | CreateView], *, readers_first: bool) 
     sign = -1 if readers_first else 1
     keyed = sorted(enumerate(changes), key=lambda item: (sign * depth(item[1].view.name), item[0]))
     return [change for _, change in keyed]
+
+
+def _readers_last(items: list[Change]) -> list[Change]:
+    """Views and SQL functions, each after those it names (a view calling a function, a function
+    reading a view), otherwise in the order given; a cycle keeps the order given."""
+    names = {id(item): _made_name(item) for item in items}
+    remaining = list(items)
+    result: list[Change] = []
+    while remaining:
+        pending = {names[id(item)] for item in remaining}
+        ready = next(
+            (item for item in remaining if not (_named_in(item) & (pending - {names[id(item)]}))), remaining[0]
+        )
+        remaining.remove(ready)
+        result.append(ready)
+    return result
+
+
+def _made_name(item: Change) -> str:
+    if isinstance(item, CreateView):
+        return split_key(item.view.name)[1]
+    if isinstance(item, CreateFunction):
+        return split_key(item.function.name)[1]
+    return ""
+
+
+def _named_in(item: Change) -> frozenset[str]:
+    """The words of a view's query or a function's definition (its body included)."""
+    if isinstance(item, CreateView):
+        return frozenset(w.value for w in words(item.view.definition or ""))
+    if isinstance(item, CreateFunction):
+        return frozenset(w.value for w in words(item.function.definition or "", strings=True)) - {
+            split_key(item.function.name)[1]
+        }
+    return frozenset()
 
 
 def _drop_order(changes: list[DropTable]) -> list[Change | tuple[DropTable, ...]]:
