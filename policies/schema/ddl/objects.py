@@ -52,8 +52,8 @@ from policies.schema.changes import (
     ValidateDomainConstraint,
 )
 from policies.schema.ddl.names import bare, collation, function_name, literal, qualified, quote_ident
-from policies.schema.ddl.relations import rename_statements, sequence_options
-from policies.schema.model import OWNER, Function, ObjectKey, RlsPolicy, SequenceOptions, Trigger
+from policies.schema.ddl.relations import changed_sequence_options, rename_statements, sequence_options
+from policies.schema.model import OWNER, Function, ObjectKey, RlsPolicy, Trigger
 
 # -- schemas and extensions ------------------------------------------------------------------------
 
@@ -236,25 +236,8 @@ def alter_sequence(change: AlterSequence) -> list[str]:
         retyped = new.data_type != old.data_type
         if retyped:
             words.append(f"AS {new.data_type}")
-        words += _changed_options(new, old, limits=retyped)
+        words += changed_sequence_options(new, old, limits=retyped)
     return [" ".join([f"ALTER SEQUENCE {qualified(change.name)}", *words])] if words else []
-
-
-def _changed_options(new: SequenceOptions, old: SequenceOptions, *, limits: bool) -> list[str]:
-    words = []
-    if new.start != old.start:
-        words.append(f"START WITH {new.start}")
-    if new.increment != old.increment:
-        words.append(f"INCREMENT BY {new.increment}")
-    if limits or new.minimum != old.minimum:
-        words.append(f"MINVALUE {new.minimum}")
-    if limits or new.maximum != old.maximum:
-        words.append(f"MAXVALUE {new.maximum}")
-    if new.cache != old.cache:
-        words.append(f"CACHE {new.cache}")
-    if new.cycle != old.cycle:
-        words.append("CYCLE" if new.cycle else "NO CYCLE")
-    return words
 
 
 def set_sequence_owner(change: SetSequenceOwner) -> list[str]:

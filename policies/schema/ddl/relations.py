@@ -79,6 +79,25 @@ def sequence_options(options: SequenceOptions, data_type: str | None = None, *, 
     return words
 
 
+def changed_sequence_options(new: SequenceOptions, old: SequenceOptions, *, limits: bool = False) -> list[str]:
+    """ALTER SEQUENCE's words for the options of `new` that differ from `old` (both limits with
+    `limits`: a new data type checks them)."""
+    words = []
+    if new.start != old.start:
+        words.append(f"START WITH {new.start}")
+    if new.increment != old.increment:
+        words.append(f"INCREMENT BY {new.increment}")
+    if limits or new.minimum != old.minimum:
+        words.append(f"MINVALUE {new.minimum}")
+    if limits or new.maximum != old.maximum:
+        words.append(f"MAXVALUE {new.maximum}")
+    if new.cache != old.cache:
+        words.append(f"CACHE {new.cache}")
+    if new.cycle != old.cycle:
+        words.append("CYCLE" if new.cycle else "NO CYCLE")
+    return words
+
+
 def identity_clause(identity: Identity, column_type: str) -> str:
     """`GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY (SEQUENCE NAME s ...)`."""
     words = [f"SEQUENCE NAME {qualified(identity.sequence)}"]
@@ -268,20 +287,7 @@ def set_identity_generation(change: SetIdentityGeneration) -> list[str]:
 
 
 def alter_identity_options(change: AlterIdentityOptions) -> list[str]:
-    new, old = change.options, change.old
-    words = []
-    if new.start != old.start:
-        words.append(f"SET START WITH {new.start}")
-    if new.increment != old.increment:
-        words.append(f"SET INCREMENT BY {new.increment}")
-    if new.minimum != old.minimum:
-        words.append(f"SET MINVALUE {new.minimum}")
-    if new.maximum != old.maximum:
-        words.append(f"SET MAXVALUE {new.maximum}")
-    if new.cache != old.cache:
-        words.append(f"SET CACHE {new.cache}")
-    if new.cycle != old.cycle:
-        words.append("SET CYCLE" if new.cycle else "SET NO CYCLE")
+    words = [f"SET {word}" for word in changed_sequence_options(change.options, change.old)]
     return [f"{_alter_column(change.table, change.column)} {' '.join(words)}"] if words else []
 
 
