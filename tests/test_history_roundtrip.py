@@ -9,6 +9,7 @@ before it may fail: run the suite against a full PostgreSQL for the whole of it
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from history_roundtrip import FAULTS, NAMES, folder_of, round_trip_history, summary
 
@@ -17,10 +18,16 @@ from reconciler.migrations import load_migration_set
 
 pytestmark = pytest.mark.shared
 
+APPLY_FROM = 13
+"""The histories need PostgreSQL 13 (dokploy calls gen_random_uuid(), built in from 13; trigger's
+generated columns need 12): before, they stop at the first migration the server refuses."""
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_migration_rolls_back_to_the_schema_before_it(name: str, admin_url: str, database_url: str) -> None:
     outcomes = round_trip_history(admin_url, name)
+    with psycopg.connect(admin_url) as conn:
+        version = conn.info.server_version // 10000
     report = summary(name, outcomes)
     print(report)
     assert not [o for o in outcomes if o.status in FAULTS], report
@@ -28,6 +35,8 @@ def test_every_migration_rolls_back_to_the_schema_before_it(name: str, admin_url
     if missing:
         assert outcomes[-1].status == "migration failed", report
         assert f'extension "{missing[0]}"' in outcomes[-1].detail, report
+        assert all(o.status in ("verified", "reordered") for o in outcomes[:-1]), report
+    elif version < APPLY_FROM and outcomes[-1].status == "migration failed":
         assert all(o.status in ("verified", "reordered") for o in outcomes[:-1]), report
     else:
         assert all(o.status in ("verified", "reordered") for o in outcomes), report
