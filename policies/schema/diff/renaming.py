@@ -208,20 +208,19 @@ def _schemas(a: Schema, b: Schema, renames: Renames, changes: list[Change]) -> S
 def _relations_and_types(a: Schema, b: Schema, renames: Renames, changes: list[Change]) -> Schema:
     relations: dict[str, str] = {}
     types: dict[str, str] = {}
-    for old, new in sorted(renames.tables.items()):
+    constraint_indexes = set()
+    # ALTER TABLE renames any relation and ALTER INDEX or ALTER SEQUENCE a table too: each rename
+    # applies where its object is
+    relation_renames = {**renames.indexes, **renames.sequences, **renames.tables}
+    for old, new in sorted(relation_renames.items()):
         old = renames.moved(old)
         if _valid(old, new, a.tables, b.tables):
             relations[old] = new
             changes.append(RenameTable(old, new, a.tables[old].kind))
-    for old, new in sorted(renames.sequences.items()):
-        old = renames.moved(old)
-        if _valid(old, new, a.sequences, b.sequences):
+        elif _valid(old, new, a.sequences, b.sequences):
             relations[old] = new
             changes.append(RenameSequence(old, new))
-    constraint_indexes = set()
-    for old, new in sorted(renames.indexes.items()):
-        old = renames.moved(old)
-        if _valid(old, new, a.indexes, b.indexes):
+        elif _valid(old, new, a.indexes, b.indexes):
             relations[old] = new
             index = a.indexes[old]
             if index.constraint is not None:
