@@ -8,9 +8,12 @@ in `policies.classify`.
 
 from __future__ import annotations
 
+import re
 from enum import Enum, StrEnum
 from itertools import compress
 from typing import Any, NamedTuple, get_args, get_origin, get_type_hints
+
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from policies.expressions import Volatility
 
@@ -285,6 +288,20 @@ def quote_identifier(name: str) -> str:
 def quote_name(dotted: str) -> str:
     """A relation or object name as operations hold it (`public.users`) in SQL: `"public"."users"`."""
     return ".".join(quote_identifier(part) for part in dotted.split("."))
+
+
+def quote_ident(identifier: str) -> str:
+    """One identifier as PostgreSQL's `quote_ident` (quote_identifier in ruleutils.c) prints it: bare
+    when it is lower case letters, digits and underscores, not starting with a digit, and no keyword
+    other than an unreserved one; else in double quotes, a double quote inside doubled. This is how
+    `pg_get_*def`, `format_type` and the server's messages write names."""
+    if _PLAIN_IDENTIFIER.fullmatch(identifier) and identifier not in _QUOTED_KEYWORDS:
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
 
 
 _OUTSIDE_TRANSACTION = {

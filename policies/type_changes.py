@@ -283,6 +283,44 @@ def _assignment_cast(old: str, old_dims: int, old_enum: bool, new: str, new_dims
     return CastVerdict.ACCEPTED if not new_enum and new in _STRING_TYPES else CastVerdict.NEEDS_USING
 
 
+def cast_path(old: str, new: str, old_enum: bool, new_enum: bool, pg_version: int) -> str | None:
+    """What goes between the column and `::new` in a USING that converts every value that has a
+    meaning in the new type: "" for a direct cast, "::text" between enums (enum -> text is an I/O
+    cast in assignment context, text -> enum an explicit one), None without any cast (integer to
+    uuid: no value of one is a value of the other). Explicit casts count here, as USING is an
+    explicit conversion (sql-altertable.html, SET DATA TYPE)."""
+    old_n, new_n = normalise(old), normalise(new)
+    old_dims, new_dims = old_n.count("[]"), new_n.count("[]")
+    old_base = old_n.removesuffix("[]" * old_dims).split("(")[0]
+    new_base = new_n.removesuffix("[]" * new_dims).split("(")[0]
+    if old_base in _STRING_TYPES and (not old_dims or old_dims == new_dims):
+        return ""  # the I/O conversion from a string type to any type (arrays: element by element), explicit
+    if old_dims != new_dims:
+        return None
+    if old_enum and new_enum:
+        return "::text"
+    entry = PG_CASTS.get((old_base, new_base))
+    if entry is not None and (pg_version >= 18 or (old_base, new_base) not in PG_CASTS_FROM_18):
+        return ""
+    return None
+
+
+def ends_in_cast_to(expression: str, type_text: str) -> bool:
+    """The expression ends in a cast to `type_text` (`'pending'::"public"."status"`): PostgreSQL
+    strips the implicit cast the old column type added to a default before converting it to the new
+    type (ATColumnChangeRequiresRewrite and friends, tablecmds.c), so such a default survives a type
+    change that needs USING."""
+    head, sep, cast = expression.strip().rpartition("::")
+    if not sep or not head:
+        return False
+    return _type_name(cast) == _type_name(type_text)
+
+
+def _type_name(type_text: str) -> str:
+    """A type's name for comparing spellings: unquoted, `public.` dropped, normalised."""
+    return normalise(type_text.replace('"', "").strip().removeprefix("public."))
+
+
 def rebuilds_indexes(old: str | None, new: str) -> bool | None:
     """Whether `ALTER COLUMN ... TYPE new` over `old` (no USING) rebuilds the column's btree indexes.
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from test_refusals_on_postgres import CASES, Case, sw609
 
+from policies.operations import quote_ident
 from policies.report import SaferKind
-from policies.schema.refusals import _chosen_name, _format_type, _quote
+from policies.schema.refusals import _chosen_name, _format_type
 from policies.schema.replay import _nextval_sequence
 
 VERSIONS = range(11, 19)
@@ -67,7 +68,7 @@ def test_types_are_printed_as_format_type_prints_them(written: str, plain: str, 
 
 
 def test_identifiers_are_quoted_as_quote_identifier_quotes_them() -> None:
-    assert [_quote(n) for n in ("code", "zipCode", "user", "role", "2x", "a b")] == [
+    assert [quote_ident(n) for n in ("code", "zipCode", "user", "role", "2x", "a b")] == [
         "code", '"zipCode"', '"user"', "role", '"2x"', '"a b"'
     ]
 

@@ -310,6 +310,11 @@ class Extension(NamedTuple):
     version: str | None = None
 
 
+OWNER = "$owner"
+"""How `Schema.privileges` name an object's owner, whoever it is, as grantee and grantor (aclitem text
+quotes a role name with any character other than letters, digits and underscores, so no role prints
+as `$owner`)."""
+
 ObjectKey = tuple[str, str]
 """An object named for comments and privileges: (kind, key). Kinds are COMMENT ON's words in lower
 case: `table`, `view`, `materialized view`, `column` (key `table.column`, or `type.attribute` for a

@@ -18,16 +18,21 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
-from policies.operations import ConstraintKind, Operation, OperationKind, quote_identifier, quote_name
+from policies.operations import (
+    ConstraintKind,
+    Operation,
+    OperationKind,
+    quote_ident,
+    quote_identifier,
+    quote_name,
+)
 from policies.schema.model import Schema, Table, relation_key
 from policies.schema.names import bare_name, in_schema_of, object_name
 from policies.type_changes import (
-    PG_CASTS,
-    PG_CASTS_FROM_18,
     CastVerdict,
+    cast_path,
     cast_without_using,
+    ends_in_cast_to,
     is_identity_type,
     normalise,
 )
@@ -87,17 +92,6 @@ def _written(relation: str) -> str:
     return relation.replace('"', "")
 
 
-def _quote(identifier: str) -> str:
-    """An identifier as PostgreSQL's quote_identifier prints it in messages and hints: bare when it
-    is lower case and no keyword other than an unreserved one, else in double quotes."""
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", identifier) and identifier not in _QUOTED_KEYWORDS:
-        return identifier
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
-
-
 def _table_or_missing(schema: Schema, op: Operation) -> Iterator[Refusal | Table]:
     """The table an ALTER TABLE names, or the refusal when it certainly does not exist."""
     table = schema.table(op.relation)
@@ -153,12 +147,12 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
         return
     table_sql, column_sql = quote_name(table.name), quote_identifier(column.name)
     statement = f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET DATA TYPE {_type_sql(new)}"
-    via = _cast_path(column.type, new, old_enum, new_enum, pg_version)
+    via = cast_path(column.type, new, old_enum, new_enum, pg_version)
     using = f" USING {op.using}" if op.using else f" USING {column_sql}{via}::{_type_sql(new)}" if via is not None else None
     # The column's default is converted too, with the casts allowed without USING (ATPrepAlterColumnType):
     # a default of the old type has to be dropped first and set again in the new type.
     default = column.default if column.default and column.sequence is None and column.identity is None else None
-    if default is not None and _cast_to(default, new):
+    if default is not None and ends_in_cast_to(default, new):
         default = None  # already of the new type (drizzle-kit sets `'x'::new_enum` first): the text cast is stripped
     if using is None:
         fix = (
@@ -176,7 +170,7 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
         yield Refusal(
             "42804",
             f'column "{column.name}" cannot be cast automatically to type {_format_type(new)}',
-            hint=f'You might need to specify "USING {_quote(column.name)}::{_format_type(new, typmod=True)}".',
+            hint=f'You might need to specify "USING {quote_ident(column.name)}::{_format_type(new, typmod=True)}".',
             fix=fix,
         )
     elif default is not None:
@@ -184,37 +178,6 @@ def _alter_column_type(schema: Schema, op: Operation, pg_version: int) -> Iterat
             "42804", f'default for column "{column.name}" cannot be cast automatically to type {_format_type(new)}', fix=fix
         )
 
-
-def _cast_to(expression: str, type_text: str) -> bool:
-    """The expression ends in a cast to `type_text` (`'pending'::"public"."status"`): PostgreSQL
-    strips the implicit cast the old column type added to it before converting it (tablecmds.c)."""
-    head, sep, cast = expression.strip().rpartition("::")
-    if not sep or not head:
-        return False
-    return relation_key(cast.strip()) == relation_key(type_text.strip()) or normalise(cast) == normalise(type_text)
-
-
-def _cast_path(old: str, new: str, old_enum: bool, new_enum: bool, pg_version: int) -> str | None:
-    """What goes between the column and `::new` in a USING that converts every value that has a
-    meaning in the new type: "" for a direct cast, "::text" between enums, None without any cast
-    (integer to uuid: no value of one is a value of the other)."""
-    old_n, new_n = normalise(old), normalise(new)
-    old_dims, new_dims = old_n.count("[]"), new_n.count("[]")
-    old_base = old_n.removesuffix("[]" * old_dims).split("(")[0]
-    new_base = new_n.removesuffix("[]" * new_dims).split("(")[0]
-    if old_base in _STRINGS and (not old_dims or old_dims == new_dims):
-        return ""  # the I/O conversion from a string type to any type (arrays: element by element), explicit
-    if old_dims != new_dims:
-        return None
-    if old_enum and new_enum:
-        return "::text"  # enum -> text (I/O, assignment) -> enum (I/O, explicit)
-    entry = PG_CASTS.get((old_base, new_base))
-    if entry is not None and (pg_version >= 18 or (old_base, new_base) not in PG_CASTS_FROM_18):
-        return ""
-    return None
-
-
-_STRINGS = frozenset({"text", "varchar", "bpchar", "citext"})
 
 _FORMAT_NAMES = {
     "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real", "float8": "double precision",
@@ -247,7 +210,7 @@ def _format_type(type_text: str, typmod: bool = False) -> str:
     parts = [part.strip().strip('"') for part in text.split("(")[0].split(".")]
     if len(parts) == 2 and parts[0] == "public":
         parts = parts[1:]  # visible on the default search path: printed without its schema
-    return ".".join(_quote(part) for part in parts) + "[]" * dims
+    return ".".join(quote_ident(part) for part in parts) + "[]" * dims
 
 
 _KNOWN_TYPES = frozenset({

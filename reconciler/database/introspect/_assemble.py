@@ -24,11 +24,9 @@ from policies.schema import (
     Table,
     Trigger,
 )
+from policies.schema.model import OWNER
 from reconciler.database.introspect._references import Attributes, Comments, Names, Row, collation, key
 
-OWNER = "$owner"
-"""How privileges write the object's owner, whoever it is (aclitem text quotes a role name with any
-character other than letters, digits and underscores, so no role prints as `$owner`)."""
 
 _CONSTRAINT_KINDS = {
     "p": ConstraintKind.PRIMARY_KEY,
