@@ -22,7 +22,7 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import tuple_row
 
-from policies.schema import ObjectKey, Schema
+from policies.schema import Schema
 from policies.schema.model import OWNER
 from reconciler.database.introspect import _assemble as assemble
 from reconciler.database.introspect import _references as references

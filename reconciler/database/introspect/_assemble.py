@@ -27,7 +27,6 @@ from policies.schema import (
 from policies.schema.model import OWNER
 from reconciler.database.introspect._references import Attributes, Comments, Names, Row, collation, key
 
-
 _CONSTRAINT_KINDS = {
     "p": ConstraintKind.PRIMARY_KEY,
     "u": ConstraintKind.UNIQUE,
