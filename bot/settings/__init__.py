@@ -13,6 +13,7 @@ from bot.settings.commands import (
     URL_VARIABLE,
     ProcessSettings,
     Settings,
+    environment_configs,
     load_settings,
 )
 from bot.settings.service import (
@@ -39,6 +40,7 @@ __all__ = [
     "ServedEnvironment",
     "ServiceSettings",
     "Settings",
+    "environment_configs",
     "load_service_settings",
     "load_settings",
 ]

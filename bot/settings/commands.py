@@ -101,7 +101,8 @@ def load_settings(
         config_path = None
 
     folder = migrations or Path(policy.migrations.folder)
-    environments = _environments(policy.environments, config_path, environ)
+    urls = {m.group(1).lower(): value for key, value in environ.items() if (m := URL_VARIABLE.match(key))}
+    environments = environment_configs(policy.environments, str(config_path), urls)
     actor = process.actor or environ.get("USER") or environ.get("LOGNAME") or "unknown"
     return Settings(
         data_dir=data_dir or process.data_dir,
@@ -138,11 +139,14 @@ def _read_policy(path: Path) -> Policy:
     return load_policy(text, str(path))
 
 
-def _environments(
-    configured: dict[str, dict[str, Any]], config_path: Path | None, environ: dict[str, str]
+def environment_configs(
+    configured: dict[str, dict[str, Any]], config_path: str, urls: dict[str, str]
 ) -> dict[str, EnvironmentConfig]:
+    """The environments of a policy's `[environments]` tables (`configured`; none: staging `auto` and
+    production `label`) and of the URLs known by lower-case name (one not in the policy: gate
+    `auto`), each with its URL. `config_path` names the policy file in errors (ConfigurationError).
+    The CLI passes the `SCHEMAWARDEN_ENV_<NAME>_URL` variables; the bot, the environments it serves."""
     tables = {name: dict(table) for name, table in configured.items()} or dict(_DEFAULT_ENVIRONMENTS)
-    urls = {m.group(1).lower(): value for key, value in environ.items() if (m := URL_VARIABLE.match(key))}
     for name in urls:
         tables.setdefault(name, dict(_URL_ONLY_ENVIRONMENT))
     environments: dict[str, EnvironmentConfig] = {}
