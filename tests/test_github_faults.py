@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from fake_github import FakeGitHub
 
+from bot.fake_github import FakeGitHub
 from bot.github import (
     MARKER,
     Annotation,

@@ -1,11 +1,15 @@
-"""A fake GitHub for tests: a real HTTP server speaking GitHub's REST shapes (see `server.py`).
+"""A fake GitHub: a test double, never a place to point a real deployment at.
 
-Tests get it from the `fake_github` fixture (`plugin.py`): `fake_github.url` is the API base URL
-to give the client, `fake_github.state` arranges scenarios and reads back what the bot did,
-`fake_github.app_identity` holds the App id and the test private key.
+A real HTTP server (uvicorn on a loopback port) speaking the REST shapes of the operations the
+bot uses, holding repositories with real git objects, pull requests, comments, check runs,
+statuses and deployments in memory (see `server.py`). The tests use it through the `fake_github`
+fixture (tests/fake_github/plugin.py), which checks every request and answer against GitHub's
+OpenAPI description; `schemawarden demo` serves it to show the PR bot without a GitHub account.
+`url` is the API base URL to give the client, `state` arranges scenarios and reads back what the
+bot did, `app_identity` holds the App's id and private key.
 """
 
 from .server import FakeGitHub
-from .state import AppIdentity, FakeGitHubState
+from .state import AppIdentity, FakeGitHubState, make_app_identity
 
-__all__ = ["AppIdentity", "FakeGitHub", "FakeGitHubState"]
+__all__ = ["AppIdentity", "FakeGitHub", "FakeGitHubState", "make_app_identity"]

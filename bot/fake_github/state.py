@@ -21,6 +21,22 @@ from .git import ObjectStore
 FaultKind = Literal["status", "timeout", "secondary_rate_limit"]
 
 
+TEST_APP_ID = 271828
+
+
+def make_app_identity(app_id: int = TEST_APP_ID, slug: str = "schemawarden-test") -> AppIdentity:
+    """A GitHub App with a freshly generated RSA key (PEM, as GitHub hands it out)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return AppIdentity(app_id, slug, "schemawarden (test)", private, public)
+
+
 @dataclass(frozen=True)
 class AppIdentity:
     """The GitHub App the bot runs as: its id and slug, and the private key a test hands the bot."""

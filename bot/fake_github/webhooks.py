@@ -1,4 +1,4 @@
-"""Webhook deliveries for tests, built from GitHub's own examples (`tests/fixtures/webhooks/`).
+"""Webhook deliveries for tests, built from GitHub's own examples (`bot/fake_github/examples/`).
 
 `pull_request_event` and `push_event` take the example of that event and action and change its
 values only (repository, numbers, refs, shas, people, installation) to match a scenario arranged
@@ -17,7 +17,7 @@ from typing import Any
 
 from .state import FakeGitHubState
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 _EXAMPLE_REPO = "Codertocat/Hello-World"
 
 

@@ -1,0 +1,1 @@
+"""The fake GitHub's pytest fixtures (`plugin.py`) and the scripts that regenerate its data."""
