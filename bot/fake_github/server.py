@@ -132,6 +132,10 @@ class FakeGitHub:
         if fault.kind == "timeout":
             await asyncio.sleep(fault.delay)
             return None
+        if fault.kind == "hold":
+            fault.arrived.set()
+            await asyncio.to_thread(fault.release.wait, 60)
+            return None
         if fault.kind == "secondary_rate_limit":
             return Refusal(fault.status, SECONDARY_LIMIT_MESSAGE, {"Retry-After": str(fault.retry_after)}).answer()
         return Refusal(fault.status, "Server Error").answer()
