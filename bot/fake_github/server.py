@@ -95,6 +95,8 @@ class FakeGitHub:
                                  None, body)
         with state.lock:
             state.requests.append(record)
+        if state.latency_s:
+            await asyncio.sleep(state.latency_s)
         headers = {k.lower(): v for k, v in request.headers.items()}
         content_type = headers.get("content-type", "").split(";")[0] if raw else ""
         errors = self.describe.request_errors(op, method, path, query, headers, raw or None, content_type)

@@ -215,6 +215,8 @@ class FakeGitHubState:
         self.rate_limit_status = 403
         self.token_lifetime = 3600.0
         self.tree_entry_limit = 100_000
+        self.latency_s = 0.0
+        """Seconds every answer waits, to stand for GitHub's own latency (benchmarks)."""
         self._ids = 1000
 
     # -- arranging a scenario ------------------------------------------------------------------
