@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,18 +44,6 @@ gate = "auto"
 gate = "label"
 """
 QUEUE = "schemawarden_queue.pgqueuer"
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "the condition") -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def main_files(policy: str | None = POLICY) -> dict[str, bytes]:
@@ -153,6 +140,24 @@ class Environments:
     def drop_all(self) -> None:
         for database in self.created:
             drop_database(self.admin_url, database)
+
+
+@contextlib.contextmanager
+def environment_roles(admin_url: str, prefix: str, password: str, readonly_password: str) -> Iterator[Environments]:
+    """Two login roles with passwords (owner, read-only) and the databases made for them, all
+    dropped when the block ends."""
+    owner, readonly = f"{prefix}", f"{prefix}_ro"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for role, secret in ((owner, password), (readonly, readonly_password)):
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(secret)))
+    envs = Environments(admin_url, owner, password, readonly, readonly_password)
+    try:
+        yield envs
+    finally:
+        envs.drop_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            for role in (owner, readonly):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def history(url: str) -> list[str]:

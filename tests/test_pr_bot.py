@@ -25,14 +25,14 @@ from pr_bot_harness import (
     PR_TAG,
     Environments,
     Scenario,
+    environment_roles,
     history,
     main_files,
     open_scenario,
     running_bot,
-    wait_for,
     when_of,
 )
-from psycopg import sql
+from service_harness import wait_for
 
 from bot.comment import ENVIRONMENTS_START
 from bot.control.approvals import refusals
@@ -74,18 +74,8 @@ def control(admin_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def environments(admin_url: str) -> Iterator[Environments]:
-    owner, readonly = f"sw_prbot_{SUFFIX}", f"sw_prbot_ro_{SUFFIX}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        for role, password in ((owner, PASSWORD), (readonly, READONLY_PASSWORD)):
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
-    envs = Environments(admin_url, owner, PASSWORD, readonly, READONLY_PASSWORD)
-    try:
+    with environment_roles(admin_url, f"sw_prbot_{SUFFIX}", PASSWORD, READONLY_PASSWORD) as envs:
         yield envs
-    finally:
-        envs.drop_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            for role in (owner, readonly):
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from pr_bot_harness import PR_PATH, Environments, open_scenario, wait_for
-from psycopg import sql
-from service_harness import Processes, free_port, service_environment
+from pr_bot_harness import PR_PATH, Environments, environment_roles, open_scenario
+from service_harness import Processes, free_port, service_environment, wait_for
 
 from bot.control.schema import setup
 from bot.fake_github import FakeGitHub
@@ -32,18 +30,8 @@ READONLY_PASSWORD = f"process-readonly-password-{SUFFIX}"
 
 @pytest.fixture
 def environments(admin_url: str) -> Iterator[Environments]:
-    owner, readonly = f"sw_prproc_{SUFFIX}", f"sw_prproc_ro_{SUFFIX}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        for role, password in ((owner, PASSWORD), (readonly, READONLY_PASSWORD)):
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
-    envs = Environments(admin_url, owner, PASSWORD, readonly, READONLY_PASSWORD)
-    try:
+    with environment_roles(admin_url, f"sw_prproc_{SUFFIX}", PASSWORD, READONLY_PASSWORD) as envs:
         yield envs
-    finally:
-        envs.drop_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            for role in (owner, readonly):
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_serve_with_worker_answers_a_pull_request_and_prints_no_secret(
