@@ -19,12 +19,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from conftest import fresh_database
 from pr_bot_harness import (
     MAIN_TAG,
     PR_PATH,
     PR_TAG,
     Environments,
     Scenario,
+    control_server,
     environment_roles,
     history,
     main_files,
@@ -40,7 +42,6 @@ from bot.control.schema import setup
 from bot.fake_github import FakeGitHub
 from bot.fake_github.state import CheckRun, Comment
 from bot.github import MARKER
-from tests.conftest import fresh_database
 
 SUFFIX = uuid.uuid4().hex[:10]
 SECRET = f"pr-bot-webhook-secret-{SUFFIX}"
@@ -66,8 +67,8 @@ def everything_logged() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def control(admin_url: str) -> Iterator[str]:
-    with fresh_database(admin_url) as url:
+def control(admin_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    with fresh_database(control_server(admin_url, request)) as url:
         asyncio.run(setup(url))
         yield url
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pr_bot_harness import PR_PATH, Environments, environment_roles, open_scenario
+from conftest import fresh_database
+from pr_bot_harness import PR_PATH, Environments, control_server, environment_roles, open_scenario
 from service_harness import Processes, free_port, service_environment, wait_for
 
 from bot.control.schema import setup
 from bot.fake_github import FakeGitHub
 from bot.fake_github.webhooks import delivery, pull_request_event
-from tests.conftest import fresh_database
 
 pytestmark = pytest.mark.workers
 
@@ -35,14 +35,15 @@ def environments(admin_url: str) -> Iterator[Environments]:
 
 
 def test_serve_with_worker_answers_a_pull_request_and_prints_no_secret(
-    fake_github: FakeGitHub, admin_url: str, environments: Environments, tmp_path: Path
+    fake_github: FakeGitHub, admin_url: str, environments: Environments, tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     state = fake_github.state
     scenario = open_scenario(state, when_after_ms=30_000)
     staging, staging_readonly = environments.database("staging", upto="0011_add_todo_due")
     key = tmp_path / "app.pem"
     key.write_text(fake_github.app_identity.private_key_pem)
-    with fresh_database(admin_url) as control:
+    with fresh_database(control_server(admin_url, request)) as control:
         asyncio.run(setup(control))
         env = service_environment(
             control,
