@@ -67,11 +67,11 @@ def handle(job: ReconcileEnvironment, ctx: JobContext) -> None:
         raise ConfigurationError(f"environment {job.environment!r} of {repo} is not served by this service (or has "
                                  "no URL): check SCHEMAWARDEN_ENV_<NAME>_URL or SCHEMAWARDEN_REPOSITORIES")
     env = target.config
-    migrations = migration_set(migration_files(github, repo, head, policy), f"{policy.migrations.folder} at {head[:12]}",
-                               policy)
     with connect(ctx.control_url.get_secret_value()) as conn:
         if job.trigger == "label" and not _approve(github, conn, job, env, policy, ctx.job_id):
             return
+        files = migration_files(github, repo, head, policy)
+        migrations = migration_set(files, f"{policy.migrations.folder} at {head[:12]}", policy)
         if env.gate == "manual":
             log.info("%s of %s: gate manual, nothing is applied by the bot (schemawarden apply --approved-by)",
                      env.label, repo)
