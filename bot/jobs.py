@@ -27,11 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bot.settings import ServiceSettings
+from policies.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from bot.github import GitHub
 
 _Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")]
 _Repository = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
@@ -162,6 +166,23 @@ class JobHandlers:
         return [kind for kind in JobKind if getattr(self, kind.value) is not None]
 
 
+GITHUB = "github"
+"""The key of the process's GitHub client in `JobContext.extras` (the worker puts it there)."""
+
+
+def github_of(ctx: JobContext) -> GitHub:
+    """The GitHub client the worker shares with its handlers; ConfigurationError (not retried)
+    when the service has no GitHub credentials."""
+    client = ctx.extras.get(GITHUB)
+    if client is None:
+        ctx.settings.github_config()  # raises the ConfigurationError that names the variables
+        raise ConfigurationError("this worker has no GitHub client")
+    return client  # type: ignore[no-any-return]
+
+
 def registered_handlers() -> JobHandlers:
-    """The handlers `schemawarden worker` and `serve --with-worker` run (filled by the job bodies)."""
-    return JobHandlers()
+    """The handlers `schemawarden worker` and `serve --with-worker` run: `bot.pull_request.handle`
+    and `bot.reconcile_job.handle` (imported here, so that the web service alone loads neither)."""
+    from bot import pull_request, reconcile_job
+
+    return JobHandlers(pull_request.handle, reconcile_job.handle)

@@ -70,9 +70,11 @@ class Metrics:
         )
 
     def observe_github_response(
-        self, method: str, status: int, rate_limit_remaining: int | None, resource: str = "core"
+        self, method: str, status: int | str, rate_limit_remaining: int | None, resource: str = "core"
     ) -> None:
-        """The GitHub client's hook: one call per HTTP response (`resource` is X-RateLimit-Resource)."""
+        """The GitHub client's hook (`bot.github.ApiUsage(on_response=...)`): one call per request,
+        `status` GitHub's code, `2xx` for a success, `timeout` or `unreachable`; `resource` is
+        X-RateLimit-Resource."""
         self.github_calls.labels(method.upper(), str(status)).inc()
         if rate_limit_remaining is not None:
             self.github_rate_limit_remaining.labels(resource).set(rate_limit_remaining)

@@ -26,7 +26,7 @@ from pydantic import SecretStr, ValidationError
 
 from bot.control import queue
 from bot.control.database import connect_async
-from bot.jobs import JobContext, JobHandlers, JobKind, decode, reconcile_entrypoint
+from bot.jobs import GITHUB, JobContext, JobHandlers, JobKind, decode, reconcile_entrypoint
 from bot.metrics import Metrics
 from bot.settings import ServiceSettings
 from policies.errors import EXIT_USAGE, SchemawardenError
@@ -153,12 +153,21 @@ async def run_worker(
 ) -> None:
     """Take and run jobs until `stop` is set (or the task is cancelled).
 
-    Raises SchemawardenError (exit 2) when `handlers` has none, and ControlDatabaseUnreachable
-    when the control database cannot be reached.
+    The handlers share `extras` and, unless it holds one already, a GitHub client built from
+    `settings` (when they name credentials) whose every answer is counted in `metrics`. Raises
+    SchemawardenError (exit 2) when `handlers` has none, and ControlDatabaseUnreachable when the
+    control database cannot be reached.
     """
     registered = entrypoints(settings, handlers)
     if not registered:
         raise SchemawardenError("no job handlers are registered: this worker would take no job")
+    shared = dict(extras or {})
+    own_github = None
+    if GITHUB not in shared and settings.github_auth is not None:
+        from bot.github import ApiUsage, connect
+
+        usage = ApiUsage(on_response=metrics.observe_github_response if metrics is not None else None)
+        own_github = shared[GITHUB] = connect(settings.github_config(), usage)
     conn = await connect_async(control_url, application_name="schemawarden-worker")
     listen = await connect_async(control_url, application_name="schemawarden-worker-listen")
     manager = QueueManager(queue.queries(conn, listen), channel=queue.CHANNEL)
@@ -171,7 +180,7 @@ async def run_worker(
             control_url=SecretStr(control_url),
             options=options,
             metrics=metrics,
-            extras=dict(extras or {}),
+            extras=shared,
         )
         manager.register_executor(name, executor)
     log.info(
@@ -194,6 +203,8 @@ async def run_worker(
             stopper.cancel()
         await conn.close()
         await listen.close()
+        if own_github is not None:
+            own_github.close()
         log.info("worker stopped")
 
 

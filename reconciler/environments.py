@@ -60,6 +60,26 @@ class EnvironmentConfig(BaseModel):
     history_table: str = "__drizzle_migrations"
     embedded: StrictBool = False
     """Only then may the environment, lacking a URL, use a database on the embedded server."""
+    gate_label: str | None = Field(default=None, alias="label")
+    """`label` in the policy file: the pull-request label that approves migrations for this
+    environment (gate `label`); None: `deploy:<name>`."""
+    approvers: tuple[str, ...] = ()
+    """GitHub logins allowed to approve through the label; empty: anyone whose permission on the
+    repository is `maintain` or above."""
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _approvers_from_list(cls, value: object) -> object:
+        if isinstance(value, list):
+            if not all(isinstance(v, str) and v.strip() for v in value):
+                raise ValueError("list GitHub logins, such as [\"alice\", \"bob\"]")
+            return tuple(v.strip() for v in value)
+        return value
+
+    @property
+    def approval_label(self) -> str:
+        """The label that approves this environment's migrations on a pull request."""
+        return self.gate_label or f"deploy:{self.name}"
 
     @field_validator("retry_backoff_max")
     @classmethod

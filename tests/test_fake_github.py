@@ -11,9 +11,9 @@ from typing import Any
 import jwt
 import pytest
 import requests
-from fake_github import FakeGitHub
-from fake_github.plugin import make_app_identity
-from fake_github.webhooks import delivery, example, pull_request_event, push_event
+
+from bot.fake_github import FakeGitHub, make_app_identity
+from bot.fake_github.webhooks import delivery, example, pull_request_event, push_event
 
 
 def _jwt(fake: FakeGitHub, key: str | None = None, lifetime: int = 300) -> str:

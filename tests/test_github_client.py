@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fake_github import FakeGitHub
 
+from bot.fake_github import FakeGitHub
 from bot.github import MARKER, Annotation, GitHubConfig, GitHubNotFound, Verdict
 from bot.github.client import PyGitHubClient
 

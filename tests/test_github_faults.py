@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from fake_github import FakeGitHub
 
+from bot.fake_github import FakeGitHub
 from bot.github import (
     MARKER,
     Annotation,
@@ -23,6 +23,9 @@ from bot.github import (
     Verdict,
 )
 from bot.github.client import PyGitHubClient
+from bot.github.config import ApiUsage
+from bot.metrics import Metrics
+from bot.settings import load_service_settings
 from policies.errors import ConfigurationError
 
 REPO = "acme/app"
@@ -51,6 +54,28 @@ def test_5xx_is_retried(fake_github: FakeGitHub, app_client: Client, pull: str) 
     assert usage.retries == 2
     assert usage.calls == len(fake_github.state.requests)  # the lookup and token requests included
     assert usage.rate_limit_remaining == 4997  # the fake counts down from 5000 for each credential
+
+
+def test_every_answer_reaches_the_metrics_by_method_and_status(fake_github: FakeGitHub, pull: str) -> None:
+    metrics = Metrics()
+    config = load_service_settings({
+        "SCHEMAWARDEN_GITHUB_APP_ID": str(fake_github.app_identity.id),
+        "SCHEMAWARDEN_GITHUB_PRIVATE_KEY": fake_github.app_identity.private_key_pem,
+        "SCHEMAWARDEN_GITHUB_API_URL": fake_github.url,
+        "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES": "0",
+    }).github_config()
+    client = PyGitHubClient(config.model_copy(update={"backoff_s": 0.01, "timeout_s": 2}),
+                            usage=ApiUsage(on_response=metrics.observe_github_response))
+    try:
+        fake_github.state.fail("GET", PULL, status=502)
+        client.pull_request(REPO, 1)
+        client.upsert_comment(REPO, 1, "hello")
+    finally:
+        client.close()
+    text = metrics.render().decode()
+    assert 'schemawarden_github_api_calls_total{method="GET",status="502"} 1.0' in text
+    assert 'schemawarden_github_api_calls_total{method="POST",status="2xx"} 2.0' in text  # the token, the comment
+    assert 'schemawarden_github_rate_limit_remaining{resource="core"}' in text
 
 
 def test_a_timeout_is_retried(fake_github: FakeGitHub, app_client: Client, pull: str) -> None:

@@ -100,3 +100,40 @@ def test_a_bad_value_names_the_variable_not_the_value(environ: dict[str, str], n
     message = str(raised.value)
     assert names in message
     assert "s3cr3t" not in message.replace("NOT_SET_S3CR3T", "") and "secretkeymaterial" not in message
+
+
+def test_the_github_client_config_comes_from_the_settings(tmp_path: Path) -> None:
+    key = tmp_path / "app.pem"
+    key.write_text(PEM)
+    app = load_service_settings({"SCHEMAWARDEN_GITHUB_APP_ID": "7", "SCHEMAWARDEN_GITHUB_PRIVATE_KEY_PATH": str(key),
+                                 "SCHEMAWARDEN_GITHUB_API_URL": "https://ghe.example/api/v3",
+                                 "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES": "0.5"}).github_config()
+    assert (app.mode, app.app_id, app.api_url, app.seconds_between_writes) == ("app", 7, "https://ghe.example/api/v3", 0.5)
+    assert app.private_key is not None and app.private_key.get_secret_value() == PEM
+    token = load_service_settings({"SCHEMAWARDEN_GITHUB_TOKEN": "ghp_x"}).github_config()
+    assert (token.mode, token.seconds_between_writes) == ("token", 1.0)
+    with pytest.raises(ConfigurationError, match="no GitHub credentials: set SCHEMAWARDEN_GITHUB_APP_ID"):
+        load_service_settings({}).github_config()
+    with pytest.raises(ConfigurationError, match="SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES must be a number"):
+        load_service_settings({"SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES": "soon"})
+
+
+def test_an_environment_has_its_owner_url_and_its_read_only_url() -> None:
+    s = load_service_settings({
+        "SCHEMAWARDEN_ENV_STAGING_URL": "postgresql://owner:pw1@db/app",
+        "SCHEMAWARDEN_READONLY_STAGING_URL": "postgresql://reader:pw2@db/app",
+        "SCHEMAWARDEN_ENV_PRODUCTION_URL": "postgresql://owner:pw3@db/prod",
+    })
+    by_name = {e.name: e for e in s.environments_of("any/repo") or ()}
+    staging, production = by_name["staging"], by_name["production"]
+    assert staging.url is not None and staging.url.get_secret_value().endswith("pw1@db/app")
+    assert staging.reading_url is not None and "reader:pw2" in staging.reading_url.get_secret_value()
+    assert production.reading_url is production.url  # no read-only role: the owner's URL reads too
+    assert "pw" not in repr(s) and "pw" not in staging.model_dump_json()
+    mapped = load_service_settings({
+        "SCHEMAWARDEN_REPOSITORIES": '{"acme/shop": {"staging": {"url_variable": "SHOP_URL", '
+        '"readonly_url_variable": "SHOP_RO_URL"}}}',
+        "SHOP_URL": "postgresql://o@db/a", "SHOP_RO_URL": "postgresql://r@db/a",
+    })
+    (shop,) = mapped.environments_of("acme/shop") or ()
+    assert shop.reading_url is not None and shop.reading_url.get_secret_value() == "postgresql://r@db/a"

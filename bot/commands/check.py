@@ -11,47 +11,34 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 
 from bot.commands import EXIT_OK, EXIT_PROBLEM, without_cycle_collection
-from bot.render import FORMATS, Format, render_bytes, summarize
-from policies.analysis import (
-    analyze_folder,
-    analyze_migration_texts,
-    analyze_sql,
-    check_change_set,
-    replay_schema,
+from bot.judge import (
+    HeadFolder,
+    Target,
+    base_schema_from,
+    context_of,
+    judge_change,
+    migration_tag,
+    sort_changes,
 )
-from policies.context import Context
-from policies.errors import ConfigurationError, MigrationSetError
+from bot.render import FORMATS, Format, render_bytes, summarize
+from policies.analysis import analyze_folder, analyze_sql, check_change_set
+from policies.errors import ConfigurationError
 from policies.policy_file import Policy, load_policy
 from policies.report import FileReport, Severity
 from policies.schema.model import Schema
 from policies.schema.snapshot import schema_from_snapshot
 from policies.versions import is_supported, supported_range
-from reconciler.migrations import (
-    JOURNAL,
-    Layout,
-    MigrationSet,
-    load_migration_files,
-    load_migration_set,
-    snapshot_path,
-)
+from reconciler.migrations import JOURNAL, Layout, MigrationSet, load_migration_set, snapshot_path
 
 DEFAULT_CONFIG = "schemawarden.toml"
-
-
-@dataclass(frozen=True)
-class Target:
-    """One SQL file to judge: its path as shown to the user, its text and its journal tag."""
-
-    path: str
-    text: str
-    migration: str | None = None
+__all__ = ["Target", "judge", "judge_branch", "judge_paths", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,7 +113,7 @@ def read_policy(config: str | None) -> Policy:
 
 def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
     """Each file on its own, against tables that already exist (loose files are not a history)."""
-    context = _context(policy, pg_version, ())
+    context = context_of(policy, pg_version, ())
     with without_cycle_collection():
         return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
 
@@ -156,7 +143,7 @@ def judge_folder(path: Path, migrations: MigrationSet, policy: Policy, pg_versio
     """A drizzle folder as its history: every migration against the replay of those before it, with
     drizzle-kit's snapshots filling what the replay could not read; then its unlisted SQL files."""
     unlisted = tuple(_display(path / p) for p in migrations.unlisted)
-    context = replace(_context(policy, pg_version, ()), unlisted_files=unlisted)
+    context = replace(context_of(policy, pg_version, ()), unlisted_files=unlisted)
     files = [(_display(path / m.path), m.text, m.tag) for m in migrations.migrations]
 
     def snapshot(position: int) -> Schema | None:
@@ -186,7 +173,8 @@ def _drizzle_folder(path: Path, layout: str) -> MigrationSet | None:
 
 
 def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: int) -> list[FileReport]:
-    """What the working tree adds over `base`, judged as one pull request, plus edited migrations.
+    """What the working tree adds over `base`, judged as one pull request, plus edited migrations
+    (`bot.judge.judge_change`, given what local git and the working tree hold).
 
     Added migrations are judged in journal order as one deploy on the schema of the base's
     migration set (replayed from the base commit), with facts carried between them (a table the
@@ -200,47 +188,23 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
                 f"{name}: no such migrations folder here; pass the folder drizzle-kit writes to, "
                 "or set [migrations] folder in schemawarden.toml"
             )
-    added = {t.path for t in targets}
     before: Schema | None = None
-    unlisted: list[str] = []
-    ordered: list[Target] = []
+    folders: list[HeadFolder] = []
     for name in scopes:
         path = Path(name)
         head = _drizzle_folder(path, policy.migrations.format) if path.is_dir() else None
         if head is None:
             continue
-        unlisted += [_display(path / p) for p in head.unlisted if _display(path / p) in added]
-        ordered += [
-            Target(_display(path / m.path), m.text, m.tag) for m in head.migrations if _display(path / m.path) in added
-        ]
+        folders.append(HeadFolder(_display(path), head))
         if before is None:
             before = base_schema(base, path, policy, pg_version)
-    in_folders = {t.path for t in ordered} | set(unlisted)
-    ordered += [t for t in targets if t.path not in in_folders]
-    migration_changes = {t.path: "added" for t in ordered} | dict.fromkeys(unlisted, "added") | dict(edited)
-    context = replace(
-        _context(policy, pg_version, changed, migration_changes), unlisted_files=tuple(unlisted)
-    )
-    with without_cycle_collection():
-        reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in ordered], context, before)
-    # A report about an edited migration (SW690) names the migration's tag, as a judged one does.
-    return [
-        replace(r, migration=_tag(Path(r.path))) if r.migration is None and r.path in dict(edited) else r
-        for r in reports
-    ]
+    return judge_change(targets, changed, edited, folders, before, policy, pg_version)
 
 
 def base_schema(base: str, folder: Path, policy: Policy, pg_version: int) -> Schema:
     """The schema the base commit's migration set leaves: its migrations replayed from an empty
     database (an empty, complete schema when the base has no such folder)."""
-    files = _files_at(base, folder)
-    if not files:
-        return Schema(complete=True)
-    try:
-        migrations = load_migration_files(files, f"{base}:{folder.as_posix()}")
-    except MigrationSetError:
-        return Schema()  # a base folder drizzle could not read either: judge without it
-    return replay_schema([m.text for m in migrations.migrations], pg_version)
+    return base_schema_from(_files_at(base, folder), f"{base}:{folder.as_posix()}", pg_version)
 
 
 def _files_at(base: str, folder: Path) -> dict[str, bytes]:
@@ -267,20 +231,6 @@ def _files_at(base: str, folder: Path) -> dict[str, bytes]:
         files[name[len(prefix):]] = out[header_end + 1 : header_end + 1 + size]
         position = header_end + 1 + size + 1
     return files
-
-
-def _context(
-    policy: Policy, pg_version: int, changed: Sequence[str], migration_changes: Mapping[str, str] | None = None
-) -> Context:
-    return Context(
-        pg_version=pg_version,
-        rules=policy.severity_overrides(),
-        changed_files=tuple(changed),
-        schema_globs=policy.migrations.schema_globs,
-        migrations_dir=policy.migrations.folder,
-        migration_changes=dict(migration_changes or {}),
-        applied_by=policy.applier(),
-    )
 
 
 def _targets(paths: Iterable[str], explicit: bool, layout: str = "auto") -> list[Target]:
@@ -349,18 +299,9 @@ def changed_migrations(
     fields = status.split("\0")
     changes = [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
     changes += [("A", name) for name in untracked.split("\0") if name]
-    scope_paths = [Path(s) for s in scopes]
-    added: list[Target] = []
-    edited: list[tuple[str, str]] = []
-    for kind, name in sorted(changes, key=lambda c: c[1]):
-        path = Path(name)
-        if path.suffix != ".sql" or not any(_within(path, scope) for scope in scope_paths):
-            continue
-        if kind == "A":
-            added.append(Target(path.as_posix(), _read_sql(path), _tag(path)))
-        else:
-            edited.append((path.as_posix(), "deleted" if kind == "D" else "modified"))
-    return added, sorted({name for _, name in changes}), edited
+    added, edited = sort_changes(changes, scopes)
+    targets = [Target(name, _read_sql(Path(name)), migration_tag(name)) for name in added]
+    return targets, sorted({name for _, name in changes}), edited
 
 
 def _git(*args: str, what: str) -> str:
@@ -372,15 +313,6 @@ def _git(*args: str, what: str) -> str:
         detail = done.stderr.strip().splitlines()
         raise ConfigurationError(f"{what}" + (f" ({detail[0]})" if detail else ""))
     return done.stdout
-
-
-def _within(path: Path, scope: Path) -> bool:
-    return path == scope or scope in path.parents or scope == Path(".")
-
-
-def _tag(path: Path) -> str:
-    """The drizzle tag: the file's stem (kit 0.x) or the folder of `migration.sql` (kit 1.x)."""
-    return path.parent.name if path.name == "migration.sql" else path.stem
 
 
 def _display(path: Path) -> str:

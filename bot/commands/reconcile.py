@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,16 +147,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     demo = subparsers.add_parser(
         "demo",
-        help="apply the bundled Drizzle sample project to a fresh embedded 'staging' database",
+        help="apply the bundled Drizzle sample project to a fresh embedded 'staging' database, then "
+        "show the PR bot's comment on a pull request adding a risky migration",
         description=(
             "Apply the bundled Drizzle sample project to a fresh database on the embedded PostgreSQL "
-            "(no URL needed), printing the plan and the result."
+            "(no URL needed), printing the plan and the result. Then the PR bot: the sample project as a "
+            "pull request that adds a risky migration, on a local stand-in for GitHub; the webhook "
+            "service and a worker run on loopback, and the comment they posted is printed (text "
+            "format only)."
         ),
         epilog=exit_codes_epilog(),
         formatter_class=formatter,
     )
     demo.add_argument("--data-dir", type=Path, help="folder of the embedded PostgreSQL")
     demo.add_argument("--format", choices=["text", "json"], default="text")
+    demo.add_argument("--no-bot", action="store_true", help="only the apply, not the pull request")
     demo.set_defaults(handler=run_demo)
 
 
@@ -267,7 +273,17 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     options = ApplyOptions(actor=f"{settings.actor}@{socket.gethostname()} (demo)")
     gate = console.Gate(env.gate, satisfied=True)
-    return _apply_and_report(env, destination, gate, migration_set, options, args.format)
+    code = _apply_and_report(env, destination, gate, migration_set, options, args.format)
+    if code != EXIT_OK or args.format != "text" or args.no_bot:
+        return code
+    from bot.demo import print_pull_request_demo, run_pull_request_demo
+
+    control = "schemawarden_demo_control"
+    drop_database(admin, control)
+    ensure_database(admin, control)
+    shown = run_pull_request_demo(with_database(admin, control), url)
+    print_pull_request_demo(shown, sys.stdout)
+    return EXIT_OK
 
 
 def _apply_and_report(

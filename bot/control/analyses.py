@@ -23,6 +23,22 @@ PUBLICATION_LOCK = 0x53575052  # "SWPR": namespace of the per-pull-request advis
 
 
 @contextmanager
+def pull_request_lock(conn: psycopg.Connection[Any], *, repository: str, pull_request: int) -> Iterator[None]:
+    """Hold the pull request's publication lock for the block (in a transaction of `conn`, an
+    autocommit connection with none open): what changes the sticky comment from elsewhere (a
+    reconcile updating its environment matrix) cannot interleave with an analysis publishing."""
+    with conn.transaction():
+        _lock(conn, repository, pull_request)
+        yield
+
+
+def _lock(conn: psycopg.Connection[Any], repository: str, pull_request: int) -> None:
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (PUBLICATION_LOCK, f"{repository}#{pull_request}")
+    )
+
+
+@contextmanager
 def publication(
     conn: psycopg.Connection[Any],
     *,
@@ -40,10 +56,7 @@ def publication(
     an autocommit connection with no transaction open; the lock is released when the block ends.
     """
     with conn.transaction():
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-            (PUBLICATION_LOCK, f"{repository}#{pull_request}"),
-        )
+        _lock(conn, repository, pull_request)
         newer = conn.execute(
             f"""SELECT 1 FROM {SCHEMA}.pull_request_analyses
                 WHERE repository = %s AND pull_request = %s AND (head_updated_at, job_id) > (%s, %s)""",

@@ -3,7 +3,8 @@
 Recorded by the reconcile job once it has checked the labeller's permission against the policy
 of the default branch; revoked by the webhook service when the label is removed, unless the
 approval has already been applied. A retried job records nothing twice: one standing
-(unrevoked) approval per repository, environment, pull request, head commit and label.
+(unrevoked) approval per repository, environment, pull request, head commit and label. A label
+added by someone without the permission is a refusal, recorded once per job.
 """
 
 from __future__ import annotations
@@ -128,3 +129,53 @@ async def revoke_approvals(
         (revoked_by, repository, environment, pull_request, label),
     )
     return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An approval label that did not count: who added it, where, and why."""
+
+    id: int
+    repository: str
+    environment: str
+    pull_request: int
+    head_sha: str
+    label: str
+    labeller: str
+    reason: str
+    refused_at: datetime
+
+
+def record_refusal(
+    conn: psycopg.Connection[Any],
+    *,
+    repository: str,
+    environment: str,
+    pull_request: int,
+    head_sha: str,
+    label: str,
+    labeller: str,
+    reason: str,
+    job_id: int,
+) -> bool:
+    """Record a refused approval; False when this job already recorded it (a retry)."""
+    cursor = conn.execute(
+        f"""INSERT INTO {SCHEMA}.approval_refusals
+                (repository, environment, pull_request, head_sha, label, labeller, reason, job_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (job_id, environment) DO NOTHING""",
+        (repository, environment, pull_request, head_sha, label, labeller, reason, job_id),
+    )
+    return cursor.rowcount == 1
+
+
+def refusals(conn: psycopg.Connection[Any], *, repository: str, pull_request: int | None = None) -> list[Refusal]:
+    """The refusals of `repository` (optionally of one pull request), oldest first."""
+    rows = conn.execute(
+        f"""SELECT id, repository, environment, pull_request, head_sha, label, labeller, reason, refused_at
+            FROM {SCHEMA}.approval_refusals
+            WHERE repository = %s AND (%s::integer IS NULL OR pull_request = %s)
+            ORDER BY refused_at, id""",
+        (repository, pull_request, pull_request),
+    ).fetchall()
+    return [Refusal(*row) for row in rows]

@@ -87,4 +87,9 @@ class _SplitDriver(PsycopgDriver):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # pgqueuer's watcher looks for the shutdown between waits of up to a second for a NOTIFY;
+        # a worker told to stop need not wait that long: end the wait (it only reads notifications).
+        watcher = getattr(self._listener, "_watcher", None)
+        if watcher is not None and getattr(self._listener, "_entered", 1) <= 1:
+            watcher.cancel()
         await self._listener.__aexit__(*exc)

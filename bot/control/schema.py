@@ -81,6 +81,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             'The newest analysis published per pull request: an older one never overwrites it';
         """,
     ),
+    Migration(
+        2,
+        "refused approvals (a label added by someone without the permission the policy asks)",
+        f"""
+        CREATE TABLE {SCHEMA}.approval_refusals (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            repository text NOT NULL,
+            environment text NOT NULL,
+            pull_request integer NOT NULL,
+            head_sha text NOT NULL,
+            label text NOT NULL,
+            labeller text NOT NULL,
+            reason text NOT NULL,
+            job_id bigint NOT NULL,
+            refused_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (job_id, environment)
+        );
+        COMMENT ON TABLE {SCHEMA}.approval_refusals IS
+            'Approval labels refused: who added which label where, and why it did not count';
+        """,
+    ),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

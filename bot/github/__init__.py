@@ -137,6 +137,14 @@ class GitHub(Protocol):
         only (a person's reply may quote the marker). The marker is appended when `body` lacks
         it; a body over GitHub's 65,536 characters is cut with a note, never refused."""
 
+    def edit_comment(self, repo: str, number: int, change: Callable[[str], str],
+                     marker: str = MARKER) -> Posted | None:
+        """Update THE comment carrying `marker` (the bot's own) to `change(its body)`; None, and
+        nothing created, when there is none. Sent only when the body changes."""
+
+    def branch_head(self, repo: str, branch: str) -> str:
+        """The commit sha `branch` points at now."""
+
     def publish_verdict(self, repo: str, head_sha: str, verdict: Verdict) -> Posted:
         """A check run (App) or a commit status (token) for `head_sha`; see `Verdict`."""
 

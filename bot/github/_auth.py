@@ -56,6 +56,7 @@ class InstallationTokens:
                 lambda: self._integration.get_access_token(installation_id),
                 not_found="The GitHub App is not installed there any more (or the id is wrong): "
                           "install it again, or check the App id",
+                method="POST",
             )
             token = _Token(granted.token, granted.expires_at.timestamp())
             self._secrets.add(token.value)

@@ -72,25 +72,26 @@ class Calls:
         self.on_unauthorized = on_unauthorized
 
     def once(self, what: str, send: Callable[[], T], requester: Requester | None = None,
-             not_found: str = "") -> T:
-        """Send one request (`send` makes exactly one) on behalf of `what` ("reading pull request
-        acme/app#5"). `not_found` is the advice a 404 gets."""
+             not_found: str = "", method: str = "GET") -> T:
+        """Send one request (`send` makes exactly one, with HTTP `method`) on behalf of `what`
+        ("reading pull request acme/app#5"). `not_found` is the advice a 404 gets."""
         try:
             result = send()
         except (_Retry, GitHubError):
             raise  # from a request nested in this one (an installation token): already counted
         except GithubException as exc:
             headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
-            self.usage.record_call(_int(headers.get("x-ratelimit-remaining")))
+            self.usage.record_call(_int(headers.get("x-ratelimit-remaining")), method, str(exc.status),
+                                   headers.get("x-ratelimit-resource"))
             raise self._classify(what, exc.status, headers, exc.data, not_found) from None
         except requests.Timeout:
-            self.usage.record_call(None)
+            self.usage.record_call(None, method, "timeout")
             raise _Retry(f"{what}: GitHub did not answer within {self.config.timeout_s} s") from None
         except requests.ConnectionError as exc:
-            self.usage.record_call(None)
+            self.usage.record_call(None, method, "unreachable")
             raise _Retry(f"{what}: could not connect to GitHub ({type(exc).__name__})") from None
         remaining = requester.rate_limiting[0] if requester is not None else -1
-        self.usage.record_call(remaining if remaining >= 0 else None)
+        self.usage.record_call(remaining if remaining >= 0 else None, method)
         return result
 
     def run(self, what: str, operation: Callable[[], T]) -> T:

@@ -216,22 +216,53 @@ class PyGitHubClient:
 
     # -- writing -----------------------------------------------------------------------------------
 
+    def _my_comment(self, r: Repository, repo: str, number: int, marker: str) -> Any:
+        """The bot's own comment carrying `marker` on issue `number`, or None (one listing)."""
+        issue = r.get_issue(number)
+        bot = self._bot(repo)
+        return next((c for c in self._pages(f"listing the comments of {repo}#{number}", issue.get_comments(),
+                                            r.requester)
+                     if c.user.login == bot and marker in (c.body or "")), None)
+
+    def edit_comment(self, repo: str, number: int, change: Callable[[str], str], marker: str = MARKER) -> Posted | None:
+        def edit() -> Posted | None:
+            r = self._repo(repo)
+            mine = self._my_comment(r, repo, number, marker)
+            if mine is None:
+                return None
+            new = change(mine.body)
+            body = _fit_comment(new if marker in new else f"{new}\n{marker}", marker)
+            if body != mine.body:
+                self._calls.once(f"updating the comment on {repo}#{number}", lambda: mine.edit(body), r.requester,
+                                 method="PATCH")
+            return Posted(mine.id, mine.html_url, False)
+
+        return self._calls.run(f"updating the comment on {repo}#{number}", edit)
+
+    def branch_head(self, repo: str, branch: str) -> str:
+        def read() -> str:
+            r = self._repo(repo)
+            ref = self._calls.once(f"reading branch {branch} of {repo}", lambda: r.get_git_ref(f"heads/{branch}"),
+                                   r.requester, not_found=_not_found(repo, f"branch {branch}"))
+            return str(ref.object.sha)
+
+        return self._calls.run(f"reading branch {branch} of {repo}", read)
+
     def upsert_comment(self, repo: str, number: int, body: str, marker: str = MARKER) -> Posted:
         body = _fit_comment(body if marker in body else f"{body}\n{marker}", marker)
 
         def post() -> Posted:
             r = self._repo(repo)
             issue = r.get_issue(number)
-            bot = self._bot(repo)
-            mine = next((c for c in self._pages(f"listing the comments of {repo}#{number}", issue.get_comments(),
-                                                r.requester)
-                         if c.user.login == bot and marker in (c.body or "")), None)
+            mine = self._my_comment(r, repo, number, marker)
             if mine is None:
                 created = self._calls.once(f"commenting on {repo}#{number}", lambda: issue.create_comment(body),
-                                           r.requester, not_found=_not_found(repo, f"pull request #{number}"))
+                                           r.requester, not_found=_not_found(repo, f"pull request #{number}"),
+                                           method="POST")
                 return Posted(created.id, created.html_url, True)
             if mine.body != body:
-                self._calls.once(f"updating the comment on {repo}#{number}", lambda: mine.edit(body), r.requester)
+                self._calls.once(f"updating the comment on {repo}#{number}", lambda: mine.edit(body), r.requester,
+                                 method="PATCH")
             return Posted(mine.id, mine.html_url, False)
 
         return self._calls.run(f"posting the comment on {repo}#{number}", post)
@@ -263,7 +294,7 @@ class PyGitHubClient:
                 f"creating {what}", lambda: r.create_check_run(
                     verdict.name, head_sha, external_id=verdict.external_id,
                     output={**output, "annotations": annotations[:ANNOTATION_BATCH]}, **fields),
-                r.requester, not_found=_not_found(repo, f"commit {head_sha}"))
+                r.requester, not_found=_not_found(repo, f"commit {head_sha}"), method="POST")
             created = True
             sent = min(len(annotations), ANNOTATION_BATCH)
         else:
@@ -271,12 +302,12 @@ class PyGitHubClient:
             sent = run.output.annotations_count or 0  # what an earlier, interrupted try already sent
             batch = annotations[sent:sent + ANNOTATION_BATCH]
             self._calls.once(f"updating {what}", lambda: run.edit(output={**output, "annotations": batch}, **fields),
-                             r.requester)
+                             r.requester, method="PATCH")
             sent += len(batch)
         while sent < len(annotations):
             batch = annotations[sent:sent + ANNOTATION_BATCH]
             self._calls.once(f"annotating {what}", partial(run.edit, output={**output, "annotations": batch}),
-                             r.requester)
+                             r.requester, method="PATCH")
             sent += len(batch)
         return Posted(run.id, run.html_url, created)
 
@@ -289,7 +320,7 @@ class PyGitHubClient:
             f"setting the commit status of {repo}@{sha[:7]}",
             lambda: commit.create_status(state, target_url=verdict.details_url or NotSet,
                                          description=description, context=verdict.name),
-            r.requester, not_found=_not_found(repo, f"commit {sha}"))
+            r.requester, not_found=_not_found(repo, f"commit {sha}"), method="POST")
         return Posted(status.id, verdict.details_url or status.url, True)
 
     def remove_label(self, repo: str, number: int, label: str) -> bool:
@@ -297,7 +328,8 @@ class PyGitHubClient:
             r = self._repo(repo)
             try:
                 self._calls.once(f"removing label {label!r} from {repo}#{number}",
-                                 lambda: r.get_issue(number).remove_from_labels(label), r.requester)
+                                 lambda: r.get_issue(number).remove_from_labels(label), r.requester,
+                                 method="DELETE")
             except GitHubNotFound:
                 return False
             return True
@@ -319,7 +351,7 @@ class PyGitHubClient:
                 lambda: r.create_deployment(sha, auto_merge=False, required_contexts=[], payload=payload,
                                             environment=environment, description=description,
                                             production_environment=production, transient_environment=transient),
-                r.requester, not_found=_not_found(repo, f"commit {sha}"))
+                r.requester, not_found=_not_found(repo, f"commit {sha}"), method="POST")
             return Posted(made.id, made.url, True)
 
         return self._calls.run(f"creating a deployment of {repo} to {environment}", deploy)
@@ -334,7 +366,7 @@ class PyGitHubClient:
                 lambda: deployment.create_status(state, description=_fit(description, STATUS_DESCRIPTION_LIMIT),
                                                  target_url=log_url or NotSet,
                                                  environment_url=environment_url or NotSet),
-                r.requester, not_found=_not_found(repo, f"deployment {deployment_id}"))
+                r.requester, not_found=_not_found(repo, f"deployment {deployment_id}"), method="POST")
 
         self._calls.run(f"setting the status of deployment {deployment_id} of {repo}", post)
 

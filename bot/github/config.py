@@ -4,6 +4,7 @@ its usage counter (API calls, retries, the last rate-limit figure) for the servi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,23 +82,34 @@ class UsageSnapshot:
     rate_limit_remaining: int | None
 
 
+ResponseObserver = Callable[[str, str, "int | None", str], None]
+"""Told of every answer: (method, status, X-RateLimit-Remaining or None, X-RateLimit-Resource).
+The status is GitHub's code for a failure (`"502"`, `"403"`), `"2xx"` for a success (PyGithub
+does not hand its code back), `"timeout"` or `"unreachable"` when no answer came."""
+
+
 class ApiUsage:
     """Counts every request the client sends (retries and token requests included), the retries,
     the seconds spent waiting, and the last `X-RateLimit-Remaining` GitHub sent. Thread-safe; the
-    service reads it for its metrics (`snapshot()`)."""
+    service reads it for its metrics (`snapshot()`), and `on_response` (the service's
+    `Metrics.observe_github_response`) hears of each answer as it comes."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_response: ResponseObserver | None = None) -> None:
         self._lock = threading.Lock()
         self._calls = 0
         self._retries = 0
         self._waited = 0.0
         self._remaining: int | None = None
+        self._on_response = on_response
 
-    def record_call(self, remaining: int | None) -> None:
+    def record_call(self, remaining: int | None, method: str = "GET", status: str = "2xx",
+                    resource: str | None = None) -> None:
         with self._lock:
             self._calls += 1
             if remaining is not None:
                 self._remaining = remaining
+        if self._on_response is not None:
+            self._on_response(method, status, remaining, resource or "core")
 
     def record_retry(self, waited_s: float) -> None:
         with self._lock:

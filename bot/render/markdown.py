@@ -70,16 +70,20 @@ def render(
     fail_on: Severity = Severity.ERROR,
     docs_url: str | None = None,
     limit: int = GITHUB_COMMENT_LIMIT,
+    after_verdict: str = "",
 ) -> str:
     """The comment body, folded to fit `limit` characters with the sticky marker added (a limit
-    too small for even the summary and the counts gives that much, over the limit)."""
+    too small for even the summary and the counts gives that much, over the limit).
+
+    `after_verdict` is markdown placed under the verdict, never folded (the PR bot's notes and
+    environment matrix: `bot.comment`); it counts against the limit."""
     summary = summarize(reports, fail_on)
     verdict = (
         f"**Fails**: findings at or above `{fail_on.value}`"
         if summary.failed
         else f"**Passes** (failing severity: `{fail_on.value}`)"
     )
-    head = f"## schemawarden\n\n{summary.headline()}. {verdict}.\n\n"
+    head = f"## schemawarden\n\n{summary.headline()}. {verdict}.\n\n{after_verdict}"
     if not reports:
         return head + "No migration files to judge.\n"
     files = [_FileParts(report, docs_url) for report in reports]

@@ -9,7 +9,7 @@ stays small. Run it after adding an endpoint to the fake:
     python tests/fake_github/make_openapi_subset.py [--version 23.0.2]
 
 It installs the package with npm into a temporary folder (nothing is left behind) and rewrites
-`tests/fake_github/api.github.com.subset.json`.
+`bot/fake_github/api.github.com.subset.json`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 PACKAGE = "@octokit/openapi"
 VERSION = "23.0.2"
-OUTPUT = Path(__file__).resolve().parent / "api.github.com.subset.json"
+OUTPUT = Path(__file__).resolve().parents[2] / "bot" / "fake_github" / "api.github.com.subset.json"
 
 OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/app"),

@@ -2,7 +2,7 @@
 
     python tests/fake_github/make_webhook_examples.py [--version 7.6.1]
 
-installs the package with npm into a temporary folder and rewrites `tests/fixtures/webhooks/`:
+installs the package with npm into a temporary folder and rewrites `bot/fake_github/examples/`:
 one file per event and action the bot handles (`pull_request.opened.json`, ..., `push.json`).
 For each, the first example delivered to an App (it carries `installation`) is taken. The package
 has no example of `edited` nor of a merged `closed`: those two are made from the `opened` and
@@ -23,7 +23,7 @@ from typing import Any
 
 PACKAGE = "@octokit/webhooks-examples"
 VERSION = "7.6.1"
-OUTPUT = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
+OUTPUT = Path(__file__).resolve().parents[2] / "bot" / "fake_github" / "examples"
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review", "closed", "labeled", "unlabeled")
 
 

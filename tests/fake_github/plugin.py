@@ -1,4 +1,4 @@
-"""pytest fixtures of the fake GitHub: one server per session, a fresh state per test.
+"""pytest fixtures of the fake GitHub (`bot.fake_github`): one server per session, a fresh state per test.
 
 A test that makes the fake receive a request GitHub's OpenAPI description rejects, or that makes
 the fake answer outside GitHub's shapes, fails at teardown with the violations listed.
@@ -11,27 +11,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.fake_github.openapi import Description
+from bot.fake_github.server import FakeGitHub
+from bot.fake_github.state import make_app_identity
 from bot.github import GitHubConfig
 from bot.github.client import PyGitHubClient
-
-from .openapi import Description
-from .server import FakeGitHub
-from .state import AppIdentity
-
-TEST_APP_ID = 271828
-
-
-def make_app_identity(app_id: int = TEST_APP_ID, slug: str = "schemawarden-test") -> AppIdentity:
-    """A GitHub App with a freshly generated RSA key (PEM, as GitHub hands it out)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return AppIdentity(app_id, slug, "schemawarden (test)", private, public)
 
 
 @pytest.fixture(scope="session")

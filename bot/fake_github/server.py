@@ -95,6 +95,8 @@ class FakeGitHub:
                                  None, body)
         with state.lock:
             state.requests.append(record)
+        if state.latency_s:
+            await asyncio.sleep(state.latency_s)
         headers = {k.lower(): v for k, v in request.headers.items()}
         content_type = headers.get("content-type", "").split(";")[0] if raw else ""
         errors = self.describe.request_errors(op, method, path, query, headers, raw or None, content_type)
@@ -131,6 +133,10 @@ class FakeGitHub:
             return None
         if fault.kind == "timeout":
             await asyncio.sleep(fault.delay)
+            return None
+        if fault.kind == "hold":
+            fault.arrived.set()
+            await asyncio.to_thread(fault.release.wait, 60)
             return None
         if fault.kind == "secondary_rate_limit":
             return Refusal(fault.status, SECONDARY_LIMIT_MESSAGE, {"Retry-After": str(fault.retry_after)}).answer()

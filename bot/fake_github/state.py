@@ -18,7 +18,23 @@ from typing import Any, Literal
 
 from .git import ObjectStore
 
-FaultKind = Literal["status", "timeout", "secondary_rate_limit"]
+FaultKind = Literal["status", "timeout", "secondary_rate_limit", "hold"]
+
+
+TEST_APP_ID = 271828
+
+
+def make_app_identity(app_id: int = TEST_APP_ID, slug: str = "schemawarden-test") -> AppIdentity:
+    """A GitHub App with a freshly generated RSA key (PEM, as GitHub hands it out)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return AppIdentity(app_id, slug, "schemawarden (test)", private, public)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,8 @@ class PullRequest:
     draft: bool = False
     merged: bool = False
     labels: list[str] = field(default_factory=list)
+    merge_commit_sha: str | None = None
+    updated_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -167,6 +185,8 @@ class Fault:
     delay: float = 0.0
     after: bool = False  # perform the request first, then fail
     retry_after: int = 1
+    arrived: threading.Event = field(default_factory=threading.Event)  # a held request came
+    release: threading.Event = field(default_factory=threading.Event)  # let it through
 
 
 class FakeGitHubState:
@@ -195,6 +215,8 @@ class FakeGitHubState:
         self.rate_limit_status = 403
         self.token_lifetime = 3600.0
         self.tree_entry_limit = 100_000
+        self.latency_s = 0.0
+        """Seconds every answer waits, to stand for GitHub's own latency (benchmarks)."""
         self._ids = 1000
 
     # -- arranging a scenario ------------------------------------------------------------------
@@ -239,6 +261,7 @@ class FakeGitHubState:
             for pull in self.pulls.values():
                 if pull.head_repo == full_name and pull.head_ref == branch and pull.state == "open":
                     pull.head_sha = sha
+                    pull.updated_at = max(time.time(), pull.updated_at + 0.001)
             return sha
 
     def open_pull_request(self, full_name: str, head: str, base: str | None = None,
@@ -265,12 +288,22 @@ class FakeGitHubState:
             changes: dict[str, bytes | str | None] = {p: None for p in old if p not in files}
             changes.update(files)
             sha = self.push(full_name, pull.base_ref, changes, message=f"Merge pull request #{number}")
-            pull.state, pull.merged = "closed", True
+            pull.state, pull.merged, pull.merge_commit_sha = "closed", True, sha
+            pull.updated_at = max(time.time(), pull.updated_at + 0.001)
             return sha
 
     def add_label(self, full_name: str, number: int, label: str) -> None:
         with self.lock:
-            self.pulls[(full_name, number)].labels.append(label)
+            pull = self.pulls[(full_name, number)]
+            pull.labels.append(label)
+            pull.updated_at = max(time.time(), pull.updated_at + 0.001)
+
+    def take_label(self, full_name: str, number: int, label: str) -> None:
+        """A person removes `label` from pull request `number`."""
+        with self.lock:
+            pull = self.pulls[(full_name, number)]
+            pull.labels.remove(label)
+            pull.updated_at = max(time.time(), pull.updated_at + 0.001)
 
     def add_comment(self, full_name: str, number: int, body: str, user: str = "octocat") -> Comment:
         """A person's comment (not the bot's) on issue or pull request `number`."""
@@ -327,6 +360,13 @@ class FakeGitHubState:
         or 429 with `Retry-After`)."""
         self._add_fault(Fault(method.upper(), path, "secondary_rate_limit", times, status=status,
                               retry_after=retry_after))
+
+    def hold(self, method: str, path: str) -> Fault:
+        """The next request `method path` waits, unanswered, until `release.set()` (at most a
+        minute); `arrived` is set when it comes. For tests that order two jobs by their state."""
+        fault = Fault(method.upper(), path, "hold", 1)
+        self._add_fault(fault)
+        return fault
 
     def primary_rate_limit(self, reset_in: float = 1.0, status: int = 403) -> int:
         """Every credential has used up its requests until `reset_in` seconds from now: each

@@ -238,4 +238,4 @@ class Shapes:
 
 
 def _stable_id(text: str) -> int:
-    return 1 + sum(ord(c) * 31**i for i, c in enumerate(text[:8])) % 9_000_000
+    return int(1 + sum(ord(c) * 31**i for i, c in enumerate(text[:8])) % 9_000_000)

@@ -1,11 +1,6 @@
-"""Settings: the only place that reads environment variables and the configuration file.
-
-Secrets (database URLs, webhook secrets, tokens, keys) come only from the environment, as
-`SecretStr`; the non-secret parts of the reconciler come from `schemawarden.toml`. Lower layers
-receive typed objects. `load_settings` serves the reconciler commands, `load_service_settings`
-the webhook service and its workers. A bad value is a ConfigurationError that names the
-variable, never its value.
-"""
+"""Settings of the PR bot's service commands (`serve`, `worker`, `setup`): webhook secrets, the
+control database, GitHub credentials and the repositories served with their environments' URLs,
+read once into `ServiceSettings`."""
 
 from __future__ import annotations
 
@@ -14,164 +9,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.settings.commands import URL_VARIABLE
 from policies.errors import ConfigurationError
-from policies.policy_file import Policy, load_policy
-from reconciler.environments import EnvironmentConfig, url_variable
 
-CONFIG_FILE = "schemawarden.toml"
-_URL_VARIABLE = re.compile(r"^SCHEMAWARDEN_ENV_([A-Z0-9_]+)_URL$")
-_DEFAULT_ENVIRONMENTS: dict[str, dict[str, Any]] = {
-    "staging": {"gate": "auto"},
-    "production": {"gate": "label"},
-}
-_URL_ONLY_ENVIRONMENT: dict[str, Any] = {"gate": "auto"}
-"""An environment known only by its URL variable: "no configuration file needed" holds."""
-
-ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
-    ("SCHEMAWARDEN_ENV_<NAME>_URL", "database URL of environment NAME (a secret: never printed)"),
-    ("SCHEMAWARDEN_CONFIG", f"the policy file (default: ./{CONFIG_FILE}; --config)"),
-    (
-        "SCHEMAWARDEN_DATA_DIR",
-        "folder of the embedded PostgreSQL (default: .schemawarden/pgdata; --data-dir)",
-    ),
-    ("SCHEMAWARDEN_ACTOR", "who applies, for the audit log (default: $USER; --actor)"),
-)
-"""Every environment variable the reconciler commands read, for `--help` (name, meaning)."""
-
-
-class ProcessSettings(BaseSettings):
-    """Process-wide settings from `SCHEMAWARDEN_*` environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="SCHEMAWARDEN_", extra="ignore")
-
-    data_dir: Path = Path(".schemawarden/pgdata")
-    config: Path = Path(CONFIG_FILE)
-    actor: str | None = None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the CLI needs: where the embedded server lives, the file, the environments."""
-
-    data_dir: Path
-    config_path: Path | None
-    migrations_folder: Path
-    environments: dict[str, EnvironmentConfig]
-    actor: str
-    declared: frozenset[str] = frozenset()
-    """Environments the policy file names under [environments] (empty: the defaults are in use)."""
-
-    def listed_environments(self) -> list[EnvironmentConfig]:
-        """What `status` shows: declared in the file, given a URL, or marked embedded.
-
-        The built-in staging and production (no [environments] in the file) are left out until
-        they have a URL: nobody asked for them, so their missing URL is no error.
-        """
-        return [
-            env
-            for env in self.environments.values()
-            if env.name in self.declared or env.url is not None or env.embedded
-        ]
-
-    def environment(self, name: str) -> EnvironmentConfig:
-        try:
-            return self.environments[name]
-        except KeyError:
-            known = ", ".join(sorted(self.environments)) or "none"
-            raise ConfigurationError(
-                f"unknown environment {name!r} (known: {known}). Add [environments.{name}] to "
-                f"{CONFIG_FILE}, or set {url_variable(name)}"
-            ) from None
-
-
-def load_settings(
-    config: Path | None = None,
-    migrations: Path | None = None,
-    data_dir: Path | None = None,
-    environ: dict[str, str] | None = None,
-) -> Settings:
-    """Settings from (in order of precedence) arguments, environment variables and the file."""
-    environ = dict(os.environ) if environ is None else environ
-    process = _process_settings(environ)
-    config_path: Path | None = config or process.config
-    policy = Policy.defaults()
-    if config_path is not None and config_path.is_file():
-        policy = _read_policy(config_path)
-    elif config is not None:
-        raise ConfigurationError(f"{config}: configuration file not found; check --config")
-    else:
-        config_path = None
-
-    folder = migrations or Path(policy.migrations.folder)
-    environments = _environments(policy.environments, config_path, environ)
-    actor = process.actor or environ.get("USER") or environ.get("LOGNAME") or "unknown"
-    return Settings(
-        data_dir=data_dir or process.data_dir,
-        config_path=config_path,
-        migrations_folder=folder,
-        environments=environments,
-        actor=actor,
-        declared=frozenset(policy.environments),
-    )
-
-
-def _process_settings(environ: dict[str, str]) -> ProcessSettings:
-    known = {
-        k: v
-        for k, v in environ.items()
-        if k in {"SCHEMAWARDEN_DATA_DIR", "SCHEMAWARDEN_CONFIG", "SCHEMAWARDEN_ACTOR"}
-    }
-    try:
-        return ProcessSettings.model_validate(
-            {k.removeprefix("SCHEMAWARDEN_").lower(): v for k, v in known.items()}
-        )
-    except ValidationError as exc:
-        raise ConfigurationError(
-            f"bad SCHEMAWARDEN_* environment variable: {exc.errors()[0]['msg']}"
-        ) from None
-
-
-def _read_policy(path: Path) -> Policy:
-    """The whole file, validated once by the policy model: unknown keys are errors everywhere."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigurationError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    return load_policy(text, str(path))
-
-
-def _environments(
-    configured: dict[str, dict[str, Any]], config_path: Path | None, environ: dict[str, str]
-) -> dict[str, EnvironmentConfig]:
-    tables = {name: dict(table) for name, table in configured.items()} or dict(_DEFAULT_ENVIRONMENTS)
-    urls = {m.group(1).lower(): value for key, value in environ.items() if (m := _URL_VARIABLE.match(key))}
-    for name in urls:
-        tables.setdefault(name, dict(_URL_ONLY_ENVIRONMENT))
-    environments: dict[str, EnvironmentConfig] = {}
-    for name, table in tables.items():
-        if not isinstance(table, dict):
-            raise ConfigurationError(f"{config_path}: [environments.{name}] must be a table")
-        if "url" in table:
-            raise ConfigurationError(
-                f"{config_path}: environments.{name}.url: database URLs are secrets and are not read "
-                f"from the file; set {url_variable(name)} instead"
-            )
-        url = urls.get(name.lower())
-        try:
-            environments[name] = EnvironmentConfig(name=name, url=SecretStr(url) if url else None, **table)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            key = ".".join(str(p) for p in error["loc"])
-            raise ConfigurationError(f"{config_path}: environments.{name}.{key}: {error['msg']}") from None
-    return environments
-
-
-# --- The service: webhook receiver, workers, control database ------------------------------------
+if TYPE_CHECKING:
+    from bot.github.config import GitHubConfig
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -190,6 +36,12 @@ SERVICE_VARIABLES: tuple[tuple[str, str], ...] = (
     ("SCHEMAWARDEN_GITHUB_PRIVATE_KEY", "the App's private key (PEM text); or _PRIVATE_KEY_PATH, a file"),
     ("SCHEMAWARDEN_GITHUB_TOKEN", "a token instead of an App (commit statuses instead of check runs)"),
     ("SCHEMAWARDEN_GITHUB_API_URL", f"GitHub's REST API (default {DEFAULT_GITHUB_API_URL}; GHES: https://HOST/api/v3)"),
+    (
+        "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES",
+        "pause between two writes to GitHub of one installation (default 1, GitHub's advice)",
+    ),
+    ("SCHEMAWARDEN_ENV_<NAME>_URL", "the owner role's URL of environment NAME (one repository served)"),
+    ("SCHEMAWARDEN_READONLY_<NAME>_URL", "a read-only role's URL of NAME, for reading its history (optional)"),
     ("SCHEMAWARDEN_STATUS_TOKEN", "bearer token for /, /api/environments and /metrics beyond loopback"),
     ("SCHEMAWARDEN_WEBHOOK_MAX_BYTES", f"largest webhook body accepted (default {DEFAULT_MAX_BODY_BYTES})"),
     (
@@ -201,7 +53,8 @@ SERVICE_VARIABLES: tuple[tuple[str, str], ...] = (
 
 
 class ServedEnvironment(BaseModel):
-    """An environment of a repository served by the bot: its name, label and where its URL is."""
+    """An environment of a repository served by the bot: its name, label, where its URLs are, and
+    the URLs (secrets, read from those variables; never from the JSON map)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -209,10 +62,22 @@ class ServedEnvironment(BaseModel):
     url_variable: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     label: str = ""
     """The pull-request label that approves this environment; empty means `deploy:<name>`."""
+    readonly_url_variable: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """The variable of a read-only role's URL (history, statistics); default
+    `SCHEMAWARDEN_READONLY_<NAME>_URL`, used when set."""
+    url: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """The owner role's URL (apply), from `url_variable`."""
+    readonly_url: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """The read-only role's URL, from `readonly_url_variable`, when set."""
 
     @property
     def approval_label(self) -> str:
         return self.label or f"deploy:{self.name}"
+
+    @property
+    def reading_url(self) -> SecretStr | None:
+        """The URL to read history and statistics with: the read-only role's, else the owner's."""
+        return self.readonly_url or self.url
 
 
 @dataclass(frozen=True)
@@ -248,6 +113,31 @@ class ServiceSettings:
     max_body_bytes: int
     repositories: dict[str, tuple[ServedEnvironment, ...]] | None
     single_repository_environments: tuple[ServedEnvironment, ...] = ()
+    github_seconds_between_writes: float = 1.0
+    """Pause between two writes of one installation (GitHub's advice against its secondary limits)."""
+
+    def github_config(self) -> GitHubConfig:
+        """The GitHub client's configuration from these settings (the one place they meet).
+
+        Raises ConfigurationError when no credentials are set, naming the variables to set.
+        """
+        from bot.github.config import GitHubConfig
+
+        auth = self.github_auth
+        if auth is None:
+            raise ConfigurationError(
+                "no GitHub credentials: set SCHEMAWARDEN_GITHUB_APP_ID with SCHEMAWARDEN_GITHUB_PRIVATE_KEY "
+                "(or SCHEMAWARDEN_GITHUB_PRIVATE_KEY_PATH) for a GitHub App, or SCHEMAWARDEN_GITHUB_TOKEN"
+            )
+        values: dict[str, Any] = {
+            "api_url": self.github_api_url,
+            "seconds_between_writes": self.github_seconds_between_writes,
+        }
+        if isinstance(auth, GitHubAppAuth):
+            values.update(app_id=auth.app_id, private_key=auth.private_key)
+        else:
+            values["token"] = auth.token
+        return GitHubConfig.build(**values)
 
     def environments_of(self, repository: str) -> tuple[ServedEnvironment, ...] | None:
         """The environments of `repository` (`owner/name`), or None when it is not served."""
@@ -296,11 +186,37 @@ def load_service_settings(environ: dict[str, str] | None = None) -> ServiceSetti
         or DEFAULT_MAX_BODY_BYTES,
         repositories=_repositories(value("SCHEMAWARDEN_REPOSITORIES"), environ),
         single_repository_environments=tuple(
-            ServedEnvironment(name=m.group(1).lower(), url_variable=key)
+            _with_urls(ServedEnvironment(name=m.group(1).lower(), url_variable=key), environ)
             for key in sorted(environ)
-            if (m := _URL_VARIABLE.match(key)) and environ[key]
+            if (m := URL_VARIABLE.match(key)) and environ[key]
+        ),
+        github_seconds_between_writes=_seconds(
+            "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES", value("SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES"), 1.0
         ),
     )
+
+
+def _with_urls(env: ServedEnvironment, environ: dict[str, str]) -> ServedEnvironment:
+    """`env` with its owner URL and, when its variable is set, its read-only URL."""
+    readonly_variable = env.readonly_url_variable or f"SCHEMAWARDEN_READONLY_{env.name.upper()}_URL"
+    owner = environ.get(env.url_variable) or None
+    readonly = environ.get(readonly_variable) or None
+    return env.model_copy(update={
+        "url": SecretStr(owner) if owner else None,
+        "readonly_url": SecretStr(readonly) if readonly else None,
+    })
+
+
+def _seconds(name: str, text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise ConfigurationError(f"{name} must be a number of seconds from 0 to 60")
+    return seconds
 
 
 def _webhook_secrets(text: str | None) -> tuple[SecretStr, ...]:
@@ -404,6 +320,12 @@ def _repositories(
                 raise ConfigurationError(
                     f'{name}: {repository}.{env_name} must be an object such as {{"url_variable": "VAR"}}'
                 )
+            secret = next((key for key in ("url", "readonly_url") if key in table), None)
+            if secret is not None:
+                raise ConfigurationError(
+                    f"{name}: {repository}.{env_name}.{secret}: database URLs are secrets and are not read "
+                    "from this map; name their variables with url_variable and readonly_url_variable"
+                )
             try:
                 env = ServedEnvironment.model_validate({"name": env_name, **table})
             except ValidationError as exc:
@@ -415,6 +337,6 @@ def _repositories(
                     f"{name}: {repository}.{env_name} names {env.url_variable}, which is not set: set it to "
                     "the environment's database URL"
                 )
-            served.append(env)
+            served.append(_with_urls(env, environ))
         repositories[repository.lower()] = tuple(served)
     return repositories

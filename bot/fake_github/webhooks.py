@@ -1,4 +1,4 @@
-"""Webhook deliveries for tests, built from GitHub's own examples (`tests/fixtures/webhooks/`).
+"""Webhook deliveries for tests, built from GitHub's own examples (`bot/fake_github/examples/`).
 
 `pull_request_event` and `push_event` take the example of that event and action and change its
 values only (repository, numbers, refs, shas, people, installation) to match a scenario arranged
@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .state import FakeGitHubState
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "webhooks"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 _EXAMPLE_REPO = "Codertocat/Hello-World"
 
 
@@ -51,7 +52,9 @@ def pull_request_event(state: FakeGitHubState, repo: str, number: int, action: s
     payload["sender"]["login"] = sender
     pr = payload["pull_request"]
     pr.update(number=number, id=pull.id, title=pull.title, state=pull.state, draft=pull.draft,
-              merged=pull.merged, body=pull.body or None)
+              merged=pull.merged, body=pull.body or None, updated_at=_iso(pull.updated_at))
+    if pull.merge_commit_sha is not None:
+        pr["merge_commit_sha"] = pull.merge_commit_sha
     pr["user"]["login"] = pull.user
     for side, repo_name, ref, sha in (("head", pull.head_repo, pull.head_ref, pull.head_sha),
                                       ("base", pull.repo, pull.base_ref, pull.base_sha)):
@@ -66,6 +69,12 @@ def pull_request_event(state: FakeGitHubState, repo: str, number: int, action: s
     if label is not None and "label" in payload:
         payload["label"]["name"] = label
     return payload
+
+
+def _iso(epoch: float) -> str:
+    """An instant as GitHub writes it in payloads (UTC, to the millisecond here so that two updates
+    of one second stay in order)."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def push_event(state: FakeGitHubState, repo: str, branch: str, before: str, after: str, *,
