@@ -15,7 +15,7 @@ migrations before it, in journal order. Three ways in:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,7 +23,7 @@ from policies.classify import classify
 from policies.context import Context
 from policies.locks import effect
 from policies.operations import Operation, OperationKind
-from policies.parsing import ParsedStatement, parse_migration
+from policies.parsing import ParsedStatement, in_execution_order, parse_migration
 from policies.report import FileReport, Finding, LockRef, SaferKind, StatementReport
 from policies.rules import Hit, Rule, all_rules
 from policies.schema.model import Column, Schema, Table, relation_key
@@ -116,7 +116,7 @@ def replay_schema(texts: Sequence[str], pg_version: int) -> Schema:
     for position, text in enumerate(texts):
         parsed_any = False
         for top in parse_migration(text):
-            for parsed in _flatten([top]):
+            for parsed in in_execution_order([top]):
                 parsed_any = True
                 schema, _, _ = _replay_statement(schema, parsed, pg_version, judge=False)
         if position == 0 and not parsed_any:
@@ -196,7 +196,7 @@ def _analyze_file(
     version = context.pg_version
     for top in parse_migration(text):
         suppressed = _codes(_IGNORE, top.statement.comments)
-        for parsed in _flatten([top]):
+        for parsed in in_execution_order([top]):
             before = schema
             schema, operations, refused = _replay_statement(schema, parsed, version, judge=True)
             for op in operations:
@@ -236,13 +236,6 @@ def _earlier_kinds(unit: MigrationUnit) -> frozenset[OperationKind]:
     if not unit.earlier:
         return frozenset()
     return frozenset(op.kind for statement in unit.earlier for op in statement.operations)
-
-
-def _flatten(parsed: list[ParsedStatement]) -> Iterator[ParsedStatement]:
-    """Statements in execution order: a DO block, then the statements its body runs."""
-    for item in parsed:
-        yield item
-        yield from _flatten(list(item.inner))
 
 
 def _codes(pattern: re.Pattern[str], text: str) -> frozenset[str]:

@@ -9,7 +9,7 @@ so that a rule can report it instead of the analysis crashing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,6 +73,14 @@ def parse_migration(text: str) -> list[ParsedStatement]:
     if whole is not None:
         return whole
     return [parsed for statement in split_statements(text) for parsed in parse_statement(statement)]
+
+
+def in_execution_order(parsed: Iterable[ParsedStatement]) -> Iterator[ParsedStatement]:
+    """Statements in the order PostgreSQL runs them: a DO block, then the statements its body runs
+    (recursively), then the next statement."""
+    for item in parsed:
+        yield item
+        yield from in_execution_order(item.inner)
 
 
 def _parse_whole_file(text: str) -> list[ParsedStatement] | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from policies.classify import classify
 from policies.operations import Operation, OperationKind
-from policies.parsing import ParsedStatement, parse_migration
+from policies.parsing import in_execution_order, parse_migration
 from policies.schema.model import relation_key
 from policies.schema.names import bare_name, in_schema_of
 
@@ -98,13 +98,7 @@ NO_RENAMES = Renames()
 
 def renames_in_sql(text: str) -> Renames:
     """The renames of one migration's SQL text (statements inside DO blocks included)."""
-    return renames_of(op for parsed in _flatten(parse_migration(text)) for op in classify(parsed))
-
-
-def _flatten(parsed: Iterable[ParsedStatement]) -> Iterable[ParsedStatement]:
-    for item in parsed:
-        yield item
-        yield from _flatten(item.inner)
+    return renames_of(op for parsed in in_execution_order(parse_migration(text)) for op in classify(parsed))
 
 
 def renames_of(operations: Iterable[Operation]) -> Renames:

@@ -1,0 +1,192 @@
+"""The proof of a rollback: each new migration, its rollback and the migration again, in a scratch database.
+
+For the new migrations of a change (a pull request's, or every migration of a folder), on a scratch
+server (`reconciler.database.scratch`), never an environment:
+
+1. the schema before the first new migration is the replay of the migrations before it, kept as
+   a template database keyed by their hashes, so the next proof on the same base clones it;
+2. per new migration, in order, in one clone: introspect (`before`); run the migration statement
+   by statement as apply runs it, tracing what each statement locks and rewrites; introspect
+   (`after`); generate the rollback, `render(diff(after, before, renames.inverted()))`, with the
+   migration's own renames so that a renamed column is renamed back and keeps its data; run it;
+   introspect and compare with `before` (`policies.schema.compare`): it must be the same schema;
+   run the migration again: it must apply and give `after` again;
+3. the status: `failed` when any of that did not hold (with PostgreSQL's error and the statement,
+   or what still differs); `irreversible` when the migration destroys data that the rollback
+   cannot bring back (a dropped table or column, a removed enum value, a narrowing type, rows
+   changed by UPDATE/DELETE: `policies.schema.losses`, `policies.proof.rows_changed`), the SQL that
+   restores the structure still given; `verified` otherwise. Column order that no ALTER can
+   restore is a note, never hidden; so is what a rollback would drop that was written since.
+
+The verdict is never taken from the differ alone: the restored database is introspected again and
+compared, and the migration is run again on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from policies.context import ScratchFailure
+from policies.lock_trace import StatementTrace
+from policies.proof import checked_narrowings, rows_changed
+from policies.report import Rollback, RollbackStatus
+from policies.schema.changes import AlterColumnType
+from policies.schema.compare import compare
+from policies.schema.ddl import notes, render
+from policies.schema.diff import diff
+from policies.schema.losses import losses
+from policies.schema.model import Schema
+from policies.schema.renames import renames_in_sql
+from reconciler.database.introspect import introspect
+from reconciler.database.run import MigrationFailed, replay, run_migration, run_sql
+from reconciler.database.scratch import ScratchDatabase, ScratchServer, Template, template_key
+from reconciler.migrations import Migration
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXCLUDED = ("drizzle", "schemawarden")
+"""Schemas left out of every introspection: drizzle's history table and schemawarden's own."""
+
+
+@dataclass(frozen=True)
+class MigrationProof:
+    """The proof of one migration.
+
+    * `rollback`: its SQL and status (`policies.report.Rollback`);
+    * `traces`: what PostgreSQL did for each statement of its first run, by the statement's line in
+      the file (statements run outside a transaction have no locks: they ended with it);
+    * `failure`: set when the migration itself did not apply on the schema before it (a finding,
+      SW611), with PostgreSQL's SQLSTATE, message, DETAIL, HINT and the line.
+    """
+
+    migration: Migration
+    rollback: Rollback
+    traces: dict[int, StatementTrace] = field(default_factory=dict)
+    failure: ScratchFailure | None = None
+
+
+def prove_migrations(
+    server: ScratchServer,
+    base: Sequence[Migration],
+    new: Sequence[Migration],
+    *,
+    exclude_schemas: Collection[str] = DEFAULT_EXCLUDED,
+    progress: Callable[[Migration], None] | None = None,
+) -> list[MigrationProof]:
+    """Prove each of `new` in order on the schema `base` (then the new ones before it) leaves.
+
+    `progress(migration)` is called before each proof (for a front end). Raises
+    `MigrationFailed` when `base` itself does not replay (the base cannot be proven on), and the
+    scratch server's errors (`ScratchServerUnreachable`); a new migration that fails is a result,
+    not an exception.
+    """
+    template = base_template(server, base)
+    proofs: list[MigrationProof] = []
+    with server.database(template=template) as db:
+        conn = db.connection()
+        before = introspect(conn, exclude_schemas=exclude_schemas)
+        for position, migration in enumerate(new):
+            if progress is not None:
+                progress(migration)
+            proof, after = _prove_one(db, migration, before, exclude_schemas)
+            proofs.append(proof)
+            if after is None:  # the database is no longer at a known state: the rest cannot be proven
+                proofs += [_not_reached(m, migration) for m in new[position + 1 :]]
+                break
+            before = after
+    return proofs
+
+
+def base_template(server: ScratchServer, base: Sequence[Migration]) -> Template:
+    """The template database holding the schema `base` leaves, built once per set of hashes."""
+    key = template_key([m.hash for m in base], server.pg_major)
+    return server.template(key, lambda db: replay(base, db))
+
+
+def introspect_at(
+    server: ScratchServer, migrations: Sequence[Migration], *, exclude_schemas: Collection[str] = DEFAULT_EXCLUDED
+) -> Schema:
+    """The schema `migrations` leave, from their template (built when missing)."""
+    with server.database(template=base_template(server, migrations)) as db:
+        return introspect(db.connection(), exclude_schemas=exclude_schemas)
+
+
+def _prove_one(
+    db: ScratchDatabase, migration: Migration, before: Schema, exclude_schemas: Collection[str]
+) -> tuple[MigrationProof, Schema | None]:
+    """The proof of one migration on `db` (at `before`), and the schema `db` is left at (`after`),
+    or None when it is at no known state."""
+    conn = db.connection()
+    version = db.pg_major
+    try:
+        run = run_migration(db, migration, trace=True)
+    except MigrationFailed as failed:
+        traces = {r.statement.line: r.trace for r in failed.completed if r.trace is not None}
+        reason = f"the migration does not apply on the schema before it: {failed}"
+        rollback = Rollback(RollbackStatus.FAILED, "", reason)
+        # a transactional failure rolled everything back: the database is still at `before`, but
+        # the next migrations were written after this one, so they are not proven on top of it
+        return MigrationProof(migration, rollback, traces, _scratch_failure(failed)), None
+    traces = {r.statement.line: r.trace for r in run.statements if r.trace is not None}
+    after = introspect(conn, exclude_schemas=exclude_schemas)
+
+    forward_renames = renames_in_sql(migration.text)
+    back = diff(after, before, forward_renames.inverted())
+    statements = render(back, pg_version=version)
+    sql = "".join(f"{statement};\n" for statement in statements)
+    said = list(notes(back, pg_version=version))
+    said += [
+        f"rolling back drops what was written since: {loss.reason}" for loss in losses(back, after, before)
+    ]
+    checked = checked_narrowings(migration.text)
+    lost = [
+        loss.reason
+        for loss in losses(diff(before, after, forward_renames), before, after)
+        if not (isinstance(loss.change, AlterColumnType) and (loss.change.table, loss.change.column) in checked)
+    ]
+    lost += rows_changed(migration.text, before)
+
+    def result(status: RollbackStatus, reason: str | None) -> MigrationProof:
+        return MigrationProof(migration, Rollback(status, sql, reason, tuple(dict.fromkeys(said))), traces)
+
+    if statements:
+        try:
+            run_sql(db, sql, source=f"the rollback of {migration.tag}")
+        except MigrationFailed as failed:
+            reason = f"the rollback does not run: {failed}"
+            known = after if not failed.committed and not failed.outside_transaction else None
+            return result(RollbackStatus.FAILED, reason), known
+    restored = introspect(conn, exclude_schemas=exclude_schemas)
+    back_check = compare(before, restored, version)
+    said += [n for n in back_check.order_notes if n not in said]
+    if not back_check.equal:
+        failure = f"the rollback ran but the schema did not come back: {back_check.describe(version)}"
+        return result(RollbackStatus.FAILED, failure), None
+    try:
+        run_migration(db, migration)
+    except MigrationFailed as failed:
+        return result(RollbackStatus.FAILED, f"the migration does not apply again after its rollback: {failed}"), None
+    again = introspect(conn, exclude_schemas=exclude_schemas)
+    again_check = compare(after, again, version)
+    if not again_check.equal:
+        failure = f"the migration applied again gives another schema: {again_check.describe(version)}"
+        return result(RollbackStatus.FAILED, failure), None
+    if lost:
+        return result(RollbackStatus.IRREVERSIBLE, "; ".join(dict.fromkeys(lost))), again
+    return result(RollbackStatus.VERIFIED, None), again
+
+
+def _scratch_failure(failed: MigrationFailed) -> ScratchFailure:
+    error = failed.error
+    if error is None:
+        return ScratchFailure(failed.line or 1, str(failed))
+    return ScratchFailure(
+        failed.line or 1, error.message, sqlstate=error.sqlstate, detail=error.detail, hint=error.hint
+    )
+
+
+def _not_reached(migration: Migration, stopped: Migration) -> MigrationProof:
+    reason = f"not proven: the proof stopped at {stopped.tag}, which comes before it"
+    return MigrationProof(migration, Rollback(RollbackStatus.FAILED, "", reason))
