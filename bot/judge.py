@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 from bot.commands import without_cycle_collection
 from policies.analysis import analyze_migration_texts, replay_schema
-from policies.context import Context
+from policies.context import Context, ScratchFailure
 from policies.errors import MigrationSetError
 from policies.policy_file import Policy
 from policies.report import FileReport
@@ -50,9 +50,14 @@ class HeadFolder:
 
 
 def context_of(
-    policy: Policy, pg_version: int, changed: Sequence[str], migration_changes: Mapping[str, str] | None = None
+    policy: Policy,
+    pg_version: int,
+    changed: Sequence[str],
+    migration_changes: Mapping[str, str] | None = None,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
 ) -> Context:
-    """The analysis context a policy gives, for a change of paths `changed`."""
+    """The analysis context a policy gives, for a change of paths `changed`, with what a proof in
+    scratch databases found refused (`scratch_failures`, path -> failure: SW611)."""
     return Context(
         pg_version=pg_version,
         rules=policy.severity_overrides(),
@@ -61,6 +66,7 @@ def context_of(
         migrations_dir=policy.migrations.folder,
         migration_changes=dict(migration_changes or {}),
         applied_by=policy.applier(),
+        scratch_failures=dict(scratch_failures or {}),
     )
 
 
@@ -110,6 +116,7 @@ def judge_change(
     before: Schema | None,
     policy: Policy,
     pg_version: int,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
 ) -> list[FileReport]:
     """What a branch adds, judged as one deploy on `before`, plus its edited migrations.
 
@@ -117,7 +124,8 @@ def judge_change(
     rules about the change as a whole read them); `edited`: (path, `modified` | `deleted`) of
     migrations the base had; `folders`: the drizzle folders in scope at the head, whose journal
     orders the added migrations and names the unlisted SQL files. Added migrations come first in
-    journal order, folder by folder, then the other added files as given.
+    journal order, folder by folder, then the other added files as given. `scratch_failures`: what
+    a proof found PostgreSQL refuses (SW611).
     """
     added_paths = {t.path for t in added}
     unlisted: list[str] = []
@@ -132,7 +140,9 @@ def judge_change(
     in_folders = {t.path for t in ordered} | set(unlisted)
     ordered += [t for t in added if t.path not in in_folders]
     migration_changes = {t.path: "added" for t in ordered} | dict.fromkeys(unlisted, "added") | dict(edited)
-    context = replace(context_of(policy, pg_version, changed, migration_changes), unlisted_files=tuple(unlisted))
+    context = replace(
+        context_of(policy, pg_version, changed, migration_changes, scratch_failures), unlisted_files=tuple(unlisted)
+    )
     with without_cycle_collection():
         reports = analyze_migration_texts([(t.path, t.text, t.migration) for t in ordered], context, before)
     # A report about an edited migration (SW690) names the migration's tag, as a judged one does.

@@ -73,10 +73,13 @@ def prove_migrations(
     new: Sequence[Migration],
     *,
     exclude_schemas: Collection[str] = DEFAULT_EXCLUDED,
+    pg_version: int | None = None,
     progress: Callable[[Migration], None] | None = None,
 ) -> list[MigrationProof]:
     """Prove each of `new` in order on the schema `base` (then the new ones before it) leaves.
 
+    `pg_version` is the major version the rollback SQL is written for (the target's; default the
+    scratch server's): SQL for an older version runs on a newer server, so the proof holds for it.
     `progress(migration)` is called before each proof (for a front end). Raises
     `MigrationFailed` when `base` itself does not replay (the base cannot be proven on), and the
     scratch server's errors (`ScratchServerUnreachable`); a new migration that fails is a result,
@@ -90,7 +93,8 @@ def prove_migrations(
         for position, migration in enumerate(new):
             if progress is not None:
                 progress(migration)
-            proof, after = _prove_one(db, migration, before, exclude_schemas)
+            version = min(pg_version or server.pg_major, server.pg_major)
+            proof, after = _prove_one(db, migration, before, exclude_schemas, version)
             proofs.append(proof)
             if after is None:  # the database is no longer at a known state: the rest cannot be proven
                 proofs += [_not_reached(m, migration) for m in new[position + 1 :]]
@@ -114,12 +118,11 @@ def introspect_at(
 
 
 def _prove_one(
-    db: ScratchDatabase, migration: Migration, before: Schema, exclude_schemas: Collection[str]
+    db: ScratchDatabase, migration: Migration, before: Schema, exclude_schemas: Collection[str], version: int
 ) -> tuple[MigrationProof, Schema | None]:
-    """The proof of one migration on `db` (at `before`), and the schema `db` is left at (`after`),
-    or None when it is at no known state."""
+    """The proof of one migration on `db` (at `before`), its rollback written for PostgreSQL
+    `version`, and the schema `db` is left at (`after`), or None when it is at no known state."""
     conn = db.connection()
-    version = db.pg_major
     try:
         run = run_migration(db, migration, trace=True)
     except MigrationFailed as failed:

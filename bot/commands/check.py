@@ -11,9 +11,10 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -29,13 +30,24 @@ from bot.judge import (
 )
 from bot.render import FORMATS, Format, render_bytes, summarize
 from policies.analysis import analyze_folder, analyze_sql, check_change_set
-from policies.errors import ConfigurationError
+from policies.context import ScratchFailure
+from policies.errors import ConfigurationError, MigrationSetError
 from policies.policy_file import Policy, load_policy
 from policies.report import FileReport, Severity
 from policies.schema.model import Schema
 from policies.schema.snapshot import schema_from_snapshot
 from policies.versions import is_supported, supported_range
-from reconciler.migrations import JOURNAL, Layout, MigrationSet, load_migration_set, snapshot_path
+from reconciler.migrations import (
+    JOURNAL,
+    Layout,
+    MigrationSet,
+    load_migration_files,
+    load_migration_set,
+    snapshot_path,
+)
+
+if TYPE_CHECKING:
+    from bot.proving import ProofGroup
 
 DEFAULT_CONFIG = "schemawarden.toml"
 __all__ = ["Target", "judge", "judge_branch", "judge_paths", "register", "run"]
@@ -62,6 +74,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--config", metavar="FILE", help=f"policy file (default: ./{DEFAULT_CONFIG} if present)"
     )
+    parser.add_argument(
+        "--prove",
+        action="store_true",
+        help="also run each migration, its generated rollback and the migration again in a scratch database "
+        "(SCHEMAWARDEN_SCRATCH_URL, else the embedded PostgreSQL): rollback SQL with its status, and the "
+        "locks PostgreSQL really took",
+    )
+    parser.add_argument("--data-dir", type=Path, help="folder of the embedded PostgreSQL (with --prove)")
     parser.set_defaults(handler=run)
 
 
@@ -87,14 +107,91 @@ def _judge_and_render(
 ) -> tuple[bytes, bool]:
     """The output in the chosen format, and whether the failing severity is reached."""
     scopes: list[str] = list(args.paths) or [policy.migrations.folder]
-    if args.base:
-        reports = judge_branch(args.base, scopes, policy, pg_version)
-    else:
-        reports = judge_paths(scopes, policy, pg_version, explicit=bool(args.paths))
+
+    def judged(version: int, failures: Mapping[str, ScratchFailure] | None = None) -> list[FileReport]:
+        if args.base:
+            return judge_branch(args.base, scopes, policy, version, failures)
+        return judge_paths(scopes, policy, version, explicit=bool(args.paths), scratch_failures=failures)
+
+    reports = _proven(args, scopes, policy, pg_version, judged) if args.prove else judged(pg_version)
     fmt: Format = args.format
     color = fmt == "text" and sys.stdout.isatty()
     output = render_bytes(fmt, reports, fail_on, color=color, docs_url=policy.docs_url)
     return output, summarize(reports, fail_on).failed
+
+
+def _proven(
+    args: argparse.Namespace,
+    scopes: Sequence[str],
+    policy: Policy,
+    pg_version: int,
+    judged: Callable[[int, Mapping[str, ScratchFailure] | None], list[FileReport]],
+) -> list[FileReport]:
+    """`check --prove`: the migrations proven in a scratch database, then judged knowing what
+    PostgreSQL refused there (SW611), with each rollback and lock trace attached."""
+    # the database side is loaded only for a proof: a plain `check` stays quick to start
+    from bot.proving import (
+        attach,
+        environment_targets,
+        open_scratch_server,
+        progress_done,
+        progress_on_stderr,
+        prove_groups,
+    )
+    from bot.settings import load_settings
+
+    groups = proof_groups(args.base, scopes, policy)
+    settings = load_settings(Path(args.config) if args.config else None, data_dir=args.data_dir)
+    targets = environment_targets(settings.environments.values())
+    with open_scratch_server(settings.scratch_url, settings.data_dir, targets) as server:
+        try:
+            proven = prove_groups(server, groups, pg_version, progress_on_stderr)
+        finally:
+            progress_done()
+    reports = judged(pg_version, proven.failures)
+    server_version = proven.pg_major
+    predicted = None
+    if server_version is not None and server_version != pg_version and is_supported(server_version):
+        predicted = judged(server_version, proven.failures)  # what the lock model says for that server
+    return attach(reports, proven, predicted)
+
+
+def proof_groups(base: str | None, scopes: Sequence[str], policy: Policy) -> list[ProofGroup]:
+    """What `--prove` runs: each drizzle folder in scope, every migration on the ones before it, or
+    with `base` the migrations the working tree adds, on the base commit's migration set. Loose SQL
+    files are not proven (nothing says what schema they meet): a note on stderr says so."""
+    from bot.proving import ProofGroup
+
+    groups: list[ProofGroup] = []
+    loose: list[str] = []
+    added = {t.path for t in changed_migrations(base, scopes)[0]} if base else None
+    for name in scopes:
+        path = Path(name)
+        folder = _drizzle_folder(path, policy.migrations.format) if path.is_dir() else None
+        if folder is None:
+            loose.append(name)
+            continue
+        shown = [(_display(path / m.path), m) for m in folder.migrations]
+        if added is None:
+            groups.append(ProofGroup((), tuple(shown)))
+            continue
+        files = _files_at(base or "", path)
+        try:
+            before = load_migration_files(files, f"{base}:{path.as_posix()}").migrations if files else ()
+        except MigrationSetError as exc:
+            raise ConfigurationError(
+                f"--prove: the migrations folder at {base} cannot be replayed, so nothing can be proven on it: {exc}"
+            ) from None
+        new = tuple((p, m) for p, m in shown if p in added)
+        if new:
+            groups.append(ProofGroup(tuple(before), new))
+    if loose:
+        print(
+            f"schemawarden: --prove: {', '.join(loose)}: not a drizzle migrations folder, so not proven "
+            "(the schema these files meet is unknown); prove a folder, or a branch with --base",
+            file=sys.stderr,
+        )
+    return groups
 
 
 def read_policy(config: str | None) -> Policy:
@@ -111,15 +208,24 @@ def read_policy(config: str | None) -> Policy:
     return load_policy(text, str(path))
 
 
-def judge(targets: Sequence[Target], policy: Policy, pg_version: int) -> list[FileReport]:
+def judge(
+    targets: Sequence[Target],
+    policy: Policy,
+    pg_version: int,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
+) -> list[FileReport]:
     """Each file on its own, against tables that already exist (loose files are not a history)."""
-    context = context_of(policy, pg_version, ())
+    context = context_of(policy, pg_version, (), scratch_failures=scratch_failures)
     with without_cycle_collection():
         return [analyze_sql(t.path, t.text, context, migration=t.migration) for t in targets]
 
 
 def judge_paths(
-    scopes: Sequence[str], policy: Policy, pg_version: int, explicit: bool = True
+    scopes: Sequence[str],
+    policy: Policy,
+    pg_version: int,
+    explicit: bool = True,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
 ) -> list[FileReport]:
     """SQL files and migration folders as named: a drizzle folder's migrations in journal order,
     each against the schema the ones before it leave (and its unlisted SQL files as findings);
@@ -131,19 +237,25 @@ def judge_paths(
         folder = _drizzle_folder(path, policy.migrations.format) if path.is_dir() else None
         if folder is not None:
             if loose:
-                reports += judge(loose, policy, pg_version)
+                reports += judge(loose, policy, pg_version, scratch_failures)
                 loose = []
-            reports += judge_folder(path, folder, policy, pg_version)
+            reports += judge_folder(path, folder, policy, pg_version, scratch_failures)
         else:
             loose += _targets([name], explicit, policy.migrations.format)
-    return reports + (judge(loose, policy, pg_version) if loose else [])
+    return reports + (judge(loose, policy, pg_version, scratch_failures) if loose else [])
 
 
-def judge_folder(path: Path, migrations: MigrationSet, policy: Policy, pg_version: int) -> list[FileReport]:
+def judge_folder(
+    path: Path,
+    migrations: MigrationSet,
+    policy: Policy,
+    pg_version: int,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
+) -> list[FileReport]:
     """A drizzle folder as its history: every migration against the replay of those before it, with
     drizzle-kit's snapshots filling what the replay could not read; then its unlisted SQL files."""
     unlisted = tuple(_display(path / p) for p in migrations.unlisted)
-    context = replace(context_of(policy, pg_version, ()), unlisted_files=unlisted)
+    context = replace(context_of(policy, pg_version, (), scratch_failures=scratch_failures), unlisted_files=unlisted)
     files = [(_display(path / m.path), m.text, m.tag) for m in migrations.migrations]
 
     def snapshot(position: int) -> Schema | None:
@@ -172,7 +284,13 @@ def _drizzle_folder(path: Path, layout: str) -> MigrationSet | None:
     return load_migration_set(path, None if layout == "auto" else Layout(layout))
 
 
-def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: int) -> list[FileReport]:
+def judge_branch(
+    base: str,
+    scopes: Sequence[str],
+    policy: Policy,
+    pg_version: int,
+    scratch_failures: Mapping[str, ScratchFailure] | None = None,
+) -> list[FileReport]:
     """What the working tree adds over `base`, judged as one pull request, plus edited migrations
     (`bot.judge.judge_change`, given what local git and the working tree hold).
 
@@ -198,7 +316,7 @@ def judge_branch(base: str, scopes: Sequence[str], policy: Policy, pg_version: i
         folders.append(HeadFolder(_display(path), head))
         if before is None:
             before = base_schema(base, path, policy, pg_version)
-    return judge_change(targets, changed, edited, folders, before, policy, pg_version)
+    return judge_change(targets, changed, edited, folders, before, policy, pg_version, scratch_failures)
 
 
 def base_schema(base: str, folder: Path, policy: Policy, pg_version: int) -> Schema:

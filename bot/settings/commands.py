@@ -33,6 +33,11 @@ ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
         "folder of the embedded PostgreSQL (default: .schemawarden/pgdata; --data-dir)",
     ),
     ("SCHEMAWARDEN_ACTOR", "who applies, for the audit log (default: $USER; --actor)"),
+    (
+        "SCHEMAWARDEN_SCRATCH_URL",
+        "superuser URL of the server for scratch databases (check --prove, rollback-sql, revert; default: "
+        "the embedded PostgreSQL; never an environment's database)",
+    ),
 )
 """Every environment variable the reconciler commands read, for `--help` (name, meaning)."""
 
@@ -45,6 +50,7 @@ class ProcessSettings(BaseSettings):
     data_dir: Path = Path(".schemawarden/pgdata")
     config: Path = Path(CONFIG_FILE)
     actor: str | None = None
+    scratch_url: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Settings:
     actor: str
     declared: frozenset[str] = frozenset()
     """Environments the policy file names under [environments] (empty: the defaults are in use)."""
+    scratch_url: SecretStr | None = None
+    """`SCHEMAWARDEN_SCRATCH_URL`: the scratch server (None: the embedded PostgreSQL)."""
 
     def listed_environments(self) -> list[EnvironmentConfig]:
         """What `status` shows: declared in the file, given a URL, or marked embedded.
@@ -111,6 +119,7 @@ def load_settings(
         environments=environments,
         actor=actor,
         declared=frozenset(policy.environments),
+        scratch_url=process.scratch_url,
     )
 
 
@@ -118,7 +127,8 @@ def _process_settings(environ: dict[str, str]) -> ProcessSettings:
     known = {
         k: v
         for k, v in environ.items()
-        if k in {"SCHEMAWARDEN_DATA_DIR", "SCHEMAWARDEN_CONFIG", "SCHEMAWARDEN_ACTOR"}
+        if k in {"SCHEMAWARDEN_DATA_DIR", "SCHEMAWARDEN_CONFIG", "SCHEMAWARDEN_ACTOR", "SCHEMAWARDEN_SCRATCH_URL"}
+        and v
     }
     try:
         return ProcessSettings.model_validate(

@@ -43,6 +43,7 @@ SERVICE_VARIABLES: tuple[tuple[str, str], ...] = (
     ("SCHEMAWARDEN_ENV_<NAME>_URL", "the owner role's URL of environment NAME (one repository served)"),
     ("SCHEMAWARDEN_READONLY_<NAME>_URL", "a read-only role's URL of NAME, for reading its history (optional)"),
     ("SCHEMAWARDEN_STATUS_TOKEN", "bearer token for /, /api/environments and /metrics beyond loopback"),
+    ("SCHEMAWARDEN_SCRATCH_URL", "superuser URL of the scratch server where pull requests are proven (default: the embedded PostgreSQL)"),
     ("SCHEMAWARDEN_WEBHOOK_MAX_BYTES", f"largest webhook body accepted (default {DEFAULT_MAX_BODY_BYTES})"),
     (
         "SCHEMAWARDEN_REPOSITORIES",
@@ -115,6 +116,8 @@ class ServiceSettings:
     single_repository_environments: tuple[ServedEnvironment, ...] = ()
     github_seconds_between_writes: float = 1.0
     """Pause between two writes of one installation (GitHub's advice against its secondary limits)."""
+    scratch_url: SecretStr | None = None
+    """`SCHEMAWARDEN_SCRATCH_URL`: where pull requests' migrations are proven (None: the embedded server)."""
 
     def github_config(self) -> GitHubConfig:
         """The GitHub client's configuration from these settings (the one place they meet).
@@ -175,6 +178,7 @@ def load_service_settings(environ: dict[str, str] | None = None) -> ServiceSetti
     secrets = _webhook_secrets(value("SCHEMAWARDEN_WEBHOOK_SECRET"))
     control = value("SCHEMAWARDEN_CONTROL_URL")
     status_token = value("SCHEMAWARDEN_STATUS_TOKEN")
+    scratch = value("SCHEMAWARDEN_SCRATCH_URL")
     return ServiceSettings(
         webhook_secrets=secrets,
         control_url=SecretStr(control) if control else None,
@@ -193,6 +197,7 @@ def load_service_settings(environ: dict[str, str] | None = None) -> ServiceSetti
         github_seconds_between_writes=_seconds(
             "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES", value("SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES"), 1.0
         ),
+        scratch_url=SecretStr(scratch) if scratch else None,
     )
 
 
