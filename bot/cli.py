@@ -25,6 +25,7 @@ EXIT_BROKEN_PIPE = 128 + 13
 
 RECONCILE_COMMANDS = frozenset({"plan", "apply", "status", "demo"})
 SERVICE_COMMANDS = frozenset({"setup", "serve", "worker"})
+PROOF_COMMANDS = frozenset({"rollback-sql", "revert"})
 OUR_LOGGERS = ("bot", "reconciler", "policies")
 """The loggers `-v` turns up; other libraries (psycopg, ...) stay at warnings."""
 
@@ -80,15 +81,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction)
     _add_verbose(parser, 0)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    if command != "check" and command not in SERVICE_COMMANDS:
+    if command not in RECONCILE_COMMANDS | SERVICE_COMMANDS and command != "check":
+        from bot.commands import revert
+
+        revert.register(subparsers)
+    if command != "check" and command not in SERVICE_COMMANDS and command not in PROOF_COMMANDS:
         from bot.commands import reconcile as reconcile_commands
 
         reconcile_commands.register(subparsers)
-    if command not in RECONCILE_COMMANDS and command not in SERVICE_COMMANDS:
+    if command not in RECONCILE_COMMANDS | SERVICE_COMMANDS | PROOF_COMMANDS:
         from bot.commands import check
 
         check.register(subparsers)
-    if command not in RECONCILE_COMMANDS and command != "check":
+    if command not in RECONCILE_COMMANDS | PROOF_COMMANDS and command != "check":
         from bot.commands import service
 
         service.register(subparsers)

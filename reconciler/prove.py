@@ -38,7 +38,7 @@ from policies.schema.ddl import notes, render
 from policies.schema.diff import diff
 from policies.schema.losses import losses
 from policies.schema.model import Schema
-from policies.schema.renames import renames_in_sql
+from policies.schema.renames import renames_in_sql, renames_in_texts
 from reconciler.database.introspect import introspect
 from reconciler.database.run import MigrationFailed, replay, run_migration, run_sql
 from reconciler.database.scratch import ScratchDatabase, ScratchServer, Template, template_key
@@ -193,3 +193,71 @@ def _scratch_failure(failed: MigrationFailed) -> ScratchFailure:
 def _not_reached(migration: Migration, stopped: Migration) -> MigrationProof:
     reason = f"not proven: the proof stopped at {stopped.tag}, which comes before it"
     return MigrationProof(migration, Rollback(RollbackStatus.FAILED, "", reason))
+
+
+@dataclass(frozen=True)
+class RevertProof:
+    """One forward migration that takes the head schema back to its state at `to_tag`.
+
+    `statements` are its SQL statements (no trailing `;`); `rollback` carries them as a script with
+    the status of its proof: `verified` (it ran on the head schema and gave exactly the schema at
+    `to_tag`, destroying nothing), `irreversible` (the same, but it drops data written since, named
+    in `reason`), `failed` (it did not run, or left another schema: `reason`). `undone` are the
+    tags of the migrations it undoes, in order.
+    """
+
+    to_tag: str
+    statements: tuple[str, ...]
+    rollback: Rollback
+    undone: tuple[str, ...]
+
+
+def prove_revert(
+    server: ScratchServer,
+    migrations: Sequence[Migration],
+    to_tag: str,
+    *,
+    exclude_schemas: Collection[str] = DEFAULT_EXCLUDED,
+    pg_version: int | None = None,
+) -> RevertProof:
+    """The revert to `to_tag` of a migration set (`migrations`, in journal order), computed at the
+    head schema (not a concatenation of each migration's rollback) and proven on a clone of it.
+
+    The renames of the migrations after `to_tag` are followed back, so a column renamed since is
+    renamed back with its data. Raises ValueError when `to_tag` is not one of `migrations` (the
+    caller says so in its own words), MigrationFailed when the set itself does not replay.
+    """
+    tags = [m.tag for m in migrations]
+    if to_tag not in tags:
+        raise ValueError(to_tag)
+    kept = list(migrations[: tags.index(to_tag) + 1])
+    undone = list(migrations[len(kept) :])
+    version = min(pg_version or server.pg_major, server.pg_major)
+    target = introspect_at(server, kept, exclude_schemas=exclude_schemas)
+    with server.database(template=base_template(server, migrations)) as db:
+        conn = db.connection()
+        head = introspect(conn, exclude_schemas=exclude_schemas)
+        renames = renames_in_texts([m.text for m in undone]).inverted()
+        changes = diff(head, target, renames)
+        statements = tuple(render(changes, pg_version=version))
+        sql = "".join(f"{statement};\n" for statement in statements)
+        said = list(notes(changes, pg_version=version))
+        lost = [loss.reason for loss in losses(changes, head, target)]
+
+        def result(status: RollbackStatus, reason: str | None) -> RevertProof:
+            rollback = Rollback(status, sql, reason, tuple(dict.fromkeys(said)))
+            return RevertProof(to_tag, statements, rollback, tuple(m.tag for m in undone))
+
+        if statements:
+            try:
+                run_sql(db, sql, source=f"the revert to {to_tag}")
+            except MigrationFailed as failed:
+                return result(RollbackStatus.FAILED, f"the revert does not run on the head schema: {failed}")
+        got = introspect(conn, exclude_schemas=exclude_schemas)
+        check = compare(target, got, version)
+        said += [n for n in check.order_notes if n not in said]
+        if not check.equal:
+            return result(RollbackStatus.FAILED, f"the revert ran but left another schema: {check.describe(version)}")
+    if lost:
+        return result(RollbackStatus.IRREVERSIBLE, "it drops data written since " + to_tag + ": " + "; ".join(lost))
+    return result(RollbackStatus.VERIFIED, None)

@@ -98,7 +98,15 @@ NO_RENAMES = Renames()
 
 def renames_in_sql(text: str) -> Renames:
     """The renames of one migration's SQL text (statements inside DO blocks included)."""
-    return renames_of(op for parsed in in_execution_order(parse_migration(text)) for op in classify(parsed))
+    return renames_in_texts([text])
+
+
+def renames_in_texts(texts: Iterable[str]) -> Renames:
+    """The renames of several migrations run in order, from the names before the first to the
+    names after the last (a column renamed in one and again in a later one maps first to last)."""
+    return renames_of(
+        op for text in texts for parsed in in_execution_order(parse_migration(text)) for op in classify(parsed)
+    )
 
 
 def renames_of(operations: Iterable[Operation]) -> Renames:
