@@ -13,10 +13,11 @@ verdict and no comment.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -27,10 +28,12 @@ from bot.environment_matrix import environment_rows
 from bot.github import Annotation, Conclusion, GitHub, PullRequestInfo, Verdict
 from bot.jobs import AnalysePullRequest, JobContext, github_of
 from bot.judge import base_schema_from, judge_change
+from bot.proving import ProofGroup, Proven, attach, open_scratch_server, prove_groups
 from bot.render import markdown
 from bot.render.summary import summarize
 from bot.repository import (
     WORKFLOWS,
+    PullRequestMigrations,
     change_kinds,
     environment_targets,
     migration_files,
@@ -40,8 +43,12 @@ from bot.repository import (
     touches_schema,
 )
 from bot.settings import CONFIG_FILE, ServiceSettings
-from policies.errors import ConfigurationError, MigrationSetError
+from policies.errors import ConfigurationError, MigrationSetError, SchemawardenError
 from policies.report import FileReport, Severity
+from policies.versions import is_supported
+from reconciler.database.connect import Target, target_of
+from reconciler.database.scratch import ScratchServer
+from reconciler.migrations import load_migration_files
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +57,9 @@ _LEVEL: dict[Severity, Literal["notice", "warning", "failure"]] = {
     Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice",
 }
 
-Prover = Callable[[Sequence[FileReport]], Sequence[FileReport]]
-"""Where the scratch-database proof plugs in: given the judged reports, the same reports with
-`FileReport.rollback` filled (the comment then shows each rollback). None: no proof."""
+ScratchOpener = Callable[[], ScratchServer]
+"""Opens the scratch server on which a pull request's new migrations are proven (its rollbacks,
+the locks really taken); None: no proof."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def handle(job: AnalysePullRequest, ctx: JobContext) -> None:
         log.info("%s#%d: head is %s now, not %s: a newer push will be analysed", job.repository, job.number,
                  pull.head_sha[:12], job.head_sha[:12])
         return
-    analysis = analyse(github, job, pull, ctx.settings)
+    analysis = analyse(github, job, pull, ctx.settings, scratch=lambda: scratch_server_of(ctx.settings))
     with connect(ctx.control_url.get_secret_value()) as conn, publication(
         conn, repository=job.repository, pull_request=job.number, head_sha=job.head_sha,
         head_updated_at=job.updated_at, job_id=ctx.job_id,
@@ -96,11 +103,25 @@ def publish(github: GitHub, job: AnalysePullRequest, analysis: Analysis) -> None
              analysis.verdict.title)
 
 
+def scratch_server_of(settings: ServiceSettings) -> ScratchServer:
+    """The scratch server of the service (`SCHEMAWARDEN_SCRATCH_URL`, else the embedded PostgreSQL),
+    refused when it leads to the database of any environment the service serves."""
+    targets: dict[str, Target] = {}
+    for repo, env in settings.all_environments():
+        for url in (env.url, env.readonly_url):
+            if url is not None:
+                with contextlib.suppress(ValueError):
+                    targets[f"{repo + ' ' if repo else ''}{env.name}"] = target_of(url.get_secret_value())
+    return open_scratch_server(settings.scratch_url, settings.data_dir, targets)
+
+
 def analyse(
     github: GitHub, job: AnalysePullRequest, pull: PullRequestInfo, settings: ServiceSettings,
-    prover: Prover | None = None,
+    scratch: ScratchOpener | None = None,
 ) -> Analysis:
-    """Judge pull request `job` (as `pull` is now) with the policy of its repository's default branch."""
+    """Judge pull request `job` (as `pull` is now) with the policy of its repository's default branch;
+    with `scratch`, its new migrations are first proven there (never in an environment: a fork's SQL
+    too runs only there, as a role without privileges and under statement_timeout)."""
     repo, branch = job.repository, pull.default_branch
     try:
         policy = read_policy(github, repo, branch)
@@ -124,17 +145,48 @@ def analyse(
         return Analysis(_verdict(job, "failure", "The migrations folder cannot be read", str(exc)), comment.render())
     base_files = migration_files(github, repo, job.base_sha, policy)
     before = base_schema_from(base_files, f"{folder} at {job.base_sha[:12]}", policy.pg_version)
-    reports: Sequence[FileReport] = judge_change(
-        change.added, paths, change.edited, [change.head], before, policy, policy.pg_version
-    )
-    if prover is not None:
-        reports = prover(reports)
+    proven, proof_note = _prove(scratch, base_files, f"{folder} at {job.base_sha[:12]}", change, policy.pg_version)
+    if proof_note:
+        notes = (*notes, proof_note)
+
+    def judged(version: int) -> list[FileReport]:
+        return judge_change(
+            change.added, paths, change.edited, [change.head], before, policy, version, proven.failures
+        )
+
+    reports: Sequence[FileReport] = judged(policy.pg_version)
+    if proven.proofs:
+        server = proven.pg_major
+        other = server is not None and server != policy.pg_version and is_supported(server)
+        reports = attach(reports, proven, judged(server) if other and server is not None else None)
     targets = environment_targets(settings, repo, policy, f"{CONFIG_FILE} on {branch}", reading=True)
     rows = environment_rows(targets, head, change.tags)
     fail_on = Severity(policy.fail_on)
     comment = Comment(tuple(reports), fail_on, policy.docs_url, tuple(rows), notes)
     deleted = frozenset(path for path, kind in change.edited if kind == "deleted")
     return Analysis(_judged_verdict(job, reports, fail_on, rows, notes, deleted), comment.render())
+
+
+def _prove(
+    scratch: ScratchOpener | None, base_files: Mapping[str, bytes], source: str, change: PullRequestMigrations,
+    pg_version: int,
+) -> tuple[Proven, str | None]:
+    """The proof of the pull request's new migrations on its base's migration set, and a note for
+    the comment when it could not run (the analysis is still posted: a proof is extra)."""
+    new = tuple(
+        (change.head.shown(m.path), m)
+        for m in change.head.migrations.migrations
+        if change.head.shown(m.path) in {t.path for t in change.added}
+    )
+    if scratch is None or not new:
+        return Proven(), None
+    try:
+        base = load_migration_files(base_files, source).migrations if base_files else ()
+        with scratch() as server:
+            return prove_groups(server, [ProofGroup(tuple(base), new)], pg_version), None
+    except SchemawardenError as exc:
+        log.warning("the proof in a scratch database did not run: %s", exc)
+        return Proven(), f"The rollback proof in a scratch database did not run: {exc}"
 
 
 def _notes(pull: PullRequestInfo, paths: Sequence[str], branch: str) -> tuple[str, ...]:

@@ -225,7 +225,9 @@ def running_bot(control_url: str, github: FakeGitHub, secret: str, environments:
     """A bot serving `environments` (name -> owner URL, read-only URL), as the fake's App, or with
     `token` (token mode)."""
     environ = {"SCHEMAWARDEN_WEBHOOK_SECRET": secret, "SCHEMAWARDEN_GITHUB_API_URL": github.url,
-               "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES": "0"}
+               "SCHEMAWARDEN_GITHUB_SECONDS_BETWEEN_WRITES": "0",
+               # proofs of the pull requests' migrations run on the control server (a superuser URL)
+               "SCHEMAWARDEN_SCRATCH_URL": control_url}
     if token is None:
         environ["SCHEMAWARDEN_GITHUB_APP_ID"] = str(github.app_identity.id)
         environ["SCHEMAWARDEN_GITHUB_PRIVATE_KEY"] = github.app_identity.private_key_pem

@@ -135,6 +135,12 @@ def test_an_opened_pull_request_gets_one_comment_and_a_check_run(
     assert "🛑 **error** SW101 require-concurrent-index-creation (lock, line 1)" in body
     assert "SHARE on <code>todo</code>" in body and 'CREATE INDEX CONCURRENTLY "todo_title_idx"' in body
     assert "🛑 **error** SW302 drop-column (data-loss, line 2)" in body
+    # the rollback, proven in a scratch database on the base's schema (0011 replayed): the column
+    # comes back (its values cannot), the index goes; the locks PostgreSQL really took beside the model's
+    assert '**Rollback**: ⚠️ irreversible: column user.about is dropped: its values are lost' in body
+    assert "<details><summary>Rollback SQL</summary>" in body
+    assert 'ALTER TABLE public."user" ADD COLUMN about text;' in body and "DROP INDEX public.todo_title_idx;" in body
+    assert "| traced in a scratch database |" in body
     # the matrix: each environment's recorded version, read from its history by the read-only role
     assert ENVIRONMENTS_START in body
     assert matrix_row(body, "staging") == (
