@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.render.sticky import STICKY_MARKER
+
 from .config import ApiUsage, GitHubConfig, UsageSnapshot
 from .errors import (
     GitHubAuthenticationFailed,
@@ -23,7 +25,7 @@ from .errors import (
     GitHubUnavailable,
 )
 
-MARKER = "<!-- schemawarden -->"
+MARKER = STICKY_MARKER
 """The hidden marker of the bot's one sticky comment on a pull request."""
 
 Conclusion = Literal["success", "failure", "neutral", "action_required", "cancelled", "skipped", "timed_out"]

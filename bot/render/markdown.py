@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.render.links import rule_url
+from bot.render.sticky import STICKY_MARKER
 from bot.render.summary import ordered_findings, summarize
 from policies.report import (
     FileReport,
@@ -47,8 +48,6 @@ from policies.rules import rule_by_code
 
 GITHUB_COMMENT_LIMIT = 65536
 """GitHub's maximum issue/PR comment body, in characters."""
-STICKY_MARKER = "<!-- schemawarden -->"
-"""The bot prepends this to the body to find its comment again; the limit leaves room for it."""
 MARKER_MARGIN = 2 * len(STICKY_MARKER) + 16
 """Kept free under the limit: the marker and the newlines around it, twice over."""
 SHORT_FORM_HEADING = "### Files in short form (errors and warnings: rule and lines)\n\n"
