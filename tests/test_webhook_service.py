@@ -24,11 +24,11 @@ import httpx
 import psycopg
 import pytest
 import webhook_payloads as wh
+from conftest import fresh_database
 from psycopg import sql
 from service_harness import Processes, free_port, post_all, raw_request, rows, service_environment, wait_for
 
 from bot.control.approvals import record_approval, standing_approvals
-from tests.conftest import fresh_database
 
 SUFFIX = uuid.uuid4().hex[:10]
 OLD_SECRET = f"old-webhook-secret-{SUFFIX}"
