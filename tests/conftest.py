@@ -72,3 +72,23 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: the shared suite needs the project's shared data beside it")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def control_admin_url(admin_url: str, request: pytest.FixtureRequest) -> str:
+    """The server for control databases: the one under test, unless it is older than 12 (the job
+    queue's statements need 12, and `setup` refuses an older server); then the embedded server,
+    while everything else stays on the server under test."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.info.server_version >= 120000:
+            return admin_url
+    return str(request.getfixturevalue("embedded_admin_url"))
+
+
+@pytest.fixture
+def control_database_url(control_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database of its own on the control server, dropped afterwards."""
+    with fresh_database(control_admin_url) as url:
+        yield url

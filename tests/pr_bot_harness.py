@@ -46,16 +46,6 @@ gate = "label"
 QUEUE = "schemawarden_queue.pgqueuer"
 
 
-def control_server(admin_url: str, request: Any) -> str:
-    """The server for the control database: the one under test, unless it is older than 12 (the
-    queue library's statements need 12: MATERIALIZED common table expressions); then the embedded
-    server, while the environments stay on the server under test."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.info.server_version >= 120000:
-            return admin_url
-    return str(request.getfixturevalue("embedded_admin_url"))
-
-
 def main_files(policy: str | None = POLICY) -> dict[str, bytes]:
     """The default branch: the sample project, `MAIN_TAG` and the policy file."""
     files = sample_files()

@@ -15,16 +15,18 @@ import psycopg
 import pytest
 import uvicorn
 import webhook_payloads as wh
+from conftest import fresh_database
 from service_harness import SCHEMAWARDEN, free_port, service_environment
 
 from bot.control.analyses import publication
 from bot.control.approvals import mark_applied, record_approval, standing_approvals
-from bot.control.schema import CURRENT_VERSION, MIGRATIONS, setup
+from bot.control.schema import CURRENT_VERSION, MIGRATIONS, require_supported_server, setup
 from bot.jobs import AnalysePullRequest, JobContext, JobHandlers
 from bot.metrics import Metrics
 from bot.settings import load_service_settings
 from bot.web import create_app
 from bot.worker import WorkerOptions
+from policies.errors import ConfigurationError
 
 
 def _versions(url: str) -> list[tuple[int, str]]:
@@ -32,15 +34,15 @@ def _versions(url: str) -> list[tuple[int, str]]:
         return [(int(v), str(d)) for v, d in conn.execute("SELECT version, description FROM schemawarden_control.schema_version ORDER BY version")]
 
 
-def test_setup_twice_does_the_work_once(database_url: str) -> None:
-    first = asyncio.run(setup(database_url))
+def test_setup_twice_does_the_work_once(control_database_url: str) -> None:
+    first = asyncio.run(setup(control_database_url))
     assert first[0].startswith("job queue: ") and first[-1].startswith(f"control schema version {CURRENT_VERSION}:")
-    assert asyncio.run(setup(database_url)) == []
-    assert _versions(database_url) == [(m.version, m.description) for m in MIGRATIONS]
+    assert asyncio.run(setup(control_database_url)) == []
+    assert _versions(control_database_url) == [(m.version, m.description) for m in MIGRATIONS]
 
 
-def test_setup_from_several_processes_at_once_is_safe(database_url: str) -> None:
-    env = service_environment(database_url)
+def test_setup_from_several_processes_at_once_is_safe(control_database_url: str) -> None:
+    env = service_environment(control_database_url)
     runs = [
         subprocess.Popen([*SCHEMAWARDEN, "setup"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(4)
@@ -50,7 +52,7 @@ def test_setup_from_several_processes_at_once_is_safe(database_url: str) -> None
     # One process installed; the others waited for its lock and found nothing to do.
     assert sum("control schema version 1" in out for out in outputs) == 1
     assert sum("nothing to do" in out for out in outputs) == 3
-    assert _versions(database_url) == [(m.version, m.description) for m in MIGRATIONS]
+    assert _versions(control_database_url) == [(m.version, m.description) for m in MIGRATIONS]
 
 
 def test_setup_names_an_unreachable_control_database_without_its_password() -> None:
@@ -83,16 +85,16 @@ class _Server:
 
 
 @pytest.fixture
-def served(database_url: str) -> Iterator[str]:
-    asyncio.run(setup(database_url))
+def served(control_database_url: str) -> Iterator[str]:
+    asyncio.run(setup(control_database_url))
     settings = load_service_settings({"SCHEMAWARDEN_WEBHOOK_SECRET": "s", "SCHEMAWARDEN_STATUS_TOKEN": "t0ken-of-status"})
-    with _Server(create_app(settings, database_url, listen_host="0.0.0.0")) as base:
+    with _Server(create_app(settings, control_database_url, listen_host="0.0.0.0")) as base:
         yield base
 
 
-def test_readyz_reports_a_stale_schema_and_which(served: str, database_url: str) -> None:
+def test_readyz_reports_a_stale_schema_and_which(served: str, control_database_url: str) -> None:
     assert httpx.get(f"{served}/readyz").json() == {"ready": True, "schema_version": CURRENT_VERSION}
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(control_database_url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA schemawarden_control CASCADE")  # as before the first setup
         conn.execute("DROP INDEX schemawarden_queue.pgqueuer_unique_dedupe_key")
     response = httpx.get(f"{served}/readyz")
@@ -102,7 +104,7 @@ def test_readyz_reports_a_stale_schema_and_which(served: str, database_url: str)
         "the job queue's tables need 1 change(s): run `schemawarden setup`",
     ]
     assert httpx.get(f"{served}/healthz").json() == {"status": "ok"}
-    asyncio.run(setup(database_url))
+    asyncio.run(setup(control_database_url))
     assert httpx.get(f"{served}/readyz").status_code == 200
 
 
@@ -114,17 +116,17 @@ def test_metrics_beyond_loopback_need_the_status_token(served: str) -> None:
     assert httpx.get(f"{served}/openapi.json").json()["paths"]["/webhooks/github"]["post"]["responses"]["413"]
 
 
-def test_metrics_beyond_loopback_without_a_token_are_refused_with_the_fix(database_url: str) -> None:
-    asyncio.run(setup(database_url))
+def test_metrics_beyond_loopback_without_a_token_are_refused_with_the_fix(control_database_url: str) -> None:
+    asyncio.run(setup(control_database_url))
     settings = load_service_settings({"SCHEMAWARDEN_WEBHOOK_SECRET": "s"})
-    with _Server(create_app(settings, database_url, listen_host="::")) as base:
+    with _Server(create_app(settings, control_database_url, listen_host="::")) as base:
         response = httpx.get(f"{base}/metrics")
     assert response.status_code == 403 and "set SCHEMAWARDEN_STATUS_TOKEN" in response.json()["detail"]
 
 
-def test_an_approval_is_recorded_once_and_revocation_spares_applied_ones(database_url: str) -> None:
-    asyncio.run(setup(database_url))
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def test_an_approval_is_recorded_once_and_revocation_spares_applied_ones(control_database_url: str) -> None:
+    asyncio.run(setup(control_database_url))
+    with psycopg.connect(control_database_url, autocommit=True) as conn:
         args = {"repository": "acme/shop", "environment": "production", "pull_request": 7, "head_sha": "a" * 40,
                 "approved_by": "lead", "label": "deploy:production"}
         first = record_approval(conn, **args, migrations=["0007_orders_status"])
@@ -143,18 +145,18 @@ def test_an_approval_is_recorded_once_and_revocation_spares_applied_ones(databas
         assert relabelled.id not in (first.id, other.id)
 
 
-def test_an_older_analysis_never_overwrites_a_newer_one(database_url: str) -> None:
-    asyncio.run(setup(database_url))
+def test_an_older_analysis_never_overwrites_a_newer_one(control_database_url: str) -> None:
+    asyncio.run(setup(control_database_url))
     at = datetime(2026, 1, 15, 15, 20, tzinfo=UTC)
     older = {"repository": "acme/shop", "pull_request": 7, "head_sha": "1" * 40, "head_updated_at": at, "job_id": 10}
     newer = {**older, "head_sha": "2" * 40, "head_updated_at": at + timedelta(seconds=30), "job_id": 11}
     same_second = {**newer, "head_sha": "3" * 40, "job_id": 12}  # a push in the same second, received later
-    with psycopg.connect(database_url, autocommit=True) as a, psycopg.connect(database_url, autocommit=True) as b:
+    with psycopg.connect(control_database_url, autocommit=True) as a, psycopg.connect(control_database_url, autocommit=True) as b:
         with publication(a, **newer) as may:
             assert may
             # While the newer publishes, the older waits for the pull request's lock ...
             waiting: list[bool] = []
-            thread = threading.Thread(target=lambda: waiting.append(_publish(database_url, older)))
+            thread = threading.Thread(target=lambda: waiting.append(_publish(control_database_url, older)))
             thread.start()
             deadline = time.monotonic() + 10
             while not b.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone():
@@ -180,16 +182,16 @@ def _publish(url: str, analysis: dict[str, object]) -> bool:
         return may
 
 
-def test_serve_without_a_webhook_secret_is_a_configuration_error(database_url: str) -> None:
-    run = subprocess.run([*SCHEMAWARDEN, "serve", "--port", str(free_port())], env=service_environment(database_url),
+def test_serve_without_a_webhook_secret_is_a_configuration_error(control_database_url: str) -> None:
+    run = subprocess.run([*SCHEMAWARDEN, "serve", "--port", str(free_port())], env=service_environment(control_database_url),
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert "SCHEMAWARDEN_WEBHOOK_SECRET is not set" in run.stderr
 
 
-def test_serve_with_worker_runs_the_jobs_in_the_same_process(database_url: str) -> None:
-    asyncio.run(setup(database_url))
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def test_serve_with_worker_runs_the_jobs_in_the_same_process(control_database_url: str) -> None:
+    asyncio.run(setup(control_database_url))
+    with psycopg.connect(control_database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE analysed (head_sha text PRIMARY KEY, job_id bigint, attempt int)")
 
     def analyse(payload: AnalysePullRequest, ctx: JobContext) -> None:
@@ -198,14 +200,14 @@ def test_serve_with_worker_runs_the_jobs_in_the_same_process(database_url: str) 
 
     settings = load_service_settings({"SCHEMAWARDEN_WEBHOOK_SECRET": "s"})
     metrics = Metrics()
-    app = create_app(settings, database_url, metrics=metrics,
+    app = create_app(settings, control_database_url, metrics=metrics,
                      worker=(JobHandlers(analyse_pull_request=analyse), WorkerOptions(idle_poll_s=0.5)))
     with _Server(app) as base:
         body = wh.encode(wh.pull_request_event("opened", "acme/shop", 3, head_sha=wh.sha("in-process")))
         response = httpx.post(f"{base}/webhooks/github", content=body, headers=wh.headers("pull_request", body, "s"))
         assert response.json()["outcome"] == "queued"
         deadline = time.monotonic() + 30
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with psycopg.connect(control_database_url, autocommit=True) as conn:
             while not (done := conn.execute("SELECT head_sha, attempt FROM analysed").fetchall()):
                 assert time.monotonic() < deadline, "the in-process worker never ran the job"
                 time.sleep(0.05)
@@ -227,3 +229,21 @@ def test_the_github_client_hook_reports_calls_and_rate_limit() -> None:
     assert 'schemawarden_github_api_calls_total{method="POST",status="201"} 1.0' in text
     assert 'schemawarden_github_rate_limit_remaining{resource="core"} 4999.0' in text
     assert 'schemawarden_github_rate_limit_remaining{resource="search"} 0.0' in text
+
+
+def test_setup_refuses_a_control_server_older_than_12_and_says_why(admin_url: str) -> None:
+    """The queue's statements need PostgreSQL 12 (MATERIALIZED): on an older server `setup` stops
+    before changing anything, naming the version and the way out; on 12 and later it installs."""
+    with fresh_database(admin_url) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            version = conn.info.server_version
+        if version < 120000:
+            with pytest.raises(ConfigurationError, match=r"needs PostgreSQL 12 or later .* this server is 11"):
+                asyncio.run(setup(url))
+            with psycopg.connect(url, autocommit=True) as conn:
+                assert conn.execute("SELECT to_regnamespace('schemawarden_control')").fetchone() == (None,)
+        else:
+            assert asyncio.run(setup(url))
+    with pytest.raises(ConfigurationError, match="needs PostgreSQL 12"):
+        require_supported_server(110022)
+    require_supported_server(120000)

@@ -26,7 +26,6 @@ from pr_bot_harness import (
     PR_TAG,
     Environments,
     Scenario,
-    control_server,
     environment_roles,
     history,
     main_files,
@@ -67,8 +66,8 @@ def everything_logged() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def control(admin_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    with fresh_database(control_server(admin_url, request)) as url:
+def control(control_admin_url: str) -> Iterator[str]:
+    with fresh_database(control_admin_url) as url:
         asyncio.run(setup(url))
         yield url
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import fresh_database
-from pr_bot_harness import PR_PATH, Environments, control_server, environment_roles, open_scenario
+from pr_bot_harness import PR_PATH, Environments, environment_roles, open_scenario
 from service_harness import Processes, free_port, service_environment, wait_for
 
 from bot.control.schema import setup
@@ -35,15 +35,14 @@ def environments(admin_url: str) -> Iterator[Environments]:
 
 
 def test_serve_with_worker_answers_a_pull_request_and_prints_no_secret(
-    fake_github: FakeGitHub, admin_url: str, environments: Environments, tmp_path: Path,
-    request: pytest.FixtureRequest,
+    fake_github: FakeGitHub, control_admin_url: str, environments: Environments, tmp_path: Path,
 ) -> None:
     state = fake_github.state
     scenario = open_scenario(state, when_after_ms=30_000)
     staging, staging_readonly = environments.database("staging", upto="0011_add_todo_due")
     key = tmp_path / "app.pem"
     key.write_text(fake_github.app_identity.private_key_pem)
-    with fresh_database(control_server(admin_url, request)) as control:
+    with fresh_database(control_admin_url) as control:
         asyncio.run(setup(control))
         env = service_environment(
             control,

@@ -91,8 +91,9 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def control(admin_url: str) -> Iterator[str]:
+def control(control_admin_url: str) -> Iterator[str]:
     """A fresh control database owned by a role with a password (a secret the logs must not show)."""
+    admin_url = control_admin_url
     role = f"sw_service_{SUFFIX}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(ROLE_PASSWORD)))

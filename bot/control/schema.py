@@ -16,6 +16,7 @@ import psycopg
 
 from bot.control import queue
 from bot.control.database import connect_async
+from policies.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +136,35 @@ class SchemaStatus:
         return found
 
 
+MINIMUM_SERVER_VERSION = 120000
+"""The control database needs PostgreSQL 12: the job queue's statements use `WITH ... AS
+MATERIALIZED` (queries-with.html, new in 12)."""
+
+
+def require_supported_server(server_version: int) -> None:
+    """Raise ConfigurationError for a control database server older than 12 (`server_version` as
+    libpq gives it: 110022 for 11.22). Environments and scratch servers may be 11; the control
+    database may not."""
+    if server_version < MINIMUM_SERVER_VERSION:
+        raise ConfigurationError(
+            f"the control database needs PostgreSQL 12 or later (the job queue's statements use "
+            f"MATERIALIZED common table expressions); this server is {server_version // 10000}. Point "
+            "SCHEMAWARDEN_CONTROL_URL at a newer server, or leave it unset for the embedded PostgreSQL"
+        )
+
+
 async def setup(url: str) -> list[str]:
     """Install or upgrade the control database (queue tables, then our migrations); returns what ran.
 
     Safe to run twice and from several processes at once: the work happens under one session
     advisory lock, and each step is planned after the lock is held. Raises
-    ControlDatabaseUnreachable when the database cannot be reached.
+    ControlDatabaseUnreachable when the database cannot be reached, ConfigurationError when its
+    server is older than PostgreSQL 12.
     """
     done: list[str] = []
     conn = await connect_async(url, application_name="schemawarden-setup")
     try:
+        require_supported_server(conn.info.server_version)
         await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
         try:
             plan = await queue.queries(conn).apply_upgrade()
