@@ -475,7 +475,9 @@ def test_one_reconcile_per_environment_at_a_time_across_two_workers(service: Ser
             spans = sorted((s, f) for e, _, s, f in runs if e.startswith(env.rstrip("@")))
             assert len(spans) == 6
             assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), f"{env} overlapped"
-        assert {pid for _, pid, _, _ in runs} == {w.pid for w in workers}  # both workers took reconciles
+        # every run came from these two workers; which of them took which job is the queue's choice (one
+        # may take them all when it polls first), so the test holds the limit, not the spread
+        assert {pid for _, pid, _, _ in runs} <= {w.pid for w in workers}
     finally:
         p.stop_workers()
 
