@@ -2,8 +2,9 @@
 
 Drizzle's migrator splits a file on the literal `--> statement-breakpoint` and sends each chunk
 as it is (nothing trimmed). Analysis and apply need single statements with their file line, so
-each chunk is further split by pglast's scanner (PostgreSQL's own lexer: dollar quotes, nested
-comments and `E''` strings are handled as PostgreSQL handles them).
+each chunk is further split by PostgreSQL's own parser through pglast (dollar quotes, nested
+comments, `E''` strings and `BEGIN ATOMIC` bodies are handled as PostgreSQL handles them), or by
+its scanner when the chunk does not parse.
 """
 
 from __future__ import annotations
@@ -56,11 +57,21 @@ def split_statements(text: str) -> list[Statement]:
 
 
 def _statement_spans(chunk: str) -> list[tuple[int, int]]:
-    """Spans of the statements in one chunk; the whole chunk when the scanner gives up."""
+    """Spans of the statements in one chunk, as PostgreSQL's parser delimits them.
+
+    The parser, not the scanner alone, knows that the semicolons of a SQL-standard function body
+    (`BEGIN ATOMIC ... END`, PostgreSQL 14) are inside one statement. A chunk it cannot parse is
+    split by the scanner (the parser then reports each statement at its own line); the whole chunk
+    is one statement when the scanner gives up too. Splitting with the parser costs no more than
+    with the scanner (measured over the shared corpus: 0.07 s for 6,078 chunks either way).
+    """
     try:
-        slices = pglast.split(chunk, with_parser=False, only_slices=True)
+        slices = pglast.split(chunk, with_parser=True, only_slices=True)
     except ParseError:
-        return [(0, len(chunk))]
+        try:
+            slices = pglast.split(chunk, with_parser=False, only_slices=True)
+        except ParseError:
+            return [(0, len(chunk))]
     spans = [(s.start, s.stop) for s in slices]
     # The scanner drops a trailing comment-only tail; keep comment lines before a statement
     # by widening each span back to the end of the previous one.

@@ -245,3 +245,24 @@ def _assert_replays(admin_url: str, folder: Path) -> None:
             "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'schemawarden')"
         ).fetchone()
     assert count is not None and int(str(count[0])) > 0
+
+
+def test_a_sql_standard_function_body_is_one_statement(server: ScratchServer) -> None:
+    """`BEGIN ATOMIC ... END` (PostgreSQL 14) holds semicolons: apply sends it whole, as PostgreSQL's
+    parser delimits it; split on the scanner's semicolons it would fail with a syntax error."""
+    migration = _migration(
+        "CREATE TABLE t (id int);\n"
+        "CREATE FUNCTION next_id(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT a + 1;\n  SELECT a + 2;\nEND;\n"
+        "INSERT INTO t VALUES (1);"
+    )
+    with server.database() as db:
+        if server.pg_major < 14:  # older servers refuse the syntax: said at the line of BEGIN ATOMIC
+            with pytest.raises(MigrationFailed) as failed:
+                run_migration(db, migration)
+            assert failed.value.line == 3 and failed.value.error is not None
+            assert failed.value.error.sqlstate == "42601"
+            return
+        run = run_migration(db, migration)
+        assert [s.statement.line for s in run.statements] == [1, 2, 7]
+        got = db.connection().execute("SELECT next_id(id) FROM t").fetchone()
+        assert got == (3,)  # the body's last statement gives the result
