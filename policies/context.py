@@ -48,6 +48,9 @@ class ScratchFailure:
     sqlstate: str | None = None
     detail: str | None = None
     hint: str | None = None
+    scratch_only: str | None = None
+    """Set when the refusal may be the scratch server's rather than the migration's (a privilege of
+    the scratch role, a schema the environments provide: `policies.outside.scratch_only`): why."""
 
     def __str__(self) -> str:
         said = f"ERROR {self.sqlstate}: {self.message}" if self.sqlstate else f"ERROR: {self.message}"

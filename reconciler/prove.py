@@ -3,6 +3,8 @@
 For the new migrations of a change (a pull request's, or every migration of a folder), on a scratch
 server (`reconciler.database.scratch`), never an environment:
 
+0. the roles the migrations name and do not create (`GRANT ... TO authenticated`) are made on the
+   scratch server as stand-ins when it lacks them: the environments have them;
 1. the schema before the first new migration is the replay of the migrations before it, kept as
    a template database keyed by their hashes, so the next proof on the same base clones it;
 2. per new migration, in order, in one clone: introspect (`before`); run the migration statement
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from policies.context import ScratchFailure
 from policies.lock_trace import StatementTrace
+from policies.outside import roles_named, schemas_created, scratch_only
 from policies.proof import checked_narrowings, rows_changed
 from policies.report import Rollback, RollbackStatus
 from policies.schema.changes import AlterColumnType
@@ -85,6 +88,9 @@ def prove_migrations(
     scratch server's errors (`ScratchServerUnreachable`); a new migration that fails is a result,
     not an exception.
     """
+    texts = [m.text for m in [*base, *new]]
+    server.provide_roles(roles_named(texts))
+    created_schemas = schemas_created(texts)
     template = base_template(server, base)
     proofs: list[MigrationProof] = []
     with server.database(template=template) as db:
@@ -94,7 +100,7 @@ def prove_migrations(
             if progress is not None:
                 progress(migration)
             version = min(pg_version or server.pg_major, server.pg_major)
-            proof, after = _prove_one(db, migration, before, exclude_schemas, version)
+            proof, after = _prove_one(db, migration, before, exclude_schemas, version, created_schemas)
             proofs.append(proof)
             if after is None:  # the database is no longer at a known state: the rest cannot be proven
                 proofs += [_not_reached(m, migration) for m in new[position + 1 :]]
@@ -118,20 +124,31 @@ def introspect_at(
 
 
 def _prove_one(
-    db: ScratchDatabase, migration: Migration, before: Schema, exclude_schemas: Collection[str], version: int
+    db: ScratchDatabase,
+    migration: Migration,
+    before: Schema,
+    exclude_schemas: Collection[str],
+    version: int,
+    created_schemas: frozenset[str],
 ) -> tuple[MigrationProof, Schema | None]:
     """The proof of one migration on `db` (at `before`), its rollback written for PostgreSQL
-    `version`, and the schema `db` is left at (`after`), or None when it is at no known state."""
+    `version`, and the schema `db` is left at (`after`), or None when it is at no known state.
+    `created_schemas`: the schemas the migration set creates (a refusal naming another one may be
+    the scratch server's: `policies.outside.scratch_only`)."""
     conn = db.connection()
     try:
         run = run_migration(db, migration, trace=True)
     except MigrationFailed as failed:
         traces = {r.statement.line: r.trace for r in failed.completed if r.trace is not None}
-        reason = f"the migration does not apply on the schema before it: {failed}"
+        refused = _scratch_failure(failed, created_schemas)
+        if refused.scratch_only:
+            reason = f"not proven: {refused.scratch_only}: {failed}"
+        else:
+            reason = f"the migration does not apply on the schema before it: {failed}"
         rollback = Rollback(RollbackStatus.FAILED, "", reason)
         # a transactional failure rolled everything back: the database is still at `before`, but
         # the next migrations were written after this one, so they are not proven on top of it
-        return MigrationProof(migration, rollback, traces, _scratch_failure(failed)), None
+        return MigrationProof(migration, rollback, traces, refused), None
     traces = {r.statement.line: r.trace for r in run.statements if r.trace is not None}
     after = introspect(conn, exclude_schemas=exclude_schemas)
 
@@ -181,12 +198,17 @@ def _prove_one(
     return result(RollbackStatus.VERIFIED, None), again
 
 
-def _scratch_failure(failed: MigrationFailed) -> ScratchFailure:
+def _scratch_failure(failed: MigrationFailed, created_schemas: frozenset[str]) -> ScratchFailure:
     error = failed.error
     if error is None:
         return ScratchFailure(failed.line or 1, str(failed))
     return ScratchFailure(
-        failed.line or 1, error.message, sqlstate=error.sqlstate, detail=error.detail, hint=error.hint
+        failed.line or 1,
+        error.message,
+        sqlstate=error.sqlstate,
+        detail=error.detail,
+        hint=error.hint,
+        scratch_only=scratch_only(error.sqlstate, error.message, created_schemas),
     )
 
 
@@ -233,6 +255,7 @@ def prove_revert(
     kept = list(migrations[: tags.index(to_tag) + 1])
     undone = list(migrations[len(kept) :])
     version = min(pg_version or server.pg_major, server.pg_major)
+    server.provide_roles(roles_named(m.text for m in migrations))
     target = introspect_at(server, kept, exclude_schemas=exclude_schemas)
     with server.database(template=base_template(server, migrations)) as db:
         conn = db.connection()

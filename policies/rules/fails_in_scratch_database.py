@@ -12,8 +12,8 @@ from policies.unit import MigrationUnit
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     failure = unit.context.scratch_failures.get(unit.path)
-    if failure is None:
-        return
+    if failure is None or failure.scratch_only:
+        return  # a refusal that may be the scratch server's is said with the rollback, not as a finding
     statement = next((s for s in unit.statements if s.line == failure.line and not s.parsed.in_do_block), None)
     if statement is not None and statement.refusals:
         return  # SW609 already says why PostgreSQL refuses it, with the statement that works
@@ -41,7 +41,10 @@ RULE = Rule(
         "make, a constraint the default values violate, a function the migration calls that nobody "
         "created. This finding carries PostgreSQL's own SQLSTATE, message, DETAIL and HINT, at the "
         "line of the statement. Where the static judgement already knew the refusal (SW609), only "
-        "SW609 is reported."
+        "SW609 is reported. A refusal that may come from the scratch server rather than from the "
+        "migration (a privilege the scratch role lacks; a schema such as Supabase's `auth` that no "
+        "migration creates, which the environments provide) is no finding: the rollback says the "
+        "migration could not be proven, and why."
     ),
     safer='ALTER TABLE "todo" ADD COLUMN "priority" integer DEFAULT 0 NOT NULL;',
     bad='ALTER TABLE "todo" ADD COLUMN "priority" integer NOT NULL;',

@@ -12,7 +12,10 @@ roles, the helper that runs extension statements as the superuser. `scratch.Scra
   create in them; each `ScratchServer` logs in as a role of its own (LOGIN, NOINHERIT, a random
   password set at creation and dropped at close) that is a member of the group and starts its
   sessions as the group (`options=-c role=...`): every object has the same owner whatever process
-  built the template, and two workers never reset each other's password.
+  built the template, and two workers never reset each other's password. Roles the migrations name
+  but do not create (`policies.outside`) are made as stand-ins (`create_stand_in_roles`: NOLOGIN, no
+  privilege, marked by `STAND_IN_COMMENT`, the group a member of each): the environments have them,
+  so a proof must not fail for their lack. They are kept; they can do nothing.
 * The helper (schema `schemawarden` of each scratch database, which introspection leaves out):
   `schemawarden.scratch_extension_statement(token)` is a SECURITY DEFINER function of the superuser
   that runs one statement registered under a random one-time token in a table only the superuser
@@ -27,6 +30,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from collections.abc import Sequence
 from typing import cast
 
 import psycopg
@@ -65,9 +69,17 @@ COMMENT ON TABLE schemawarden_scratch.objects IS
     'Roles and databases schemawarden created on this scratch server (dropped when their owner ends)';
 """
 
+STAND_IN_COMMENT = "schemawarden: stand-in for a role of the environments that migrations name"
+"""The comment on a stand-in role (`Keeper.create_stand_in_roles`), which tells it from a role of the
+server's own."""
+
 GROUP_ATTRIBUTES = """
 SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members AS m WHERE m.member = r.oid)
+       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members AS m JOIN pg_roles AS g ON g.oid = m.roleid
+             WHERE m.member = r.oid
+               AND NOT (shobj_description(g.oid, 'pg_authid') IS NOT DISTINCT FROM %s
+                        AND NOT g.rolsuper AND NOT g.rolcanlogin AND NOT g.rolcreaterole AND NOT g.rolcreatedb
+                        AND NOT g.rolreplication AND NOT g.rolbypassrls))
 FROM pg_roles AS r WHERE rolname = %s
 """
 
@@ -143,7 +155,7 @@ class Keeper:
                 )
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (OWNER_LOCKS,))
             self.conn.execute(REGISTRY_SETUP)
-            group = self.conn.execute(GROUP_ATTRIBUTES, (GROUP_ROLE,)).fetchone()
+            group = self.conn.execute(GROUP_ATTRIBUTES, (STAND_IN_COMMENT, GROUP_ROLE)).fetchone()
             if group is None:
                 self.conn.execute(create_group_role())
             elif any(group[:5]) or group[5]:
@@ -164,6 +176,33 @@ class Keeper:
             row = self._insert("role", name)
             self.conn.execute(create_login_role(name, verifier.decode()))
         return name, password, row
+
+    def create_stand_in_roles(self, names: Sequence[str]) -> list[str]:
+        """Create each role of `names` that the server lacks, as a stand-in: NOLOGIN, no privilege,
+        `STAND_IN_COMMENT` on it, and the group a member of it (so that `OWNER TO` it works for the
+        migrations' role). Returns the names created. Stand-ins are kept: templates' grants and
+        policies refer to them, and they can do nothing. Names PostgreSQL reserves (`pg_*`) and
+        schemawarden's own are never created.
+        """
+        created: list[str] = []
+        wanted = [n for n in dict.fromkeys(names) if n and not n.startswith(("pg_", GROUP_ROLE))]
+        if not wanted:
+            return created
+        with self._lock, self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (OWNER_LOCKS,))  # two workers, one CREATE
+            rows = self.conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (wanted,)).fetchall()
+            present = {str(name) for (name,) in rows}
+            for name in wanted:
+                if name in present:
+                    continue
+                role = sql.Identifier(name)
+                self.conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN " + _PRIVILEGES).format(role))
+                self.conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(role, sql.Literal(STAND_IN_COMMENT)))
+                self.conn.execute(sql.SQL("GRANT {} TO {}").format(role, sql.Identifier(GROUP_ROLE)))
+                created.append(name)
+        if created:
+            log.info("created stand-in roles on the scratch server: %s", ", ".join(created))
+        return created
 
     def drop_login_role(self, name: str, row: int) -> None:
         with self._lock:

@@ -211,6 +211,12 @@ class ScratchServer:
             self._evict(conn, keep=key)
         return Template(key, name, build)
 
+    def provide_roles(self, names: Sequence[str]) -> list[str]:
+        """Make sure each role of `names` (the roles migrations name and do not create:
+        `policies.outside.roles_named`) exists on the server, creating the missing ones as stand-ins
+        (see `_scratch_registry`); returns the names created."""
+        return self._keeper.create_stand_in_roles(names)
+
     def templates(self) -> list[str]:
         """The keys of the templates kept on the server, most recently used first."""
         return self._keeper.template_keys()
