@@ -40,20 +40,24 @@ def test_roles_the_environments_have_are_stand_ins_and_the_migration_is_verified
         'ALTER TABLE "notes" ENABLE ROW LEVEL SECURITY;\n--> statement-breakpoint\n'
         f'CREATE POLICY "readers" ON "notes" AS PERMISSIVE FOR SELECT TO "{role}" USING (true);',
     )
-    (proof,) = prove_migrations(server, [_migration(0, BASE)], [change])
-    assert proof.failure is None, proof.rollback.reason
-    assert proof.rollback.status is RollbackStatus.VERIFIED
-    assert 'DROP POLICY readers ON public.notes' in proof.rollback.sql
-    with psycopg.connect(admin_url) as conn:
-        row = conn.execute(
-            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, shobj_description(oid, 'pg_authid') "
-            "FROM pg_roles WHERE rolname = %s",
-            (role,),
-        ).fetchone()
-    assert row == (False, False, False, False, STAND_IN_COMMENT)
-    # the group is a member of the stand-in (OWNER TO it works); a new scratch server still accepts it
-    with ScratchServer(admin_url, environment_targets={}) as again:
-        assert again.provide_roles([role]) == []  # present already: nothing created
+    try:
+        (proof,) = prove_migrations(server, [_migration(0, BASE)], [change])
+        assert proof.failure is None, proof.rollback.reason
+        assert proof.rollback.status is RollbackStatus.VERIFIED
+        assert 'DROP POLICY readers ON public.notes' in proof.rollback.sql
+        with psycopg.connect(admin_url) as conn:
+            row = conn.execute(
+                "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, shobj_description(oid, 'pg_authid') "
+                "FROM pg_roles WHERE rolname = %s",
+                (role,),
+            ).fetchone()
+        assert row == (False, False, False, False, STAND_IN_COMMENT)
+        # the group is a member of the stand-in (OWNER TO it works); a new scratch server still accepts it
+        with ScratchServer(admin_url, environment_targets={}) as again:
+            assert again.provide_roles([role]) == []  # present already: nothing created
+    finally:  # the proof's clones are gone and the base template never granted to it: the test's role goes too
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("DROP ROLE IF EXISTS {}").format(psycopg.sql.Identifier(role)))
 
 
 def test_a_schema_the_environments_provide_is_no_finding(server: ScratchServer) -> None:
