@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-
 from conftest import ScratchBookkeeping
+
 from policies import Context, analyze_sql
 from policies.lock_trace import contradictions
 from policies.report import LockRef, RollbackStatus

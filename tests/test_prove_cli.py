@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import ScratchBookkeeping
 
 from bot.cli import main
 from builders import SAMPLE, SAMPLE_MIGRATIONS, write_journal_folder
-from conftest import ScratchBookkeeping
 from reconciler.database.scratch import template_key
 from reconciler.migrations import Layout, load_migration_set
 
