@@ -74,6 +74,20 @@ def test_a_backfill_of_a_new_column_is_not_irreversible(server: ScratchServer) -
     assert (proof.rollback.status, proof.rollback.reason) == (RollbackStatus.VERIFIED, None)
 
 
+def test_a_backfill_in_a_with_clause_or_an_upsert_of_new_columns_is_not_irreversible(server: ScratchServer) -> None:
+    proof = prove_one(
+        server,
+        'ALTER TABLE "notes" ADD COLUMN "slug" text;\n--> statement-breakpoint\n'
+        'WITH filled AS (UPDATE "notes" SET "slug" = lower("title") RETURNING 1) SELECT count(*) FROM filled;'
+        "\n--> statement-breakpoint\n"
+        "INSERT INTO \"notes\" (\"id\", \"title\") VALUES (3, 'c') ON CONFLICT (\"id\") DO UPDATE SET \"slug\" = 's';"
+        "\n--> statement-breakpoint\n"
+        "INSERT INTO \"notes\" (\"id\", \"title\") VALUES (1, 'a') ON CONFLICT DO NOTHING;",
+    )
+
+    assert (proof.rollback.status, proof.rollback.reason) == (RollbackStatus.VERIFIED, None)
+
+
 def test_a_narrowing_to_a_length_checked_type_without_using_loses_nothing(server: ScratchServer) -> None:
     """The assignment cast refuses a value that does not fit: the migration would fail instead."""
     proof = prove_one(server, 'ALTER TABLE "notes" ALTER COLUMN "title" SET DATA TYPE varchar(200);')
@@ -138,6 +152,25 @@ ENUM_WITHOUT_MEH = (
             "DELETE at line 3 changes rows of notes that existed before",
             "ALTER TABLE public.notes DROP COLUMN slug;",
             id="delete",
+        ),
+        pytest.param(
+            "WITH changed AS (UPDATE \"notes\" SET \"body\" = 'q' RETURNING 1) SELECT count(*) FROM changed;",
+            "UPDATE at line 1 changes rows of notes that existed before",
+            "",
+            id="update-in-a-with-clause",
+        ),
+        pytest.param(
+            'WITH gone AS (DELETE FROM "notes" WHERE "id" = 2 RETURNING "id") SELECT count(*) FROM gone;',
+            "DELETE at line 1 changes rows of notes that existed before",
+            "",
+            id="delete-in-a-with-clause",
+        ),
+        pytest.param(
+            "INSERT INTO \"notes\" (\"id\", \"title\", \"body\") VALUES (1, 'a', 'new') "
+            'ON CONFLICT ("id") DO UPDATE SET "body" = excluded."body";',
+            "INSERT ... ON CONFLICT DO UPDATE at line 1 changes rows of notes that existed before",
+            "",
+            id="upsert",
         ),
     ],
 )
