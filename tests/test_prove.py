@@ -219,6 +219,63 @@ def test_a_rename_is_rolled_back_by_a_rename_and_the_columns_data_survives(serve
     assert check.rollback.status is RollbackStatus.VERIFIED
 
 
+SWAP = "--> statement-breakpoint\n".join(
+    [
+        'ALTER TABLE "notes" RENAME COLUMN "body" TO "tmp";\n',
+        'ALTER TABLE "notes" RENAME COLUMN "title" TO "body";\n',
+        'ALTER TABLE "notes" RENAME COLUMN "tmp" TO "title";',
+    ]
+)
+DRAFTS = 'CREATE TABLE "drafts" ("id" bigint PRIMARY KEY, "title" text NOT NULL, "body" text, "views" bigint, ' \
+    '"price" numeric(10,2), "mood" "mood");'
+
+
+@pytest.mark.parametrize(
+    ("text", "swapped"),
+    [
+        pytest.param(SWAP, "columns notes.body and notes.title", id="columns"),
+        pytest.param(
+            'ALTER TABLE "notes" RENAME TO "tmp";\n--> statement-breakpoint\n'
+            'ALTER TABLE "drafts" RENAME TO "notes";\n--> statement-breakpoint\n'
+            'ALTER TABLE "tmp" RENAME TO "drafts";',
+            "tables drafts and notes",
+            id="tables",
+        ),
+        pytest.param(
+            "ALTER TYPE \"mood\" RENAME VALUE 'happy' TO 'x';\n--> statement-breakpoint\n"
+            "ALTER TYPE \"mood\" RENAME VALUE 'sad' TO 'happy';\n--> statement-breakpoint\n"
+            "ALTER TYPE \"mood\" RENAME VALUE 'x' TO 'sad';",
+            "values 'happy' and 'sad' of enum mood",
+            id="enum-values",
+        ),
+    ],
+)
+def test_names_swapped_between_existing_objects_are_never_verified(
+    server: ScratchServer, text: str, swapped: str
+) -> None:
+    """A rollback by name cannot follow names exchanged through a third one: it would leave each
+    one's data under the other's name while the schema compares equal."""
+    proof = prove_one(server, text, base=BASE + "\n--> statement-breakpoint\n" + DRAFTS)
+
+    assert proof.rollback.status is RollbackStatus.FAILED
+    assert proof.rollback.reason is not None and proof.failure is None
+    assert proof.rollback.reason.startswith("the rollback cannot follow names the migration exchanges: ")
+    assert swapped in proof.rollback.reason
+
+
+def test_a_name_taken_over_from_a_dropped_column_is_followed_back(server: ScratchServer) -> None:
+    """Not a swap: the old name is gone after the migration, so the rollback renames and adds back."""
+    proof = prove_one(
+        server,
+        'ALTER TABLE "notes" DROP COLUMN "views";\n--> statement-breakpoint\n'
+        'ALTER TABLE "notes" RENAME COLUMN "price" TO "views";',
+    )
+
+    assert proof.rollback.status is RollbackStatus.IRREVERSIBLE
+    assert proof.rollback.reason is not None and proof.rollback.reason.endswith("is dropped: its values are lost")
+    assert proof.rollback.sql.startswith("ALTER TABLE public.notes RENAME COLUMN views TO price;\n")
+
+
 # -- failed -------------------------------------------------------------------------------------------
 
 
@@ -384,6 +441,17 @@ def test_a_revert_that_does_not_run_on_the_head_fails(server: ScratchServer) -> 
     assert proof.rollback.reason is not None
     assert proof.rollback.reason.startswith("the revert does not run on the head schema: ")
     assert "22P02" in proof.rollback.reason
+
+
+def test_a_revert_across_names_exchanged_since_fails(server: ScratchServer) -> None:
+    texts = [BASE, 'ALTER TABLE "notes" ADD COLUMN "tag" text;', SWAP]
+    proof = prove_revert(server, [migration(i, t, f"s{i}") for i, t in enumerate(texts)], "0000_s0")
+
+    assert proof.rollback.status is RollbackStatus.FAILED
+    assert proof.rollback.reason == (
+        "the revert cannot follow names exchanged since 0000_s0: columns notes.body and notes.title: "
+        "reverted by name, each would keep the other's data"
+    )
 
 
 def test_a_revert_to_an_unknown_tag_is_a_value_error(server: ScratchServer) -> None:
