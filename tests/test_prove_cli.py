@@ -214,6 +214,32 @@ def test_check_prove_base_proves_only_what_the_branch_adds_on_the_bases_set(
     with psycopg.connect(scratch_bookkeeping.url) as conn:
         (key,) = conn.execute("SELECT template_key FROM public.sw_test_seen WHERE name = %s", (built,)).fetchone()
         assert key == template_key(hashes, conn.info.server_version // 10000)
+    # the next proof on the same base clones that template: nothing is replayed
+    again = Created(scratch_bookkeeping)
+    assert run(capsys, "check", "--prove", "--base", "main", "--format", "json", "migrations")[0] == 1
+    assert again.since("template") == [] and len(again.since()) == 1
+    assert scratch_bookkeeping.existing([built]) == {built}
+
+
+def test_a_statement_run_outside_a_transaction_has_no_traced_locks(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_journal_folder(workdir / "migrations", [
+        ("0000_users", 'CREATE TABLE "users" ("id" integer PRIMARY KEY, "name" text);'),
+        ("0001_index", 'ALTER TABLE "users" ADD COLUMN "email" text;\n--> statement-breakpoint\n'
+                       'CREATE INDEX CONCURRENTLY "users_email_idx" ON "users" ("email");'),
+    ])
+
+    code, out, _ = run(capsys, "check", "--prove", "--format", "json", "migrations")
+
+    assert code == 1  # SW602: drizzle's migrator runs a migration in a transaction, CONCURRENTLY fails there
+    index = by_migration(json.loads(out))["0001_index"]
+    assert index["rollback"]["status"] == "verified", index["rollback"]
+    add, concurrently = index["statements"]
+    assert add["traced_locks"] == [{"relation": "users", "mode": "ACCESS EXCLUSIVE"}]
+    # its locks ended with its own transaction: not known, which is not "none"
+    assert (concurrently["traced_locks"], concurrently["traced_rewrites"]) == (None, [])
+    assert concurrently["trace_contradictions"] == []
 
 
 def test_a_scratch_url_leading_to_an_environments_database_is_refused(
