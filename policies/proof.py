@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from policies.classify import classify
+from policies.classify_table import relation_name
 from policies.lock_trace import StatementTrace, contradictions
 from policies.operations import OperationKind
-from policies.parsing import in_execution_order, parse_migration
+from policies.parsing import Node, in_execution_order, parse_migration, unwrap
 from policies.report import FileReport, Rollback, StatementReport
 from policies.schema.model import Schema, relation_key
 
@@ -32,10 +33,13 @@ _ROW_CHANGES = {K.UPDATE: "UPDATE", K.DELETE: "DELETE", K.MERGE: "MERGE", K.TRUN
 
 def rows_changed(text: str, before: Schema) -> tuple[str, ...]:
     """One sentence per statement of migration `text` that changes rows of a table that existed in
-    `before` (the schema just before the migration), naming the table and the line."""
+    `before` (the schema just before the migration), naming the table and the line: UPDATE, DELETE,
+    MERGE and TRUNCATE, also in a statement's WITH clause (`WITH x AS (UPDATE ...) SELECT ...`),
+    and INSERT ... ON CONFLICT DO UPDATE (it changes the rows it conflicts with)."""
     added: set[tuple[str, str]] = set()
     found: list[str] = []
     for parsed in in_execution_order(parse_migration(text)):
+        changes: list[tuple[str, str | None, tuple[str, ...]]] = []
         for op in classify(parsed):
             table = relation_key(op.relation) if op.relation else None
             if op.kind is K.ADD_COLUMN and table:
@@ -43,15 +47,50 @@ def rows_changed(text: str, before: Schema) -> tuple[str, ...]:
             if op.kind is K.CREATE_TABLE and table:
                 added.add((table, "*"))
             word = _ROW_CHANGES.get(op.kind)
-            if word is None or table is None or table not in before.tables or (table, "*") in added:
+            if word is not None:
+                changes.append((word, table, op.columns if op.kind is K.UPDATE else ()))
+        if parsed.error is None and not parsed.too_deep:
+            changes += _nested_row_changes(parsed.shape, parsed.node)
+        for word, table, columns in changes:
+            if table is None or table not in before.tables or (table, "*") in added:
                 continue
-            if op.kind is K.UPDATE and op.columns and all((table, c) in added for c in op.columns):
+            if word != "DELETE" and columns and all((table, c) in added for c in columns):
                 continue  # a backfill of columns this migration adds: nothing that existed changes
             found.append(
                 f"{word} at line {parsed.line} changes rows of {table} that existed before: "
                 "the rollback restores the structure, not the old values"
             )
     return tuple(found)
+
+
+_NESTED_ROW_CHANGES = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "MergeStmt": "MERGE"}
+
+
+def _nested_row_changes(shape: str, node: Node) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """(word, table key, columns set) of what a statement changes besides its own kind: the
+    data-modifying statements of its WITH clause (PostgreSQL allows them at the top level only) and
+    an INSERT's ON CONFLICT DO UPDATE, its own or a WITH clause's."""
+    found: list[tuple[str, str | None, tuple[str, ...]]] = []
+    statements: list[tuple[str, Node]] = [(shape, node)]
+    for wrapped in (node.get("withClause") or {}).get("ctes", []):
+        query = unwrap(wrapped)[1].get("ctequery")
+        if query:
+            statements.append(unwrap(query))
+    for position, (kind, fields) in enumerate(statements):
+        name = relation_name(fields.get("relation"))
+        table = relation_key(name) if name else None
+        if position > 0 and kind in _NESTED_ROW_CHANGES:
+            columns = _set_columns(fields) if kind == "UpdateStmt" else ()
+            found.append((_NESTED_ROW_CHANGES[kind], table, columns))
+        conflict = fields.get("onConflictClause") if kind == "InsertStmt" else None
+        if conflict and conflict.get("action") == "ONCONFLICT_UPDATE":
+            found.append(("INSERT ... ON CONFLICT DO UPDATE", table, _set_columns(conflict)))
+    return found
+
+
+def _set_columns(node: Node) -> tuple[str, ...]:
+    """The columns an UPDATE's (or ON CONFLICT DO UPDATE's) SET list names."""
+    return tuple(str(unwrap(target)[1].get("name", "")) for target in node.get("targetList", []))
 
 
 _LENGTH_CHECKED = frozenset({"varchar", "character varying", "bpchar", "character", "char", "bit", "varbit", "bit varying"})

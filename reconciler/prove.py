@@ -41,7 +41,7 @@ from policies.schema.ddl import notes, render
 from policies.schema.diff import diff
 from policies.schema.losses import losses
 from policies.schema.model import Schema
-from policies.schema.renames import renames_in_sql, renames_in_texts
+from policies.schema.renames import Renames, renames_in_sql, renames_in_texts
 from reconciler.database.introspect import introspect
 from reconciler.database.run import MigrationFailed, replay, run_migration, run_sql
 from reconciler.database.scratch import ScratchDatabase, ScratchServer, Template, template_key
@@ -171,6 +171,15 @@ def _prove_one(
     def result(status: RollbackStatus, reason: str | None) -> MigrationProof:
         return MigrationProof(migration, Rollback(status, sql, reason, tuple(dict.fromkeys(said))), traces)
 
+    exchanged = swapped_names(forward_renames, before, after)
+    if exchanged:
+        # the rollback is not run: it would pass, the schema comparing equal by name, with the data
+        # of each object under the other's name; the database is still at `after`
+        reason = (
+            f"the rollback cannot follow names the migration exchanges: {'; '.join(exchanged)}: "
+            "renamed back by name, each would keep the other's data"
+        )
+        return result(RollbackStatus.FAILED, reason), after
     if statements:
         try:
             run_sql(db, sql, source=f"the rollback of {migration.tag}")
@@ -196,6 +205,33 @@ def _prove_one(
     if lost:
         return result(RollbackStatus.IRREVERSIBLE, "; ".join(dict.fromkeys(lost))), again
     return result(RollbackStatus.VERIFIED, None), again
+
+
+def swapped_names(renames: Renames, before: Schema, after: Schema) -> list[str]:
+    """The names a migration exchanges between objects that exist on both sides (`a` -> `tmp`,
+    `b` -> `a`, `tmp` -> `b`): a rename to a name taken before whose old name is taken again after.
+    The differ matches such objects by name and cannot follow them (`policies.schema.diff`), so a
+    rollback it writes would leave their data exchanged while the schemas compare equal. Tables,
+    columns and enum values, each pair once."""
+    found: list[str] = []
+    for old, new in sorted(renames.tables.items()):
+        if new in before.tables and old in after.tables and (renames.tables.get(new) != old or old < new):
+            found.append(f"tables {old} and {new}")
+    for table, columns in sorted(renames.columns.items()):
+        was, now = before.tables.get(table), after.tables.get(renames.table(table))
+        if was is None or now is None:
+            continue
+        for old, new in sorted(columns.items()):
+            if new in was.columns and old in now.columns and (columns.get(new) != old or old < new):
+                found.append(f"columns {table}.{min(old, new)} and {table}.{max(old, new)}")
+    for type_name, values in sorted(renames.enum_values.items()):
+        was_values, now_values = before.enums.get(type_name), after.enums.get(renames.type(type_name))
+        if was_values is None or now_values is None:
+            continue
+        for old, new in sorted(values.items()):
+            if new in was_values and old in now_values and (values.get(new) != old or old < new):
+                found.append(f"values {min(old, new)!r} and {max(old, new)!r} of enum {type_name}")
+    return found
 
 
 def _scratch_failure(failed: MigrationFailed, created_schemas: frozenset[str]) -> ScratchFailure:
@@ -260,8 +296,8 @@ def prove_revert(
     with server.database(template=base_template(server, migrations)) as db:
         conn = db.connection()
         head = introspect(conn, exclude_schemas=exclude_schemas)
-        renames = renames_in_texts([m.text for m in undone]).inverted()
-        changes = diff(head, target, renames)
+        forward = renames_in_texts([m.text for m in undone])
+        changes = diff(head, target, forward.inverted())
         statements = tuple(render(changes, pg_version=version))
         sql = "".join(f"{statement};\n" for statement in statements)
         said = list(notes(changes, pg_version=version))
@@ -271,6 +307,13 @@ def prove_revert(
             rollback = Rollback(status, sql, reason, tuple(dict.fromkeys(said)))
             return RevertProof(to_tag, statements, rollback, tuple(m.tag for m in undone))
 
+        exchanged = swapped_names(forward, target, head)
+        if exchanged:
+            return result(
+                RollbackStatus.FAILED,
+                f"the revert cannot follow names exchanged since {to_tag}: {'; '.join(exchanged)}: "
+                "reverted by name, each would keep the other's data",
+            )
         if statements:
             try:
                 run_sql(db, sql, source=f"the revert to {to_tag}")

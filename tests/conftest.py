@@ -92,3 +92,66 @@ def control_database_url(control_admin_url: str) -> Iterator[str]:
     """A fresh, empty database of its own on the control server, dropped afterwards."""
     with fresh_database(control_admin_url) as url:
         yield url
+
+
+SEEN_LOG = """
+CREATE TABLE public.sw_test_seen (
+    kind text NOT NULL, name text NOT NULL, template_key text, at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE FUNCTION public.sw_test_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.sw_test_seen (kind, name, template_key) VALUES (NEW.kind, NEW.name, NEW.template_key);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER sw_test_seen AFTER INSERT ON schemawarden_scratch.objects
+    FOR EACH ROW EXECUTE PROCEDURE public.sw_test_seen();
+"""
+
+
+class ScratchBookkeeping:
+    """A scratch server's bookkeeping in a database of its own (`url`, the scratch server's admin URL):
+    its registry and templates are nobody else's, so other tests' templates never evict its ones, and
+    a trigger logs every object the registry was ever told of (`created`), so a test can look each
+    one up in pg_database afterwards, whatever other processes do on the server meanwhile."""
+
+    def __init__(self, url: str, admin_url: str) -> None:
+        self.url, self.admin_url = url, admin_url
+
+    def created(self, kind: str = "database") -> list[str]:
+        """Names registered so far, oldest first: kind 'database' (a clone or an empty scratch
+        database), 'template' or 'role'."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute("SELECT name FROM public.sw_test_seen WHERE kind = %s ORDER BY at, name", (kind,))
+            return [str(name) for (name,) in rows]
+
+    def existing(self, names: list[str] | None = None) -> set[str]:
+        """Which of `names` (default: every database ever registered) are in pg_database now."""
+        import psycopg
+
+        wanted = names if names is not None else self.created("database") + self.created("template")
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            rows = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (wanted,))
+            return {str(name) for (name,) in rows}
+
+
+@pytest.fixture(scope="module")
+def scratch_bookkeeping(admin_url: str) -> Iterator[ScratchBookkeeping]:
+    """A database of its own for a module's scratch servers' registry (pass `.url` as the scratch
+    server's admin URL); at the end every database it registered (templates kept included) is
+    dropped, then the database itself."""
+    import psycopg
+
+    from reconciler.database import _scratch_registry as registry
+
+    with fresh_database(admin_url) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(registry.REGISTRY_SETUP)
+            conn.execute(SEEN_LOG)
+        bookkeeping = ScratchBookkeeping(url, admin_url)
+        try:
+            yield bookkeeping
+        finally:
+            for name in sorted(bookkeeping.existing()):
+                drop_database(admin_url, name)
