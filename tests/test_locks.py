@@ -175,6 +175,10 @@ CREATE TABLE prefs_1 PARTITION OF prefs FOR VALUES FROM ('2024-01-01') TO ('2025
 CREATE SCHEMA r;
 CREATE TABLE r.x (id bigint PRIMARY KEY, p bigint REFERENCES parent (id));
 CREATE VIEW r_x AS SELECT id FROM r.x;
+CREATE TABLE counters (id serial PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY);
+CREATE SEQUENCE numbers;
+CREATE VIEW next_numbers AS SELECT last_value FROM numbers;
+CREATE TABLE tickets (id bigint PRIMARY KEY, n bigint DEFAULT nextval('numbers'));
 """
 
 
@@ -192,6 +196,12 @@ CREATE VIEW r_x AS SELECT id FROM r.x;
     pytest.param("DROP SCHEMA r CASCADE", {"r.x", "r_x", "parent"}, id="drop-schema-cascade-relations-and-dependents-elsewhere"),
     pytest.param("DROP TABLE prefs_1", {"prefs_1", "prefs"}, id="drop-partition-locks-its-partitioned-table"),
     pytest.param("DROP TABLE IF EXISTS gone", set(), id="drop-if-exists-of-an-absent-table-locks-nothing"),
+    pytest.param("DROP TABLE counters", {"counters", "counters_id_seq", "counters_n_seq"}, id="drop-table-owning-sequences"),
+    pytest.param("ALTER TABLE counters DROP COLUMN n", {"counters", "counters_n_seq"}, id="drop-column-owning-a-sequence"),
+    pytest.param("ALTER TABLE t DROP COLUMN s CASCADE", {"t", "t_s"}, id="drop-column-cascade-view-reading-it"),
+    pytest.param(
+        "DROP SEQUENCE numbers CASCADE", {"numbers", "next_numbers", "tickets"}, id="drop-sequence-cascade-view-and-default"
+    ),
 ])
 def test_what_a_drop_takes_with_it_is_locked_access_exclusive(sql: str, locked: set[str]) -> None:
     schema = replay_schema([DEPENDENTS], 16)
@@ -201,7 +211,7 @@ def test_what_a_drop_takes_with_it_is_locked_access_exclusive(sql: str, locked: 
 
 def test_the_replay_forgets_what_a_cascade_dropped() -> None:
     schema = replay_schema([DEPENDENTS + "DROP TABLE t CASCADE;\nDROP TYPE status CASCADE;\nDROP SCHEMA r CASCADE;\n"], 16)
-    assert set(schema.tables) == {"parent", "refs", "prefs", "prefs_1"}
+    assert set(schema.tables) == {"parent", "refs", "prefs", "prefs_1", "counters", "next_numbers", "tickets"}
     before = replay_schema([DEPENDENTS + "DROP TYPE status CASCADE;\n"], 16)
     assert "t_s" not in before.tables and "s" not in before.tables["t"].columns and "t_n" in before.tables
     assert before.tables["t_n2"].depends_on == ("t_n",) and before.tables["t_mv"].depends_on == ("t",)

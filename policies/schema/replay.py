@@ -74,6 +74,8 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         return _drop_type_cascade(schema, op)
     if kind is K.DROP_SCHEMA and op.cascade and op.name:
         return _drop_schema_cascade(schema, op)
+    if kind is K.DROP_SEQUENCE and op.cascade and op.relation and relation_key(op.relation) in schema.sequences:
+        return _drop_sequence_cascade(schema, op)
     table = schema.table(op.relation)
     if table is None:
         if kind in _DROPS and op.if_exists and schema.knows_absent(op.relation):
@@ -116,6 +118,13 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         return op
     if kind in (K.DROP_TABLE, K.DROP_VIEW, K.DROP_MATERIALIZED_VIEW):
         return _drop_relation(schema, op, table)
+    if kind is K.DROP_COLUMN and op.columns:
+        # the sequences the column owns (serial, identity) go with it; with CASCADE the views reading it
+        key = relation_key(table.name)
+        others = [*_owned_sequences(schema, {key}, set(op.columns))]
+        if op.cascade:
+            others += schema.dependent_views({key}, {key: set(op.columns)})
+        return op._replace(other_relations=tuple(others)) if others else op
     if kind is K.ADD_PRIMARY_KEY and op.using_index:
         index = schema.indexes.get(relation_key(in_schema_of(op.relation or "", op.using_index)))
         if index is not None:
@@ -143,10 +152,35 @@ def _drop_relation(schema: Schema, op: Operation, table: Table) -> Operation:
     others = sorted({c.referenced_table for c in table.foreign_keys() if c.referenced_table} - dropped)
     if table.parent:
         others.append(relation_key(table.parent))
+    others += _owned_sequences(schema, dropped)
     if op.cascade:
         views = schema.dependent_views(dropped)
         others += [*views, *schema.referencing_tables(dropped)]
     return op._replace(other_relations=tuple(dict.fromkeys(o for o in others if o not in dropped)), partitions=partitions)
+
+
+def _owned_sequences(schema: Schema, tables: set[str], columns: set[str] | None = None) -> list[str]:
+    """The sequences owned by a column (serial, identity) of `tables` (keys), of `columns` only when given:
+    PostgreSQL drops them with the column, ACCESS EXCLUSIVE."""
+    return [
+        key
+        for key, sequence in schema.sequences.items()
+        if sequence.owned_by is not None
+        and relation_key(sequence.owned_by[0]) in tables
+        and (columns is None or sequence.owned_by[1] in columns)
+    ]
+
+
+def _drop_sequence_cascade(schema: Schema, op: Operation) -> Operation:
+    """DROP SEQUENCE ... CASCADE: the views that read it and the tables whose column defaults call it
+    (their defaults are dropped, ACCESS EXCLUSIVE on the table)."""
+    key = relation_key(op.relation or "")
+    users = [
+        name for name, table in schema.tables.items()
+        if any(column.sequence and relation_key(column.sequence) == key for column in table.columns.values())
+    ]
+    others = [*schema.dependent_views({key}), *users]
+    return op._replace(other_relations=tuple(dict.fromkeys(others))) if others else op
 
 
 def _drop_type_cascade(schema: Schema, op: Operation) -> Operation:
@@ -167,6 +201,7 @@ def _drop_schema_cascade(schema: Schema, op: Operation) -> Operation:
     that read them, the tables whose foreign keys reference them (with their partitions)."""
     inside = [key for key in schema.tables if _in_schema(key, op.name or "")]
     sequences = [key for key in schema.sequences if _in_schema(key, op.name or "")]
+    sequences += [key for key in _owned_sequences(schema, set(inside)) if key not in sequences]
     dropped = set(inside)
     referenced = sorted(
         {c.referenced_table for key in inside for c in schema.tables[key].foreign_keys() if c.referenced_table} - dropped
