@@ -239,6 +239,24 @@ CASCADE_CASES: dict[str, tuple[str, str]] = {
     "drop-type-cascade-column-and-view": ("", "DROP TYPE order_status CASCADE;"),
     "drop-schema-cascade-dependents-elsewhere": ("", "DROP SCHEMA reporting CASCADE;"),
     "drop-table-referenced-partition": ("", "DROP TABLE users_old_logins_2024;"),
+    "drop-table-owning-sequences": (
+        "CREATE TABLE counters (id serial PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY);",
+        "DROP TABLE counters;",
+    ),
+    "drop-column-owning-a-sequence": (
+        "CREATE TABLE counters (id serial PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY);",
+        "ALTER TABLE counters DROP COLUMN n;",
+    ),
+    "drop-column-cascade-view-reading-it": ("", "ALTER TABLE orders DROP COLUMN status CASCADE;"),
+    "drop-schema-cascade-sequences": (
+        "CREATE SEQUENCE reporting.numbers;\nCREATE TABLE reporting.counters (id serial PRIMARY KEY);",
+        "DROP SCHEMA reporting CASCADE;",
+    ),
+    "drop-sequence-cascade-view-and-default": (
+        "CREATE SEQUENCE numbers;\nCREATE VIEW next_numbers AS SELECT last_value FROM numbers;\n"
+        "CREATE TABLE tickets (id bigint PRIMARY KEY, n bigint DEFAULT nextval('numbers'));",
+        "DROP SEQUENCE numbers CASCADE;",
+    ),
 }
 """`name: (extra setup, SQL)`: cases of the same kind as the examples' CASCADEs, run the same way."""
 
