@@ -21,6 +21,7 @@ the examples do not reach (each one a lock-model bug found here).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from policies.analysis import replay_schema
 from policies.lock_trace import contradictions
 from policies.report import StatementReport
 from policies.rules import all_rules
+from policies.schema.model import Schema
 from reconciler.database.run import MigrationFailed, MigrationRun, StatementRun, run_sql
 from reconciler.database.scratch import ScratchDatabase, ScratchServer, Template, template_key
 
@@ -283,9 +285,15 @@ def template(server: ScratchServer) -> Template:
     return server.template(key, build)
 
 
+@functools.lru_cache(maxsize=64)
+def _replayed(setup: str, version: int) -> Schema:
+    """The schema `setup` leaves, as the analysis replays it (once per text: most cases share it)."""
+    return replay_schema([setup], version)
+
+
 def _predicted(setup: str, sql: str, context: dict[str, Any], version: int) -> dict[int, StatementReport]:
     """The analysis's report per statement of `sql` (by line), judged on the schema `setup` leaves."""
-    schema = replay_schema([setup], version)
+    schema = _replayed(setup, version)
     report = analyze_sql("migrations/0001_example.sql", sql, Context(pg_version=version, **context), schema=schema)
     by_line: dict[int, StatementReport] = {}
     for statement in report.statements:
