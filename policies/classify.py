@@ -238,13 +238,48 @@ def _lock(shape: str, node: Node) -> Iterator[Operation]:
 def _create_table_as(shape: str, node: Node) -> Iterator[Operation]:
     into = node.get("into", {})
     kind = K.CREATE_MATERIALIZED_VIEW if node.get("objtype") == "OBJECT_MATVIEW" else K.CREATE_TABLE_AS
+    reads, columns = _query_reads(node.get("query"))
     yield Operation(
-        kind, shape, relation=relation_name(into.get("rel")), if_not_exists=bool(node.get("if_not_exists"))
+        kind, shape, relation=relation_name(into.get("rel")), if_not_exists=bool(node.get("if_not_exists")),
+        reads=reads, read_columns=columns,
     )
 
 
 def _view(shape: str, node: Node) -> Iterator[Operation]:
-    yield Operation(K.CREATE_VIEW, shape, relation=relation_name(node.get("view")))
+    reads, columns = _query_reads(node.get("query"))
+    yield Operation(K.CREATE_VIEW, shape, relation=relation_name(node.get("view")), reads=reads, read_columns=columns)
+
+
+def _query_reads(query: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The relations a view's query reads (every RangeVar that is not a CTE's name) and the column
+    names it mentions (the last name of each ColumnRef, `*` for a star), each sorted."""
+    relations: dict[str, None] = {}
+    columns: dict[str, None] = {}
+    ctes: set[str] = set()
+    stack: list[Any] = [query]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        for key, value in item.items():
+            if key == "RangeVar" and isinstance(value, dict):
+                name = relation_name(value)
+                if name:
+                    relations[name] = None
+            elif key == "CommonTableExpr" and isinstance(value, dict) and value.get("ctename"):
+                ctes.add(str(value["ctename"]))
+            elif key == "ColumnRef" and isinstance(value, dict):
+                *_, last = value.get("fields", [{}]) or [{}]
+                if "A_Star" in last:
+                    columns["*"] = None
+                elif "String" in last:
+                    columns[str(last["String"].get("sval", ""))] = None
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+    return tuple(sorted(r for r in relations if r not in ctes)), tuple(sorted(columns))
 
 
 def _comment(shape: str, node: Node) -> Iterator[Operation]:

@@ -237,6 +237,14 @@ ENTRIES: tuple[LockEntry, ...] = (
     _e(K.DROP_VIEW, "*", AE, cite=LOCKING_CITE),
     _e(K.DROP_MATERIALIZED_VIEW, "*", AE, cite=LOCKING_CITE),
     _e(K.DROP_SEQUENCE, "*", AE, cite=LOCKING_CITE),
+    # what goes with a dropped type, domain or schema (CASCADE): the tables of its columns, the
+    # relations in the schema, and what depends on them (`policies.schema.replay.enrich`)
+    _e(K.DROP_TYPE, "*", (OTHERS, ACCESS_EXCLUSIVE), cite="sql-droptype.html",
+       note="with CASCADE, drops every column of the type (and the views that read one)"),
+    _e(K.DROP_DOMAIN, "*", (OTHERS, ACCESS_EXCLUSIVE), cite="sql-dropdomain.html",
+       note="with CASCADE, drops every column of the domain (and the views that read one)"),
+    _e(K.DROP_SCHEMA, "*", (OTHERS, ACCESS_EXCLUSIVE), cite="sql-dropschema.html",
+       note="with CASCADE, drops every relation in the schema and what depends on them elsewhere"),
     _e(K.ALTER_SEQUENCE, "*", (TABLE, SHARE_ROW_EXCLUSIVE), cite="sql-altersequence.html"),
     # a domain constraint (or NOT NULL) is checked on every column of the domain: each table that has
     # one is read under SHARE (typecmds.c, validateDomainConstraint)
@@ -335,7 +343,7 @@ _NO_EFFECT = Effect()
 def effect(op: Operation, pg_version: int) -> Effect:
     """Locks, rewrites and scans of one operation on one PostgreSQL major version."""
     entry = lookup(op, pg_version)
-    if entry is None:
+    if entry is None or op.option("absent"):  # DROP ... IF EXISTS of what the schema knows is absent
         return _NO_EFFECT
     locks = []
     table_mode: str | None = None

@@ -226,6 +226,12 @@ class Operation(NamedTuple):
     nullable_key_columns: tuple[str, ...] = ()
     """Columns of a PRIMARY KEY ... USING INDEX that the schema before it has nullable: PostgreSQL
     sets them NOT NULL, scanning the table (filled in from the schema)."""
+    reads: tuple[str, ...] = ()
+    """The relations the query of a CREATE VIEW, CREATE MATERIALIZED VIEW or CREATE TABLE AS reads,
+    as written (a CTE's name is not one): what the view depends on, dropped with them by CASCADE."""
+    read_columns: tuple[str, ...] = ()
+    """The column names that query mentions (`*` for a star): a view depends on the columns it reads,
+    and is dropped with one (DROP COLUMN ... CASCADE, DROP TYPE ... CASCADE)."""
 
     def option(self, name: str) -> str | None:
         """The value of option `name` as written, or None when the statement does not give it."""

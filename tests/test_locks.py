@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from policies import Context, analyze_sql
+from policies.analysis import replay_schema
 from policies.classify import classify
 from policies.locks import ENTRIES, Effect, effect, lookup
 from policies.operations import Operation
@@ -153,3 +155,63 @@ def test_every_entry_cites_the_postgresql_docs_and_covers_versions_in_range() ->
 
 def test_lookup_returns_nothing_for_statements_without_table_locks() -> None:
     assert lookup(first("CREATE EXTENSION IF NOT EXISTS pgcrypto"), 16) is None
+
+
+# What a DROP takes with it: relations PostgreSQL locks ACCESS EXCLUSIVE without the statement
+# naming them (each found by the rulebook's examples traced in tests/test_prove_locks.py, where the
+# same cases run on a real server).
+DEPENDENTS = """
+CREATE TYPE status AS ENUM ('a');
+CREATE DOMAIN amount AS numeric;
+CREATE TABLE parent (id bigint PRIMARY KEY);
+CREATE TABLE t (id bigint PRIMARY KEY, s status, a amount, n int);
+CREATE VIEW t_s AS SELECT id FROM t WHERE s = 'a';
+CREATE VIEW t_n AS SELECT n FROM t;
+CREATE VIEW t_n2 AS SELECT * FROM t_n;
+CREATE MATERIALIZED VIEW t_mv AS WITH c AS (SELECT count(*) AS k FROM t) SELECT k FROM c;
+CREATE TABLE refs (t_id bigint REFERENCES t (id));
+CREATE TABLE prefs (t_id bigint REFERENCES t (id), at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE prefs_1 PARTITION OF prefs FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE SCHEMA r;
+CREATE TABLE r.x (id bigint PRIMARY KEY, p bigint REFERENCES parent (id));
+CREATE VIEW r_x AS SELECT id FROM r.x;
+CREATE TABLE counters (id serial PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY);
+CREATE SEQUENCE numbers;
+CREATE VIEW next_numbers AS SELECT last_value FROM numbers;
+CREATE TABLE tickets (id bigint PRIMARY KEY, n bigint DEFAULT nextval('numbers'));
+"""
+
+
+@pytest.mark.parametrize(("sql", "locked"), [
+    pytest.param("DROP TABLE t", {"t"}, id="drop-table-without-cascade-fails-on-dependents-so-locks-itself"),
+    pytest.param(
+        "DROP TABLE t CASCADE", {"t", "t_s", "t_n", "t_n2", "t_mv", "refs", "prefs", "prefs_1"},
+        id="drop-table-cascade-dependent-views-and-referencing-tables-with-partitions",
+    ),
+    pytest.param("DROP VIEW t_n CASCADE", {"t_n", "t_n2"}, id="drop-view-cascade-dependent-view"),
+    pytest.param("DROP MATERIALIZED VIEW t_mv", {"t_mv"}, id="drop-materialized-view"),
+    pytest.param("DROP TYPE status CASCADE", {"t", "t_s"}, id="drop-type-cascade-its-columns-and-the-views-reading-them"),
+    pytest.param("DROP TYPE status", set(), id="drop-type-without-cascade-locks-nothing"),
+    pytest.param("DROP DOMAIN amount CASCADE", {"t"}, id="drop-domain-cascade-its-columns"),
+    pytest.param("DROP SCHEMA r CASCADE", {"r.x", "r_x", "parent"}, id="drop-schema-cascade-relations-and-dependents-elsewhere"),
+    pytest.param("DROP TABLE prefs_1", {"prefs_1", "prefs"}, id="drop-partition-locks-its-partitioned-table"),
+    pytest.param("DROP TABLE IF EXISTS gone", set(), id="drop-if-exists-of-an-absent-table-locks-nothing"),
+    pytest.param("DROP TABLE counters", {"counters", "counters_id_seq", "counters_n_seq"}, id="drop-table-owning-sequences"),
+    pytest.param("ALTER TABLE counters DROP COLUMN n", {"counters", "counters_n_seq"}, id="drop-column-owning-a-sequence"),
+    pytest.param("ALTER TABLE t DROP COLUMN s CASCADE", {"t", "t_s"}, id="drop-column-cascade-view-reading-it"),
+    pytest.param(
+        "DROP SEQUENCE numbers CASCADE", {"numbers", "next_numbers", "tickets"}, id="drop-sequence-cascade-view-and-default"
+    ),
+])
+def test_what_a_drop_takes_with_it_is_locked_access_exclusive(sql: str, locked: set[str]) -> None:
+    schema = replay_schema([DEPENDENTS], 16)
+    (statement,) = analyze_sql("m.sql", f"{sql};\n", Context(pg_version=16), schema=schema).statements
+    assert {(lock.relation, lock.mode) for lock in statement.locks} == {(r, "ACCESS EXCLUSIVE") for r in locked}
+
+
+def test_the_replay_forgets_what_a_cascade_dropped() -> None:
+    schema = replay_schema([DEPENDENTS + "DROP TABLE t CASCADE;\nDROP TYPE status CASCADE;\nDROP SCHEMA r CASCADE;\n"], 16)
+    assert set(schema.tables) == {"parent", "refs", "prefs", "prefs_1", "counters", "next_numbers", "tickets"}
+    before = replay_schema([DEPENDENTS + "DROP TYPE status CASCADE;\n"], 16)
+    assert "t_s" not in before.tables and "s" not in before.tables["t"].columns and "t_n" in before.tables
+    assert before.tables["t_n2"].depends_on == ("t_n",) and before.tables["t_mv"].depends_on == ("t",)

@@ -170,7 +170,7 @@ def test_to_json_of_every_field_is_plain_json_data() -> None:
         K.ADD_COLUMN, "AlterTableStmt", "t", ("c",), "n", "m", (spec,), "text", "int4", "x",
         True, "now()", Volatility.STABLE, True, True, ConstraintKind.CHECK, True, "i", True, "r", ("id",), "c",
         True, True, True, True, True, True, True, "ACCESS EXCLUSIVE", "v", ("a", "b"), True, True, "d",
-        (("restart", "10"),), "p", ("o",), ("p1",), True, ("c",),
+        (("restart", "10"),), "p", ("o",), ("p1",), True, ("c",), ("t2",), ("c",),
     )
     assert all(getattr(full, name) for name in Operation._fields)  # every field is set
 

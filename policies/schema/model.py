@@ -31,7 +31,7 @@ are the same for PostgreSQL's default search path); columns and constraints by t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -195,7 +195,11 @@ class Table(NamedTuple):
     options: tuple[str, ...] = ()
     """Storage parameters, `reloptions` (`fillfactor=70`; catalog)."""
     depends_on: tuple[str, ...] = ()
-    """Relations a view or materialized view reads (keyed; catalog, from `pg_depend`)."""
+    """Relations a view or materialized view reads (keyed; catalog, from `pg_depend`; the replay
+    from the relations its query names)."""
+    depends_on_columns: tuple[str, ...] | None = None
+    """The column names a view's query mentions (`*` for a star), from the replay; None when not
+    known (the catalog's views): which views a dropped column takes with it."""
 
     @property
     def partitioned(self) -> bool:
@@ -415,6 +419,39 @@ class Schema(NamedTuple):
                 if constraint.referenced_table == key:
                     yield table, constraint
 
+    def dependent_views(
+        self, relations: Collection[str], columns: Mapping[str, Collection[str]] | None = None
+    ) -> tuple[str, ...]:
+        """The views and materialized views that read one of `relations` (keys), then those that read
+        them, and so on: what DROP ... CASCADE drops with them. With `columns` (key -> column
+        names), a view reading one of those relations counts only when its query mentions one of
+        the columns (or `*`), as far as the replay knows (a name matched on any relation it reads)."""
+        found: dict[str, None] = {}
+        frontier = {relation_key(r) for r in relations}
+        start = set(frontier)
+        while frontier:
+            reached: set[str] = set()
+            for key, view in self.tables.items():
+                if view.kind not in ("view", "materialized_view") or key in found or key in start:
+                    continue
+                if any(_view_reads(view, read, columns) for read in view.depends_on if read in frontier):
+                    found[key] = None
+                    reached.add(key)
+            frontier, columns = reached, None  # a view dropped takes every view that reads it
+        return tuple(found)
+
+    def referencing_tables(self, relations: Collection[str]) -> tuple[str, ...]:
+        """The tables other than `relations` (keys) whose foreign keys reference one of them, with
+        their partitions (each has the foreign key too): CASCADE drops those foreign keys."""
+        keys = {relation_key(r) for r in relations}
+        found: dict[str, None] = {}
+        for key, table in self.tables.items():
+            if key in keys or not any(c.referenced_table in keys for c in table.foreign_keys()):
+                continue
+            found[key] = None
+            found.update(dict.fromkeys(p for p in self.partitions(key) if p not in keys))
+        return tuple(found)
+
     def indexes_on(self, relation: str) -> Iterator[Index]:
         key = relation_key(relation)
         return (index for index in self.indexes.values() if index.table == key)
@@ -502,3 +539,10 @@ class Schema(NamedTuple):
 
 EMPTY_SCHEMA = Schema()
 """A schema of which nothing is known (the default of a lone file's judgement)."""
+
+
+def _view_reads(view: Table, read: str, columns: Mapping[str, Collection[str]] | None) -> bool:
+    """Whether `view` depends on relation `read` as far as `columns` (what is dropped of it) goes."""
+    if columns is None or read not in columns or view.depends_on_columns is None:
+        return True
+    return "*" in view.depends_on_columns or bool(set(columns[read]) & set(view.depends_on_columns))

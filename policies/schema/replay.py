@@ -70,8 +70,16 @@ def enrich(schema: Schema, op: Operation) -> Operation:
     if kind is K.ALTER_DOMAIN and op.name:
         users = tuple(dict.fromkeys(relation_key(t.name) for t, _ in schema.uses_type(op.name)))
         return op._replace(other_relations=users) if users else op
+    if kind in (K.DROP_TYPE, K.DROP_DOMAIN) and op.cascade and op.name:
+        return _drop_type_cascade(schema, op)
+    if kind is K.DROP_SCHEMA and op.cascade and op.name:
+        return _drop_schema_cascade(schema, op)
+    if kind is K.DROP_SEQUENCE and op.cascade and op.relation and relation_key(op.relation) in schema.sequences:
+        return _drop_sequence_cascade(schema, op)
     table = schema.table(op.relation)
     if table is None:
+        if kind in _DROPS and op.if_exists and schema.knows_absent(op.relation):
+            return op._replace(options=(*op.options, ("absent", "true")))  # IF EXISTS: nothing to lock
         return op
     if kind in _RECURSING and table.partitioned and (op.option("only") is None or kind in _ONLY_STILL_RECURSES):
         partitions = schema.partitions(op.relation)
@@ -108,11 +116,15 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         if constraint is not None and constraint.referenced_table and constraint.referenced_table != relation_key(table.name):
             return op._replace(other_relations=(constraint.referenced_table,))
         return op
-    if kind is K.DROP_TABLE:
-        referenced = {
-            c.referenced_table for c in table.foreign_keys() if c.referenced_table and c.referenced_table != relation_key(table.name)
-        }
-        return op._replace(other_relations=tuple(sorted(referenced)), partitions=schema.partitions(op.relation))
+    if kind in (K.DROP_TABLE, K.DROP_VIEW, K.DROP_MATERIALIZED_VIEW):
+        return _drop_relation(schema, op, table)
+    if kind is K.DROP_COLUMN and op.columns:
+        # the sequences the column owns (serial, identity) go with it; with CASCADE the views reading it
+        key = relation_key(table.name)
+        others = [*_owned_sequences(schema, {key}, set(op.columns))]
+        if op.cascade:
+            others += schema.dependent_views({key}, {key: set(op.columns)})
+        return op._replace(other_relations=tuple(others)) if others else op
     if kind is K.ADD_PRIMARY_KEY and op.using_index:
         index = schema.indexes.get(relation_key(in_schema_of(op.relation or "", op.using_index)))
         if index is not None:
@@ -123,6 +135,86 @@ def enrich(schema: Schema, op: Operation) -> Operation:
         nullable = tuple(c for c in op.columns if (col := table.column(c)) is not None and not col.not_null)
         return op._replace(nullable_key_columns=nullable) if nullable else op
     return op
+
+
+_DROPS = frozenset({K.DROP_TABLE, K.DROP_VIEW, K.DROP_MATERIALIZED_VIEW, K.DROP_INDEX, K.DROP_SEQUENCE})
+
+
+def _drop_relation(schema: Schema, op: Operation, table: Table) -> Operation:
+    """DROP TABLE / VIEW / MATERIALIZED VIEW: the relations it locks without naming them, each
+    ACCESS EXCLUSIVE (measured on 11 to 18: tests/test_prove_locks.py): the tables its foreign keys
+    reference, the partitioned table of a partition, and with CASCADE what goes with it: the views
+    that read it (and the views that read those), the tables whose foreign keys reference it (with
+    their partitions)."""
+    key = relation_key(table.name)
+    partitions = schema.partitions(op.relation) if op.kind is K.DROP_TABLE else ()
+    dropped = {key, *partitions}
+    others = sorted({c.referenced_table for c in table.foreign_keys() if c.referenced_table} - dropped)
+    if table.parent:
+        others.append(relation_key(table.parent))
+    others += _owned_sequences(schema, dropped)
+    if op.cascade:
+        views = schema.dependent_views(dropped)
+        others += [*views, *schema.referencing_tables(dropped)]
+    return op._replace(other_relations=tuple(dict.fromkeys(o for o in others if o not in dropped)), partitions=partitions)
+
+
+def _owned_sequences(schema: Schema, tables: set[str], columns: set[str] | None = None) -> list[str]:
+    """The sequences owned by a column (serial, identity) of `tables` (keys), of `columns` only when given:
+    PostgreSQL drops them with the column, ACCESS EXCLUSIVE."""
+    return [
+        key
+        for key, sequence in schema.sequences.items()
+        if sequence.owned_by is not None
+        and relation_key(sequence.owned_by[0]) in tables
+        and (columns is None or sequence.owned_by[1] in columns)
+    ]
+
+
+def _drop_sequence_cascade(schema: Schema, op: Operation) -> Operation:
+    """DROP SEQUENCE ... CASCADE: the views that read it and the tables whose column defaults call it
+    (their defaults are dropped, ACCESS EXCLUSIVE on the table)."""
+    key = relation_key(op.relation or "")
+    users = [
+        name for name, table in schema.tables.items()
+        if any(column.sequence and relation_key(column.sequence) == key for column in table.columns.values())
+    ]
+    others = [*schema.dependent_views({key}), *users]
+    return op._replace(other_relations=tuple(dict.fromkeys(others))) if others else op
+
+
+def _drop_type_cascade(schema: Schema, op: Operation) -> Operation:
+    """DROP TYPE / DOMAIN ... CASCADE drops every column of the type (ALTER TABLE ... DROP COLUMN,
+    ACCESS EXCLUSIVE on its table and the table's partitions) and the views that read such a column."""
+    columns: dict[str, set[str]] = {}
+    for table, column in schema.uses_type(op.name or ""):
+        columns.setdefault(relation_key(table.name), set()).add(column.name)
+    tables = [*columns]
+    tables += [p for key in columns for p in schema.partitions(key) if p not in columns]
+    others = [*tables, *schema.dependent_views(set(tables), columns)]
+    return op._replace(other_relations=tuple(dict.fromkeys(others))) if others else op
+
+
+def _drop_schema_cascade(schema: Schema, op: Operation) -> Operation:
+    """DROP SCHEMA ... CASCADE drops every relation in it (ACCESS EXCLUSIVE each; an index goes with
+    its table) and what depends on them elsewhere: the tables their foreign keys reference, the views
+    that read them, the tables whose foreign keys reference them (with their partitions)."""
+    inside = [key for key in schema.tables if _in_schema(key, op.name or "")]
+    sequences = [key for key in schema.sequences if _in_schema(key, op.name or "")]
+    sequences += [key for key in _owned_sequences(schema, set(inside)) if key not in sequences]
+    dropped = set(inside)
+    referenced = sorted(
+        {c.referenced_table for key in inside for c in schema.tables[key].foreign_keys() if c.referenced_table} - dropped
+    )
+    views = [v for v in schema.dependent_views(dropped) if v not in dropped]
+    others = [*inside, *sequences, *referenced, *views, *schema.referencing_tables(dropped)]
+    return op._replace(other_relations=tuple(dict.fromkeys(others))) if others else op
+
+
+def _in_schema(key: str, name: str) -> bool:
+    """Whether relation `key` is in schema `name` (`public` relations have unqualified keys)."""
+    wanted = name.replace('"', "")
+    return key.rpartition(".")[0] == ("" if wanted == "public" else wanted)
 
 
 def apply_operation(schema: Schema, op: Operation) -> Schema:
@@ -138,7 +230,11 @@ def apply_operation(schema: Schema, op: Operation) -> Schema:
     if handler is not None:
         return handler(schema, op)
     if op.kind in _RELATION_CREATORS and op.relation:
-        return schema.with_table(Table(op.relation, kind=_KIND_NAMES[op.kind], complete=False))
+        created = Table(op.relation, kind=_KIND_NAMES[op.kind], complete=False)
+        if op.kind is not K.CREATE_TABLE_AS:  # a view depends on what its query reads
+            reads = tuple(dict.fromkeys(relation_key(r) for r in op.reads))
+            created = created._replace(depends_on=reads, depends_on_columns=op.read_columns)
+        return schema.with_table(created)
     if op.kind in _OPAQUE:
         table = schema.table(op.relation)
         if table is not None and table.complete:
@@ -252,8 +348,12 @@ def _int(text: str | None) -> int | None:
 def _drop_table(schema: Schema, op: Operation) -> Schema:
     if not op.relation:
         return schema
-    for partition in reversed(schema.partitions(op.relation)):
+    partitions = schema.partitions(op.relation)
+    views = schema.dependent_views({relation_key(op.relation), *partitions}) if op.cascade else ()
+    for partition in reversed(partitions):
         schema = schema.without_table(partition)
+    for view in views:  # the views that read it go with it
+        schema = schema.without_table(view)
     schema = schema.without_table(op.relation)
     if op.cascade:  # foreign keys of other tables that referenced it go with it
         key = relation_key(op.relation)
@@ -548,7 +648,31 @@ def _rename_enum_value(schema: Schema, op: Operation) -> Schema:
 
 
 def _drop_type(schema: Schema, op: Operation) -> Schema:
-    return schema.without_type(op.name) if op.name else schema
+    if not op.name:
+        return schema
+    if op.cascade:  # the columns of the type go with it, and the views that read them
+        for relation in op.other_relations or _drop_type_cascade(schema, op).other_relations:
+            table = schema.table(relation)
+            if table is not None and table.kind in ("view", "materialized_view"):
+                schema = schema.without_table(relation)
+        for table, column in list(schema.uses_type(op.name)):
+            current = schema.table(table.name)
+            if current is not None:
+                schema = schema.with_table(current.without_column(column.name))
+    return schema.without_type(op.name)
+
+
+def _drop_schema(schema: Schema, op: Operation) -> Schema:
+    """DROP SCHEMA: with CASCADE its relations go (as DROP ... CASCADE of each); the name is forgotten."""
+    if not op.name:
+        return schema
+    if op.cascade:
+        for key in [k for k in schema.tables if _in_schema(k, op.name)]:
+            if schema.table(key) is not None:
+                schema = _drop_table(schema, Operation(K.DROP_TABLE, op.shape, relation=key, cascade=True))
+        for key in [k for k in schema.sequences if _in_schema(k, op.name)]:
+            schema = schema.without_sequence(key)
+    return schema._replace(schemas=schema.schemas - {op.name.replace('"', "")})
 
 
 def _create_type(schema: Schema, op: Operation) -> Schema:
@@ -644,6 +768,7 @@ _APPLY = {
     K.RENAME_ENUM_VALUE: _rename_enum_value,
     K.DROP_TYPE: _drop_type,
     K.DROP_DOMAIN: _drop_type,
+    K.DROP_SCHEMA: _drop_schema,
     K.CREATE_TYPE: _create_type,
     K.CREATE_DOMAIN: _create_type,
     K.RENAME_OBJECT: _rename_object,
