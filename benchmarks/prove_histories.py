@@ -32,8 +32,12 @@ from reconciler.database.scratch import ScratchServer  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_server_options(parser)
-    parser.add_argument("--reasons", action="store_true", help="also print each irreversible migration's reason")
-    parser.add_argument("names", nargs="*", help="sample and/or folders of ../shared/drizzle-histories (default: all)")
+    parser.add_argument(
+        "--reasons", action="store_true", help="also print each irreversible migration's reason"
+    )
+    parser.add_argument(
+        "names", nargs="*", help="sample and/or folders of ../shared/drizzle-histories (default: all)"
+    )
     args = parser.parse_args(argv)
     admin = server_admin_url(args)
     counts: Counter[str] = Counter()

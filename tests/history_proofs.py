@@ -116,7 +116,9 @@ class HistoryProofs:
                 lines.append(f"  {proof.migration.tag}: irreversible: {proof.rollback.reason}")
         stopped = [p.migration.tag for p in self.proofs if cause(p) == "stopped"]
         if stopped:
-            lines.append(f"  not proven after the failure above: {len(stopped)} ({stopped[0]} .. {stopped[-1]})")
+            lines.append(
+                f"  not proven after the failure above: {len(stopped)} ({stopped[0]} .. {stopped[-1]})"
+            )
         return "\n".join(lines)
 
 
@@ -144,7 +146,7 @@ _NOISE = re.compile(r"^(--.*|\\(un)?restrict .*)$")
 carry nothing the statements do not; the header names no database) and pg_dump's `\\restrict KEY`
 / `\\unrestrict KEY` lines (a random key per run, PostgreSQL 17.6/16.10/15.14 and later)."""
 
-_ORDER_NOTE = re.compile(r"columns of (?P<table>\S+) are in the order")
+_ORDER_NOTE = re.compile(r"columns of (?P<table>\S+) (?:end|are) in the order")
 
 
 def schema_dump(url: str) -> list[str]:
@@ -185,7 +187,7 @@ def columns_sorted(dump: list[str], tables: set[str]) -> list[str]:
             continue
         out.append(line)
         found = re.match(r"CREATE (?:UNLOGGED )?TABLE (\S+) \($", line)
-        if found and _bare(found.group(1)) in tables:
+        if found and {_bare(found.group(1)), _bare(found.group(1)).split(".")[-1]} & tables:
             block = []
     return out
 
@@ -199,7 +201,10 @@ class Recheck:
     tag: str
     equal: bool
     normalised: tuple[str, ...]
+    """The tables whose column lines were compared sorted (the proof's order notes name them)."""
     difference: str
+    equal_as_dumped: bool
+    """The two dumps equal without the normalisation (False where a note's column order holds)."""
 
 
 def recheck(server: ScratchServer, migrations: Sequence[Migration], proof: MigrationProof) -> Recheck:
@@ -215,13 +220,14 @@ def recheck(server: ScratchServer, migrations: Sequence[Migration], proof: Migra
             run_sql(trip, proof.rollback.sql, source=f"the rollback of {proof.migration.tag}")
         trip.close()
         after = schema_dump(trip.url)
-    tables = {t.split(".")[-1] for t in reordered_tables(proof)} | reordered_tables(proof)
-    normalised: tuple[str, ...] = ()
+    tables = reordered_tables(proof)
+    as_dumped = before == after
     if tables:
         before = columns_sorted(before, tables)
         after = columns_sorted(after, tables)
-        normalised = tuple(sorted(tables))
-    return Recheck(proof.migration.tag, before == after, normalised, dump_diff(before, after))
+    return Recheck(
+        proof.migration.tag, before == after, tuple(sorted(tables)), dump_diff(before, after), as_dumped
+    )
 
 
 def dump_diff(want: list[str], got: list[str], limit: int = 40) -> str:
