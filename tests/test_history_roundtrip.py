@@ -13,7 +13,14 @@ the logic is tests/history_proofs.py, also printed by `python benchmarks/prove_h
 * every `verified` is real: for a random sample (seed printed; set SCHEMAWARDEN_RECHECK_SEED to
   replay it, SCHEMAWARDEN_RECHECK_SAMPLE for its size, default 10), `pg_dump --schema-only` of the
   schema before the migration (the migrations before it replayed, not the proof's chain) equals
-  that of a clone where the migration and the proof's rollback SQL ran.
+  that of a clone where the migration and the proof's rollback SQL ran; the same for every
+  `irreversible` one (its structure comes back), the column lines of a table compared sorted only
+  where the proof's notes say its column order is not restored (and then, as dumped, it is not);
+  and the re-check catches a rollback that is wrong.
+
+The dumps (tests/history_proofs.py `schema_dump`) keep owners and privileges and drop only comment
+lines, pg_dump's random `\\restrict` key lines and the schemas `drizzle` and `schemawarden` (outside
+the proof's model). A server older than 13 is skipped (the histories call gen_random_uuid()).
 """
 
 from __future__ import annotations
