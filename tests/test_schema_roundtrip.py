@@ -377,3 +377,44 @@ def test_a_rebuilt_composite_keeps_the_attributes_both_types_have(admin_url: str
         trip = check(url, case, "SELECT id, (a).street, (a).city, a IS NULL, a::text IS NULL FROM t ORDER BY id")
     # the street went with the migration; the city stays; a NULL stays NULL, a row of NULLs a row
     assert trip.rows == [(1, None, "oslo", False, False), (2, None, None, True, True), (3, None, None, True, False)]
+
+
+NOT_NULL_NAMES = (
+    "SELECT conrelid::regclass::text, conname, (SELECT attname FROM pg_attribute WHERE attrelid = conrelid "
+    "AND attnum = conkey[1])::text FROM pg_constraint WHERE contype = 'n' ORDER BY 1, 2"
+)
+"""PostgreSQL 18's NOT NULL constraints (contype `n`) by table, name and column; none before 18."""
+
+NAMED_NOT_NULL = [
+    # a rename of the table or the column keeps the NOT NULL constraint's name (dokploy's user_temp
+    # -> user, then a column of it dropped: its rollback gave the constraint another name)
+    Case(
+        "drop a NOT NULL column of a renamed table",
+        "CREATE TABLE old_t (id int PRIMARY KEY, a text NOT NULL); ALTER TABLE old_t RENAME TO t;",
+        "ALTER TABLE t DROP COLUMN a;",
+    ),
+    Case(
+        "DROP NOT NULL of a renamed column",
+        "CREATE TABLE t (id int PRIMARY KEY, a text NOT NULL); ALTER TABLE t RENAME COLUMN a TO b;",
+        "ALTER TABLE t ALTER COLUMN b DROP NOT NULL;",
+    ),
+    Case("rename a table with NOT NULL columns", "CREATE TABLE t (id int PRIMARY KEY, a text NOT NULL);", "ALTER TABLE t RENAME TO u;"),
+    Case(
+        "rename back a table renamed before",
+        "CREATE TABLE t (id int PRIMARY KEY, a text NOT NULL); ALTER TABLE t RENAME TO u;",
+        "ALTER TABLE u RENAME TO t; ALTER TABLE t RENAME COLUMN a TO b;",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", NAMED_NOT_NULL, ids=[case.name for case in NAMED_NOT_NULL])
+def test_not_null_constraint_names_come_back(case: Case, admin_url: str, server_version: int) -> None:
+    """Read from the catalog, not the model: the NOT NULL constraints after the rollback have the
+    names they had before (PostgreSQL 18; before 18 they have none and the query finds nothing)."""
+    with fresh_database(admin_url) as url, psycopg.connect(url, autocommit=True) as conn:
+        _run(conn, case.before)
+        wanted = conn.execute(NOT_NULL_NAMES).fetchall()
+    with fresh_database(admin_url) as url:
+        trip = check(url, case, NOT_NULL_NAMES)
+    assert trip.rows == wanted, ";\n".join(trip.rollback)
+    assert bool(wanted) == (server_version >= 18)

@@ -492,10 +492,13 @@ class DropColumnDefault(Change):
 
 @dataclass(frozen=True, slots=True)
 class SetNotNull(Change):
-    """`ALTER TABLE t ALTER COLUMN c SET NOT NULL` (scans the table)."""
+    """`ALTER TABLE t ALTER COLUMN c SET NOT NULL` (scans the table); with `name` (PostgreSQL 18:
+    a NOT NULL constraint whose name is not the default, `Column.not_null_name`),
+    `ALTER TABLE t ADD CONSTRAINT name NOT NULL c`."""
 
     table: str
     column: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,6 +592,17 @@ class DropConstraint(Change):
 
     table: str
     constraint: Constraint
+
+
+@dataclass(frozen=True, slots=True)
+class RenameNotNull(Change):
+    """`ALTER TABLE t RENAME CONSTRAINT old TO new` of a column's NOT NULL constraint: PostgreSQL 18
+    names them (`Column.not_null_name`); nothing before 18, where they have no name."""
+
+    table: str
+    column: str
+    old: str
+    new: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from policies.schema.changes import Change, ColumnOrder
+from policies.schema.changes import Change, ColumnOrder, RenameNotNull
 from policies.schema.ddl import notes, render
 from policies.schema.diff import diff
 from policies.schema.model import Schema
@@ -51,7 +51,10 @@ def compare(expected: Schema, got: Schema, pg_version: int) -> Comparison:
     """Compare `got` with `expected` (both introspected on a server of major version `pg_version`)."""
     changes = diff(got, expected)
     order = [c for c in changes if isinstance(c, ColumnOrder)]
-    remaining = tuple(c for c in changes if not isinstance(c, ColumnOrder))
+    remaining = tuple(
+        c for c in changes
+        if not isinstance(c, ColumnOrder) and not (isinstance(c, RenameNotNull) and pg_version < 18)
+    )
     order_notes = list(notes(order, pg_version=pg_version))
     for key, table in expected.tables.items():
         other = got.tables.get(key)

@@ -99,6 +99,10 @@ class Column(NamedTuple):
     sequence: str | None = None
     collation: str | None = None
     inherited: bool = False
+    not_null_name: str | None = None
+    """PostgreSQL 18 and later: the name of the column's NOT NULL constraint when it is not the one
+    PostgreSQL gives it now (`names.not_null_name`), as after a rename of the table or the column,
+    which keeps the old name (catalog); None otherwise, and before 18 (a NOT NULL has no name)."""
 
 
 class Constraint(NamedTuple):
@@ -365,6 +369,10 @@ class Schema(NamedTuple):
     """Keyed `table.policy`."""
     comments: Mapping[ObjectKey, str] = _NOTHING  # type: ignore[assignment]
     privileges: Mapping[ObjectKey, tuple[str, ...]] = _NOTHING  # type: ignore[assignment]
+    not_null_names: bool = False
+    """Introspected from PostgreSQL 18 or later, where NOT NULL constraints have names: a column's
+    `not_null_name` None means the default name, and a rename keeps the old one (the differ follows
+    it). False for every other model (a replay, a snapshot), which says nothing of those names."""
 
     # -- reading -------------------------------------------------------------------------------
 

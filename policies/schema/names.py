@@ -21,6 +21,14 @@ def object_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
     return "_".join([*parts, suffix])
 
 
+def not_null_name(table: str, column: str) -> str:
+    """The name PostgreSQL 18 gives the NOT NULL constraint of `column` of `table` (a model key:
+    `auth.users`): `<table>_<column>_not_null` (`ChooseConstraintName`, src/backend/catalog/heap.c).
+    Renaming the table or the column keeps the old name."""
+    _, dot, name = table.partition(".")
+    return object_name(name if dot else table, (column,), "not_null")
+
+
 def bare_name(relation: str) -> str:
     """The relation's own name without its schema: `auth.users` -> `users`."""
     return relation.rsplit(".", 1)[-1]

@@ -54,7 +54,7 @@ _RENDER: dict[type[c.Change], _Render] = {
     c.SetIdentityGeneration: relations.set_identity_generation,
     c.AlterIdentityOptions: relations.alter_identity_options,
     c.AddConstraint: relations.add_constraint, c.DropConstraint: relations.drop_constraint,
-    c.RenameConstraint: relations.rename_constraint, c.ValidateConstraint: relations.validate_constraint,
+    c.RenameConstraint: relations.rename_constraint, c.RenameNotNull: relations.rename_not_null, c.ValidateConstraint: relations.validate_constraint,
     c.CreateIndex: relations.create_index, c.DropIndex: relations.drop_index, c.RenameIndex: relations.rename_index,
     c.CreateFunction: objects.create_function, c.ReplaceFunction: objects.create_function,
     c.DropFunction: objects.drop_function,
@@ -77,6 +77,10 @@ def render(changes: Iterable[c.Change], *, pg_version: int = 18) -> list[str]:
             statements += relations.drop_tables(list(item))
         elif isinstance(item, c.SetGeneratedExpression):
             statements += relations.set_generated_expression(item, pg_version)
+        elif isinstance(item, c.SetNotNull):
+            statements += relations.set_not_null(item, pg_version)
+        elif isinstance(item, c.RenameNotNull):
+            statements += relations.rename_not_null(item, pg_version)
         else:
             statements += _RENDER[type(item)](item)
     return statements

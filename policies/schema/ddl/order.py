@@ -85,6 +85,7 @@ from policies.schema.changes import (
     RenameConstraint,
     RenameEnumValue,
     RenameIndex,
+    RenameNotNull,
     RenamePolicy,
     RenameSchema,
     RenameSequence,
@@ -118,7 +119,7 @@ from policies.schema.sqltext import mentions, words
 
 PHASES: Mapping[type[Change], int] = {
     RenameSchema: 0, RenameTable: 1, RenameSequence: 1, RenameIndex: 1, RenameType: 1,
-    RenameColumn: 2, RenameConstraint: 2, RenameEnumValue: 2, RenameTrigger: 2, RenamePolicy: 2,
+    RenameColumn: 2, RenameConstraint: 2, RenameNotNull: 2, RenameEnumValue: 2, RenameTrigger: 2, RenamePolicy: 2,
     DropPolicy: 10, DropTrigger: 11, DropView: 12,
     DropConstraint: 14, DropIndex: 14, DropDomainConstraint: 14,
     DetachPartition: 15,

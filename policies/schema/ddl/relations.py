@@ -30,6 +30,7 @@ from policies.schema.changes import (
     RenameColumn,
     RenameConstraint,
     RenameIndex,
+    RenameNotNull,
     RenameTable,
     SetColumnCollation,
     SetColumnDefault,
@@ -125,7 +126,9 @@ def column_definition(column: Column) -> str:
     elif column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if column.not_null:
-        parts.append("NOT NULL")
+        # a name kept from a rename (PostgreSQL 18); before 18 the name is accepted and ignored
+        named = f"CONSTRAINT {quote_ident(column.not_null_name)} " if column.not_null_name else ""
+        parts.append(f"{named}NOT NULL")
     return " ".join(parts)
 
 
@@ -264,8 +267,17 @@ def drop_column_default(change: DropColumnDefault) -> list[str]:
     return [f"{_alter_column(change.table, change.column)} DROP DEFAULT"]
 
 
-def set_not_null(change: SetNotNull) -> list[str]:
+def set_not_null(change: SetNotNull, pg_version: int = 18) -> list[str]:
+    if change.name is not None and pg_version >= 18:
+        name, column = quote_ident(change.name), quote_ident(change.column)
+        return [f"{_alter(change.table)} ADD CONSTRAINT {name} NOT NULL {column}"]
     return [f"{_alter_column(change.table, change.column)} SET NOT NULL"]
+
+
+def rename_not_null(change: RenameNotNull, pg_version: int = 18) -> list[str]:
+    if pg_version < 18:  # no name to rename
+        return []
+    return [f"{_alter(change.table)} RENAME CONSTRAINT {quote_ident(change.old)} TO {quote_ident(change.new)}"]
 
 
 def drop_not_null(change: DropNotNull) -> list[str]:

@@ -41,6 +41,7 @@ from policies.schema.model import (
     Trigger,
     relation_key,
 )
+from policies.schema.names import not_null_name
 from policies.schema.renames import Renames, join_key, split_key
 from policies.schema.sqltext import replace_literals, replace_names
 
@@ -110,10 +111,13 @@ def _rewrite(a: Schema, relation: KeyMap, typ: KeyMap, text: Callable[[str], str
             definition=opt(c.definition),
         )
 
-    def table(t: Table) -> Table:
+    def table(key: str, t: Table) -> Table:
+        new = relation(key)
         return t._replace(
             name=relation(relation_key(t.name)),
-            columns={n: column(c) for n, c in t.columns.items()},
+            columns={
+                n: kept_not_null(column(c), key, new) if a.not_null_names else column(c) for n, c in t.columns.items()
+            },
             constraints={n: constraint(c) for n, c in t.constraints.items()},
             parent=relation(relation_key(t.parent)) if t.parent else None,
             depends_on=tuple(relation(d) for d in t.depends_on),
@@ -167,7 +171,7 @@ def _rewrite(a: Schema, relation: KeyMap, typ: KeyMap, text: Callable[[str], str
 
     functions = dict(function(f) for f in a.functions.values())
     return a._replace(
-        tables={relation(k): table(t) for k, t in a.tables.items()},
+        tables={relation(k): table(k, t) for k, t in a.tables.items()},
         indexes={relation(k): index(i) for k, i in a.indexes.items()},
         sequences={relation(k): sequence(s) for k, s in a.sequences.items()},
         enums={typ(k): v for k, v in a.enums.items()},
@@ -281,7 +285,8 @@ def _rename_columns(a: Schema, key: str, mapping: dict[str, str]) -> Schema:
         return tuple(mapping.get(n, n) for n in names)
 
     columns = {
-        mapping.get(n, n): c._replace(name=mapping.get(n, n), default=text(c.default)) for n, c in table.columns.items()
+        mapping.get(n, n): _kept(c._replace(name=mapping.get(n, n), default=text(c.default)), key, n, a.not_null_names)
+        for n, c in table.columns.items()
     }
     constraints = {}
     for n, c in table.constraints.items():
@@ -332,6 +337,21 @@ def _rename_columns(a: Schema, key: str, mapping: dict[str, str]) -> Schema:
         tables=tables, indexes=indexes, sequences=sequences, triggers=triggers, policies=policies,
         comments={object_key(k): v for k, v in a.comments.items()},
     )
+
+
+def _kept(c: Column, table: str, old_column: str, named: bool) -> Column:
+    return kept_not_null(c, table, table, old_column) if named else c
+
+
+def kept_not_null(c: Column, old_table: str, new_table: str, old_column: str | None = None) -> Column:
+    """`c` after a rename of its table (`old_table` -> `new_table`, model keys) or of itself (from
+    `old_column`): PostgreSQL 18 keeps the name of its NOT NULL constraint, which is then no longer
+    the default one (`Column.not_null_name`). Only for a schema introspected from 18 or later
+    (`Schema.not_null_names`)."""
+    if not c.not_null or (old_table == new_table and old_column in (None, c.name)):
+        return c
+    kept = c.not_null_name or not_null_name(old_table, old_column or c.name)
+    return c._replace(not_null_name=None if kept == not_null_name(new_table, c.name) else kept)
 
 
 def _constraint_text(c: Constraint, own: Mapping[str, str], referenced: Mapping[str, str]) -> str | None:

@@ -22,6 +22,7 @@ from policies.schema.changes import (
     DropNotNull,
     DropTable,
     DropView,
+    RenameNotNull,
     RenameSequence,
     SetColumnCollation,
     SetColumnDefault,
@@ -36,6 +37,7 @@ from policies.schema.changes import (
 from policies.schema.diff.renaming import type_key
 from policies.schema.diff.state import VIEW_KINDS, Differ
 from policies.schema.model import Column, Constraint, Index, SequenceOptions, Table
+from policies.schema.names import not_null_name
 from policies.schema.sqltext import mentions
 from policies.type_changes import CastVerdict, cast_path, cast_without_using, ends_in_cast_to
 
@@ -169,7 +171,11 @@ def _column(d: Differ, table: str, old: Column, new: Column) -> None:
         if new.default is not None and (default_dropped or type_changed or old.default != new.default):
             d.add(SetColumnDefault(table, name, new.default))
     if old.not_null != new.not_null:
-        d.add(SetNotNull(table, name) if new.not_null else DropNotNull(table, name))
+        d.add(SetNotNull(table, name, new.not_null_name) if new.not_null else DropNotNull(table, name))
+    elif new.not_null and old.not_null_name != new.not_null_name and d.a.not_null_names and d.b.not_null_names:
+        # both from PostgreSQL 18 or later, which names them (a model of another kind does not know)
+        default = not_null_name(table, name)
+        d.add(RenameNotNull(table, name, old.not_null_name or default, new.not_null_name or default))
     if new.identity and not old.identity:
         d.add(AddIdentity(table, name, new.identity, new.type))
     elif new.identity and old.identity:

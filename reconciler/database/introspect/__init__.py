@@ -62,7 +62,7 @@ def introspect(
     """
     excluded = [exclude_schemas] if isinstance(exclude_schemas, str) else list(exclude_schemas)
     with _without_cyclic_gc():
-        return _build(_read(conn, excluded))
+        return _build(_read(conn, excluded), named_not_null=conn.info.server_version >= 180000)
 
 
 class _Catalog(NamedTuple):
@@ -114,7 +114,8 @@ def _read(conn: psycopg.Connection[Any], excluded: list[str]) -> _Catalog:
         )  # fmt: skip
 
 
-def _build(catalog: _Catalog) -> Schema:
+def _build(catalog: _Catalog, *, named_not_null: bool) -> Schema:
+    """The model from the catalog's rows (`named_not_null`: PostgreSQL 18 or later, `Schema.not_null_names`)."""
     names, comments, attributes = catalog.names, references.Comments(catalog.comments), references.Attributes()
     sequences, identities = assemble.sequences(catalog.sequences, names)
     columns = assemble.columns(catalog.columns, names, identities, comments, attributes)
@@ -142,6 +143,7 @@ def _build(catalog: _Catalog) -> Schema:
         policies=policies,
         comments=comments.found,
         privileges=privileges,
+        not_null_names=named_not_null,
     )
 
 

@@ -25,6 +25,7 @@ from policies.schema import (
     Trigger,
 )
 from policies.schema.model import OWNER
+from policies.schema.names import not_null_name
 from reconciler.database.introspect._references import Attributes, Comments, Names, Row, collation, key
 
 _CONSTRAINT_KINDS = {
@@ -100,7 +101,10 @@ def columns(
     """Each relation's columns in `attnum` order (relation key -> column name -> `Column`)."""
     found: dict[str, dict[str, Column]] = {}
     relation_oid, relation, relation_columns, attnames = None, "", {}, {}
-    for oid, attnum, column, type_name, not_null, default, kind, generated, coll_schema, coll_name, inherited, sequence in rows:
+    for (
+        oid, attnum, column, type_name, not_null, default, kind, generated, coll_schema, coll_name, inherited, sequence,
+        constraint_name,
+    ) in rows:
         if oid != relation_oid:  # rows come relation by relation
             relation_oid, relation = oid, names[oid]
             relation_columns = found[relation] = {}
@@ -121,6 +125,8 @@ def columns(
             names.get(sequence),
             collation(coll_schema, coll_name) if coll_name else None,
             inherited,
+            # PostgreSQL 18 names NOT NULL constraints; the model keeps a name only when it is not the default
+            constraint_name if not_null and constraint_name and constraint_name != not_null_name(relation, column) else None,
         )
         comments.note("column", f"{relation}.{column}", "pg_class", oid, attnum)
     return found

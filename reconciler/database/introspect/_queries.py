@@ -18,6 +18,9 @@ Where PostgreSQL versions differ, the difference is decided here and nowhere els
 * NOT NULL constraints of tables are rows of `pg_constraint` from 18: the model shows nullability as
   `Column.not_null` on every version, and a NOT VALID one (18 only) as a constraint of kind
   `not_null`, with the column no longer counted as NOT NULL (`attnotnull` is true for it);
+  such a constraint's name is `Column.not_null_name` when it is not the default one (a rename of
+  the table or the column keeps the old name), except an inherited one (a partition's, a child
+  table's), whose name depends on how the partition was made and is left out;
 * a domain's NOT NULL is a `pg_constraint` row from 17: the model shows it as `Domain.not_null`
   (`typnotnull`) on every version and keeps only CHECK constraints in `Domain.constraints`.
 
@@ -145,14 +148,15 @@ SELECT r.oid, a.attnum, a.attname,
        {generated} AS generated,
        coll_nsp.nspname AS collation_schema, coll.collname AS collation_name,
        NOT a.attislocal AS inherited,
-       seq.sequence
+       seq.sequence,
+       {not_null_name} AS not_null_name
 FROM rel r
 JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_collation coll ON coll.oid = a.attcollation AND a.attcollation <> t.typcollation
 LEFT JOIN pg_namespace coll_nsp ON coll_nsp.oid = coll.collnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-LEFT JOIN default_sequence seq ON seq.attrdef = ad.oid
+LEFT JOIN default_sequence seq ON seq.attrdef = ad.oid{not_null_join}
 ORDER BY r.oid, a.attnum
 """
 
@@ -312,6 +316,11 @@ class CatalogQueries(NamedTuple):
             )
         columns = _COLUMNS.format(
             not_null=not_null,
+            not_null_name="nn.conname" if major >= 18 else "NULL::name",
+            not_null_join=(
+                "\nLEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n'"
+                " AND nn.conkey[1] = a.attnum AND nn.coninhcount = 0" if major >= 18 else ""
+            ),
             generated="a.attgenerated <> ''" if major >= 12 else "false",
         )
         return cls(

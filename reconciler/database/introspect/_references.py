@@ -70,7 +70,7 @@ def referenced(
     sequence (an extension's, say)."""
     for *_, referenced_table, _columns, _index, _definition, _inherited in constraints:
         yield referenced_table
-    for *_, sequence in columns:
+    for *_, sequence, _not_null_name in columns:
         yield sequence
     for row in relations:
         _oid, _schema, _name, _kind, _unlogged, _rls, _forced, _options, _toast, parent, *_, depends_on, _acl, _owner = row
