@@ -27,9 +27,10 @@ partitions is. Relation names on both sides are compared as `relation_key` gives
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from policies.locks import (
     ACCESS_EXCLUSIVE,
@@ -138,27 +139,55 @@ class StatementTrace:
         return tuple(sorted(found, key=lambda lock: lock.relation))
 
 
-def contradictions(predicted: StatementReport, traced: StatementTrace) -> list[str]:
+def contradictions(
+    predicted: StatementReport, traced: StatementTrace, inner: Sequence[StatementReport] = ()
+) -> list[str]:
     """Where the trace contradicts the prediction for the same statement, one sentence each, in a
     stable order (locks named, locks not named, rewrites, scans); empty when they agree.
 
     `predicted` is the analysis's report of the statement on the scratch server's major version.
+    `inner` are the reports of the statements a DO block runs (traced as the block): what they lock
+    or rewrite is no contradiction, but it is not required either, since a condition (IF, an
+    EXCEPTION handler that catches their failure and releases their locks with the
+    subtransaction) decides whether they run (PL/pgSQL, "Trapping Errors").
     """
-    predicted_locks: dict[str, str] = {}
-    for lock in predicted.locks:
-        key = relation_key(lock.relation)
-        known = predicted_locks.get(key)
-        predicted_locks[key] = lock.mode if known is None else str(strongest((known, lock.mode)))
-    kinds = {kind for kind in map(_kind, predicted.operations) if kind is not None}
-    new_files_only = _new_files_only(predicted, traced, kinds)
+    predicted_locks = _strongest_by_relation(predicted.locks)
+    allowed_locks = _strongest_by_relation([*predicted.locks, *(lock for s in inner for lock in s.locks)])
+    operations = [*predicted.operations, *(op for s in inner for op in s.operations)]
+    kinds = {kind for kind in map(_kind, operations) if kind is not None}
+    new_files_only = _new_files_only(operations, traced, kinds)
+    optional_rewrites = {relation_key(name) for s in inner for name in s.rewrites}
     found: list[str] = []
     if traced.modes_taken is not None:
         found += _named_locks(predicted_locks, traced)
-        found += _unnamed_locks(predicted_locks, traced, kinds)
-    found += _rewrites(predicted, traced, new_files_only)
+        found += _stronger_than_allowed(allowed_locks, predicted_locks, traced)
+        found += _unnamed_locks(allowed_locks, traced, kinds)
+    found += _rewrites(predicted, traced, new_files_only | optional_rewrites)
     if traced.scans is not None:
-        found += _scans(predicted, traced, new_files_only, planned=bool(kinds & PLANNED_SCANS))
+        found += _scans(predicted, traced, new_files_only | optional_rewrites, planned=bool(kinds & PLANNED_SCANS))
     return found
+
+
+def _stronger_than_allowed(allowed: Mapping[str, str], required: Mapping[str, str], traced: StatementTrace) -> list[str]:
+    """Locks of a DO block's statements (allowed, not required) that PostgreSQL took in a stronger mode."""
+    found = []
+    for relation, mode in sorted(allowed.items()):
+        if relation in required:
+            continue
+        new = strongest((traced.modes_taken or _EMPTY).get(relation, ()))
+        if new is not None and _RANK[new] > _RANK[mode]:
+            found.append(f"PostgreSQL took {new} on {relation}; the lock model says at most {mode}")
+    return found
+
+
+def _strongest_by_relation(locks: Iterable[LockRef]) -> dict[str, str]:
+    """The strongest mode named per relation (by `relation_key`)."""
+    modes: dict[str, str] = {}
+    for lock in locks:
+        key = relation_key(lock.relation)
+        known = modes.get(key)
+        modes[key] = lock.mode if known is None else str(strongest((known, lock.mode)))
+    return modes
 
 
 def _named_locks(predicted: Mapping[str, str], traced: StatementTrace) -> list[str]:
@@ -239,13 +268,15 @@ def _scans(
     return found
 
 
-def _new_files_only(predicted: StatementReport, traced: StatementTrace, kinds: set[OperationKind]) -> frozenset[str]:
+def _new_files_only(
+    operations: Sequence[Mapping[str, Any]], traced: StatementTrace, kinds: set[OperationKind]
+) -> frozenset[str]:
     """Relations whose new data file (or scan count) comes from an operation that neither reads nor rewrites."""
     if not kinds & NEW_FILE_NOT_A_REWRITE:
         return frozenset()
     named = {
         relation_key(str(op["relation"]))
-        for op in predicted.operations
+        for op in operations
         if _kind(op) in NEW_FILE_NOT_A_REWRITE and op.get("relation")
     }
     return frozenset(named.union(*(traced.partitions.get(name, frozenset()) for name in named)))

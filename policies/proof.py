@@ -128,7 +128,7 @@ def with_proof(
     default: the report's own statements. A statement without a trace (the proof stopped before it,
     or a statement inside a DO block, traced as the block) keeps None.
     """
-    by_line = {s.line: s for s in predicted} if predicted is not None else {}
+    models = list(predicted) if predicted is not None else list(report.statements)
     statements = []
     seen: set[int] = set()
     for statement in report.statements:
@@ -138,13 +138,31 @@ def with_proof(
         if trace is None:
             statements.append(statement)
             continue
-        model = by_line.get(statement.line, statement)
+        model, inner = _executed_with(models, statement)
         statements.append(
             replace(
                 statement,
                 traced_locks=trace.locks,
                 traced_rewrites=tuple(sorted(trace.rewrites)),
-                trace_contradictions=tuple(contradictions(model, trace)),
+                trace_contradictions=tuple(contradictions(model, trace, inner)),
             )
         )
     return replace(report, statements=tuple(statements), rollback=rollback)
+
+
+def _executed_with(
+    models: Sequence[StatementReport], statement: StatementReport
+) -> tuple[StatementReport, list[StatementReport]]:
+    """The prediction for an executed `statement` and those of the statements its text holds (a DO
+    block's: reported after it, at lines within its text), which ran as part of it."""
+    at = next((i for i, m in enumerate(models) if m.line == statement.line), None)
+    if at is None:
+        return statement, []
+    model = models[at]
+    last_line = model.line + model.sql.count("\n")
+    inner = []
+    for other in models[at + 1 :]:
+        if other.line > last_line:
+            break
+        inner.append(other)
+    return model, inner

@@ -153,3 +153,24 @@ def test_traced_locks_are_what_the_statement_took_or_strengthened_on_existing_re
         created={"fresh"},
     )
     assert observed.locks == (LockRef("child", AE), LockRef("child_n_idx", AS))
+
+
+def test_a_do_blocks_statements_may_take_their_locks_but_need_not() -> None:
+    """drizzle-kit 0.29 wraps each foreign key in `DO $$ BEGIN ALTER TABLE ... EXCEPTION WHEN
+    duplicate_object THEN null; END $$`: the trace is the block's, the locks are its statement's.
+    Whether that statement runs (a condition, a caught error that releases its locks with the
+    subtransaction) is not known, so its locks excuse what was taken without being required."""
+    block = StatementReport(line=1, sql="DO $$ BEGIN\n ALTER TABLE ...;\nEND $$", operations=())
+    inner = predicted(("child", SHARE), ("parent", SHARE), rewrites=("child",))
+    assert contradictions(block, trace({"child": {SHARE}, "parent": {SHARE}}, rewrites=["child"]), [inner]) == []
+    assert contradictions(block, trace({}), [inner]) == []  # caught, or under an IF that was false
+    assert contradictions(block, trace({"child": {AE}}), [inner]) == [
+        "PostgreSQL took ACCESS EXCLUSIVE on child; the lock model says at most SHARE"
+    ]
+    assert contradictions(block, trace({"child": {SHARE}, "child_n_idx": {AE}}), [inner]) == []  # an index
+    assert contradictions(block, trace({"s.B": {SHARE}}), [inner]) == [
+        "PostgreSQL took SHARE on s.B, which the lock model does not name"
+    ]
+    assert contradictions(block, trace({"child": {SHARE}}, rewrites=["parent"]), [inner]) == [
+        "PostgreSQL rewrote parent, which the lock model does not say"
+    ]

@@ -17,6 +17,7 @@ from conftest import ScratchBookkeeping
 
 from policies import Context, analyze_sql
 from policies.lock_trace import contradictions
+from policies.proof import with_proof
 from policies.report import LockRef, RollbackStatus
 from reconciler.database.run import MigrationFailed
 from reconciler.database.scratch import ScratchServer, template_key
@@ -337,6 +338,32 @@ def test_each_statement_is_traced_in_the_shapes_of_the_predicted_locks(server: S
     assert concurrently.created == frozenset({"notes_tag_idx"})
     for line, trace in proof.traces.items():
         assert contradictions(predicted[line], trace) == [], line
+
+
+def test_a_do_blocks_locks_are_its_statements_and_contradict_nothing(server: ScratchServer) -> None:
+    """drizzle-kit 0.29's foreign keys in `DO $$ BEGIN ... EXCEPTION WHEN duplicate_object ...` and a
+    conditional ADD COLUMN: PostgreSQL's locks are traced as the block's, predicted for its
+    statements; the prediction of the block must hold them (stock drizzle output was reported as a
+    lock-model contradiction)."""
+    text = (
+        'CREATE TABLE "tags" ("id" bigint PRIMARY KEY, "note_id" bigint);\n--> statement-breakpoint\n'
+        "DO $$ BEGIN\n"
+        ' ALTER TABLE "tags" ADD CONSTRAINT "tags_note_id_fk" FOREIGN KEY ("note_id") REFERENCES "public"."notes"("id");\n'
+        "EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;\n--> statement-breakpoint\n"
+        "DO $$ BEGIN\n IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'notes' "
+        "AND column_name = 'prio') THEN\n"
+        '  ALTER TABLE "notes" ADD COLUMN "prio" integer;\n END IF;\nEND $$;'
+    )
+    proof = prove_one(server, text)
+    assert proof.rollback.status is RollbackStatus.VERIFIED, proof.rollback.reason
+    report = analyze_sql("m.sql", text, Context(pg_version=server.pg_major))
+    proven = with_proof(report, proof.rollback, proof.traces)
+    by_line = {s.line: s for s in proven.statements}
+    fk, column = by_line[3], by_line[9]
+    assert fk.traced_locks is not None and LockRef("notes", "SHARE ROW EXCLUSIVE") in fk.traced_locks
+    assert column.traced_locks is not None and LockRef("notes", "ACCESS EXCLUSIVE") in column.traced_locks
+    assert fk.locks == () and column.locks == ()  # the block's own: its statements are reported after it
+    assert [(s.line, s.trace_contradictions) for s in proven.statements if s.trace_contradictions] == []
 
 
 def test_a_statement_run_alone_takes_its_own_locks(server: ScratchServer) -> None:
