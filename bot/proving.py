@@ -48,8 +48,10 @@ class Proven:
 
     @property
     def failures(self) -> dict[str, ScratchFailure]:
-        """Path -> how PostgreSQL refused the migration on the schema before it (SW611)."""
-        return {path: proof.failure for path, proof in self.proofs.items() if proof.failure is not None}
+        """Path -> how PostgreSQL refused the migration on the schema before it (SW611), or how its
+        rollback failed to prove (SW612, `ScratchFailure.in_rollback`)."""
+        found = {path: proof.failure or proof.rollback_failure for path, proof in self.proofs.items()}
+        return {path: failure for path, failure in found.items() if failure is not None}
 
 
 def environment_targets(environments: Iterable[EnvironmentConfig]) -> dict[str, Target]:

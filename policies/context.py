@@ -51,6 +51,10 @@ class ScratchFailure:
     scratch_only: str | None = None
     """Set when the refusal may be the scratch server's rather than the migration's (a privilege of
     the scratch role, a schema the environments provide: `policies.outside.scratch_only`): why."""
+    in_rollback: bool = False
+    """Set when the migration applied and the rollback written for it did not prove (SW612): the
+    rollback did not run, the schema did not come back, the migration did not apply again after it,
+    or it exchanges names a rollback cannot follow; `message` says which."""
 
     def __str__(self) -> str:
         said = f"ERROR {self.sqlstate}: {self.message}" if self.sqlstate else f"ERROR: {self.message}"

@@ -58,6 +58,14 @@ _NAMED_SCHEMA = re.compile(
 does not exist`, `relation "auth.users" does not exist`, `type "extensions.citext" does not exist`."""
 
 
+_MISSING_EXTENSION = re.compile(
+    r'extension "(?P<name>[^"]+)" is not available|extension control file "[^"]*/(?P<file>[^"/]+)\.control"'
+)
+"""How PostgreSQL says an extension is not installed on the server: `extension "uuid-ossp" is not
+available` (0A000, from 15) or `could not open extension control file ".../uuid-ossp.control"`
+(58P01, before)."""
+
+
 def schemas_created(texts: Iterable[str]) -> frozenset[str]:
     """The schemas the migration texts create (`CREATE SCHEMA`, in DO blocks too)."""
     return frozenset(
@@ -74,6 +82,9 @@ def scratch_only(sqlstate: str | None, message: str, created_schemas: frozenset[
 
     * 42501 (insufficient_privilege): migrations run there as a role without the privileges the
       environments' migrating role may have (Appendix A, PostgreSQL Error Codes);
+    * 57014 from the scratch server's statement_timeout: the environments have their own;
+    * 0A000 or 58P01 for an extension the scratch server does not have installed (the embedded one
+      lacks uuid-ossp): the environments may have it;
     * 3F000, 42883, 42P01, 42704 (a schema, function, relation or type that does not exist) naming
       a schema that is neither built in nor created by any migration (`created_schemas`): the
       environments provide it (Supabase's `auth`, an `extensions` schema), the scratch database
@@ -83,6 +94,16 @@ def scratch_only(sqlstate: str | None, message: str, created_schemas: frozenset[
         return (
             "the scratch database's role lacks a privilege that the environments' migrating role may "
             "have, so PostgreSQL's refusal there does not say the migration fails in them"
+        )
+    if sqlstate == "57014" and "statement timeout" in message:
+        return (
+            "the scratch server's statement_timeout ended it; the environments run it under their own "
+            "settings, where it may finish"
+        )
+    if sqlstate in ("0A000", "58P01") and (extension := _MISSING_EXTENSION.search(message)):
+        return (
+            f'the scratch server has no extension "{extension.group("name") or extension.group("file")}" installed; the environments may: '
+            "prove on a server that has it (SCHEMAWARDEN_SCRATCH_URL)"
         )
     if sqlstate in ("3F000", "42883", "42P01", "42704"):
         for match in _NAMED_SCHEMA.finditer(message):

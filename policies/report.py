@@ -115,6 +115,18 @@ class Rollback:
     reason: str | None = None
     notes: tuple[str, ...] = ()
 
+    NOT_PROVEN_HEADER = "-- did not prove (see the reason): shown for diagnosis only, commented out so that it cannot run"
+
+    def shown_sql(self) -> str:
+        """The SQL as people are shown it (text, markdown, `rollback-sql`, the PR comment): as it is,
+        unless the proof failed, when every line is commented out under `NOT_PROVEN_HEADER`, so that
+        a script that did not prove (a name swap renamed back by name would move data between
+        columns) cannot be run by pasting or piping it. JSON keeps `sql` as written, with `status`."""
+        if self.status is not RollbackStatus.FAILED or not self.sql.strip():
+            return self.sql
+        commented = "".join(f"-- {line}\n" for line in self.sql.rstrip("\n").splitlines())
+        return f"{self.NOT_PROVEN_HEADER}\n{commented}"
+
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status.value, "sql": self.sql, "reason": self.reason, "notes": list(self.notes)}
 

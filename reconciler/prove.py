@@ -61,13 +61,16 @@ class MigrationProof:
     * `traces`: what PostgreSQL did for each statement of its first run, by the statement's line in
       the file (statements run outside a transaction have no locks: they ended with it);
     * `failure`: set when the migration itself did not apply on the schema before it (a finding,
-      SW611), with PostgreSQL's SQLSTATE, message, DETAIL, HINT and the line.
+      SW611), with PostgreSQL's SQLSTATE, message, DETAIL, HINT and the line;
+    * `rollback_failure`: set when the migration applied but the rollback written for it did not
+      prove (a finding, SW612): the rollback's failure as the message, at line 1.
     """
 
     migration: Migration
     rollback: Rollback
     traces: dict[int, StatementTrace] = field(default_factory=dict)
     failure: ScratchFailure | None = None
+    rollback_failure: ScratchFailure | None = None
 
 
 def prove_migrations(
@@ -169,7 +172,12 @@ def _prove_one(
     lost += rows_changed(migration.text, before)
 
     def result(status: RollbackStatus, reason: str | None) -> MigrationProof:
-        return MigrationProof(migration, Rollback(status, sql, reason, tuple(dict.fromkeys(said))), traces)
+        if status is not RollbackStatus.FAILED:
+            return MigrationProof(migration, Rollback(status, sql, reason, tuple(dict.fromkeys(said))), traces)
+        if lost:  # what the migration destroys matters to a reviewer also when its rollback failed
+            reason = f"{reason}; the migration also destroys data: {'; '.join(dict.fromkeys(lost))}"
+        rollback = Rollback(status, sql, reason, tuple(dict.fromkeys(said)))
+        return MigrationProof(migration, rollback, traces, rollback_failure=ScratchFailure(1, str(reason), in_rollback=True))
 
     exchanged = swapped_names(forward_renames, before, after)
     if exchanged:

@@ -41,6 +41,10 @@ def test_schemas_created_at_top_level_and_in_do_blocks() -> None:
         ("42P01", 'relation "auth.users" does not exist'),
         ("42704", 'type "extensions.citext" does not exist'),
         ("42501", "permission denied for schema public"),
+        ("57014", "canceling statement due to statement timeout"),
+        ("0A000", 'extension "uuid-ossp" is not available'),
+        ("58P01", 'could not open extension control file "/usr/share/postgresql/12/extension/uuid-ossp.control": '
+                  "No such file or directory"),
     ],
 )
 def test_refusals_that_may_be_the_scratch_servers(sqlstate: str, message: str) -> None:
@@ -56,7 +60,16 @@ def test_refusals_that_may_be_the_scratch_servers(sqlstate: str, message: str) -
         ("42703", 'column "priority" of relation "todo" does not exist'),
         ("42601", 'syntax error at or near "auth.uid"'),
         ("23502", 'column "priority" of relation "todo" contains null values'),
+        ("57014", "canceling statement due to user request"),
+        ("0A000", "cannot alter type of a column used by a view or rule"),
     ],
 )
 def test_refusals_that_are_the_migrations_own(sqlstate: str, message: str) -> None:
     assert scratch_only(sqlstate, message, frozenset({"app"})) is None
+
+
+def test_a_missing_extension_names_it() -> None:
+    said = scratch_only("58P01", 'could not open extension control file "/x/12/extension/uuid-ossp.control": x', frozenset())
+    assert said is not None and 'extension "uuid-ossp"' in said
+    said = scratch_only("0A000", 'extension "vector" is not available', frozenset())
+    assert said is not None and 'extension "vector"' in said

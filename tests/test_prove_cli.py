@@ -315,6 +315,45 @@ def test_rollback_sql_exits_1_when_the_migration_does_not_apply(
     assert scratch_bookkeeping.existing(created.since()) == set() and len(created.since()) == 1
 
 
+SWAP = (
+    'ALTER TABLE "t" RENAME COLUMN "a" TO "tmp";\n--> statement-breakpoint\n'
+    'ALTER TABLE "t" RENAME COLUMN "b" TO "a";\n--> statement-breakpoint\n'
+    'ALTER TABLE "t" RENAME COLUMN "tmp" TO "b";'
+)
+
+
+def test_a_rollback_that_did_not_prove_is_printed_commented_out_and_is_a_finding(
+    workdir: Path, capsys: pytest.CaptureFixture[str], scratch_bookkeeping: ScratchBookkeeping
+) -> None:
+    """Names exchanged between two columns: a rollback matching columns by name would move each
+    one's data under the other's name and drop a constraint on the wrong data. Its SQL must not be
+    runnable from any output, and the proof's failure must reach the verdict (SW612)."""
+    write_journal_folder(workdir / "migrations", [
+        ("0000_t", 'CREATE TABLE "t" ("id" integer PRIMARY KEY, "a" text NOT NULL, "b" integer UNIQUE);'),
+        ("0001_swap", SWAP),
+    ])
+
+    code, out, _ = run(capsys, "rollback-sql", "0001_swap", "--migrations", "migrations")
+    assert code == 1
+    assert out.startswith("-- schemawarden: rollback of 0001_swap: failed\n-- the rollback cannot follow names")
+    assert "ALTER TABLE" in out  # still shown, for diagnosis
+    with psycopg.connect(scratch_bookkeeping.url, autocommit=True) as conn:  # as psql would run it: nothing
+        assert conn.execute(out).statusmessage is None  # type: ignore[arg-type]
+    assert all(line.startswith("--") for line in out.splitlines() if line.strip())
+
+    code, out, _ = run(capsys, "check", "--prove", "--format", "json", "migrations")
+    swap = by_migration(json.loads(out))["0001_swap"]
+    assert swap["rollback"]["status"] == "failed" and "ALTER TABLE" in swap["rollback"]["sql"]
+    (finding,) = [f for f in swap["findings"] if f["code"] == "SW612"]
+    assert finding["severity"] == "warning" and "names the migration exchanges" in finding["message"]
+    assert not [f for f in swap["findings"] if f["code"] == "SW611"]
+
+    code, out, _ = run(capsys, "check", "--prove", "--format", "markdown", "migrations")
+    assert "Rollback SQL that did not prove (do not run)" in out
+    fenced = out.split("Rollback SQL that did not prove (do not run)", 1)[1].split("```sql\n", 1)[1].split("```", 1)[0]
+    assert all(line.startswith("--") for line in fenced.splitlines() if line.strip())
+
+
 @pytest.mark.parametrize("command", ["rollback-sql", "revert"])
 def test_an_unknown_tag_is_a_usage_error_naming_what_to_pass(
     sample: Path, capsys: pytest.CaptureFixture[str], command: str

@@ -83,3 +83,22 @@ def test_a_refusal_of_the_migrations_own_is_a_finding(server: ScratchServer) -> 
     assert proof.failure.scratch_only is None and proof.failure.line == 3
     report = analyze_sql(change.path, text, Context(scratch_failures={change.path: proof.failure}))
     assert [f.line for f in report.findings if f.code == "SW611"] == [3]
+
+
+def test_an_extension_the_scratch_server_lacks_is_not_proven_and_no_finding(server: ScratchServer, admin_url: str) -> None:
+    """uuid-ossp: the embedded server does not ship it, a full PostgreSQL does; each server is held
+    to what it has."""
+    text = 'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";'
+    change = _migration(1, text)
+    (proof,) = prove_migrations(server, [_migration(0, BASE)], [change])
+    with psycopg.connect(admin_url) as conn:
+        available = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'uuid-ossp'").fetchone()
+    if available == (1,):
+        assert proof.failure is None and proof.rollback.status is RollbackStatus.VERIFIED, proof.rollback.reason
+        assert 'DROP EXTENSION "uuid-ossp"' in proof.rollback.sql
+        return
+    assert proof.failure is not None and proof.failure.scratch_only is not None
+    assert 'no extension "uuid-ossp"' in proof.failure.scratch_only
+    assert (proof.rollback.reason or "").startswith("not proven: the scratch server has no extension")
+    report = analyze_sql(change.path, text, Context(scratch_failures={change.path: proof.failure}))
+    assert not {"SW611", "SW612"} & {f.code for f in report.findings}

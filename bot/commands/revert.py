@@ -3,7 +3,7 @@
 * `rollback-sql TAG` proves one migration against the schema the migrations before it leave (the
   round trip of `reconciler.prove`) and prints its rollback as SQL, its status, reason and notes as
   SQL comments, so the output can be run as it is. Exit 0 verified, 1 irreversible or failed (the
-  SQL is still printed when there is some).
+  SQL is still printed when there is some; after a failed proof commented out, so that it cannot run).
 * `revert --to TAG` prints ONE new forward migration that takes the head schema back to its state
   at TAG, computed and proven at the head (`reconciler.prove.prove_revert`); `--write` adds it to
   the migrations folder in its own layout (`reconciler.migrations.write_revert_migration`), so a
@@ -167,4 +167,4 @@ def _as_sql(what: str, rollback: Rollback) -> str:
     lines += [f"-- note: {note}" for note in rollback.notes]
     if not rollback.sql.strip():
         lines.append("-- (no SQL: there is nothing to undo in the schema)")
-    return "\n".join(lines) + "\n" + rollback.sql
+    return "\n".join(lines) + "\n" + rollback.shown_sql()

@@ -412,7 +412,8 @@ def _rollback(rollback: Rollback, with_sql: bool) -> str:
     out = head + "\n"
     out += "".join(f"- note: {_cell(note)}\n" for note in rollback.notes)
     if with_sql and rollback.sql.strip():
-        out += "\n" + "".join(line[2:] + "\n" for line in _details("Rollback SQL", _fence(rollback.sql.rstrip())).splitlines())
+        title = "Rollback SQL" if rollback.status is not RollbackStatus.FAILED else "Rollback SQL that did not prove (do not run)"
+        out += "\n" + "".join(line[2:] + "\n" for line in _details(title, _fence(rollback.shown_sql().rstrip())).splitlines())
     return out + "\n"
 
 

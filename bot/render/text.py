@@ -67,5 +67,5 @@ def _rollback_lines(path: str, rollback: Rollback, paint: Callable[..., str]) ->
     lines = [head]
     lines += [f"    note: {note}" for note in rollback.notes]
     if rollback.sql.strip():
-        lines += [paint("    " + line, _DIM) for line in rollback.sql.splitlines()]
+        lines += [paint("    " + line, _DIM) for line in rollback.shown_sql().splitlines()]
     return lines

@@ -12,7 +12,9 @@ from policies.unit import MigrationUnit
 
 def check(unit: MigrationUnit) -> Iterator[Hit]:
     failure = unit.context.scratch_failures.get(unit.path)
-    if failure is None or failure.scratch_only:
+    if failure is None or failure.in_rollback:
+        return  # the migration applied; its rollback's failure is SW612's
+    if failure.scratch_only:
         return  # a refusal that may be the scratch server's is said with the rollback, not as a finding
     statement = next((s for s in unit.statements if s.line == failure.line and not s.parsed.in_do_block), None)
     if statement is not None and statement.refusals:
@@ -20,7 +22,7 @@ def check(unit: MigrationUnit) -> Iterator[Hit]:
     yield Hit(
         statement,
         f"PostgreSQL refused this migration when it ran in a scratch database on the schema the "
-        f"migrations before it leave: {failure}. It will fail the same way in every environment; "
+        f"migrations before it leave: {str(failure).rstrip('.')}. It will fail the same way in every environment; "
         "the statements before it in its transaction are rolled back.",
         line=failure.line,
         no_recipe="fix the statement for the schema it meets (the error above says what PostgreSQL needs)",
