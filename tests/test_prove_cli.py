@@ -254,7 +254,7 @@ def test_a_scratch_url_leading_to_an_environments_database_is_refused(
         code, out, err = run(capsys, *args, *(["--migrations", "migrations"] if args[0] != "check" else []))
         assert code == 2, args
         assert "the scratch server's URL leads to the database of environment 'staging'" in err
-        assert "Point SCHEMAWARDEN_SCRATCH_URL at another server" in err
+        assert "Point SCHEMAWARDEN_SCRATCH_URL at a database no environment uses" in err
         assert scratch_bookkeeping.url not in err and out == ""
     assert created.since("role") == created.since() == []
     assert files_of(sample) == files_of(SAMPLE_MIGRATIONS)

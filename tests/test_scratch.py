@@ -24,7 +24,7 @@ import pytest
 
 from policies.errors import ConfigurationError
 from reconciler.database import _scratch_registry as registry
-from reconciler.database.connect import Target, target_of
+from reconciler.database.connect import Target, same_database, target_of
 from reconciler.database.run import MigrationFailed, run_sql
 from reconciler.database.scratch import ScratchDatabase, ScratchServer, template_key
 
@@ -74,6 +74,31 @@ def test_an_environments_database_is_refused_naming_the_environment_never_the_ur
     message = str(refused.value)
     assert "'production'" in message and "db.internal:6543/shop" in message
     assert "hunter2" not in message and url not in message
+
+
+@pytest.mark.parametrize(
+    ("scratch", "environment"),
+    [
+        ("postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://postgres@localhost:5432/postgres"),
+        ("postgresql://postgres@localhost/postgres", "postgresql://app:pw@[::1]:5432/postgres"),
+        ("postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://postgres@/postgres?host=/var/run/postgresql"),
+        ("postgresql://postgres@LOCALHOST:5432/shop", "postgresql://postgres@localhost:5432/shop"),
+    ],
+)
+def test_an_environments_database_is_refused_however_its_host_is_spelled(scratch: str, environment: str) -> None:
+    """A user's trial: the environment's URL said localhost, the scratch URL 127.0.0.1, and the
+    proof ran in the environment's database. Names are resolved; a socket, a loopback address and a
+    name resolving to one are all this machine (refused before anything connects)."""
+    with pytest.raises(ConfigurationError, match="leads to the database of environment 'staging'"):
+        ScratchServer(scratch, environment_targets={"staging": target_of(environment)})
+
+
+def test_same_database_compares_database_port_and_resolved_hosts() -> None:
+    assert same_database(Target("localhost", 5432, "db"), Target("127.0.0.1", 5432, "db"))
+    assert not same_database(Target("localhost", 5432, "db"), Target("127.0.0.1", 5433, "db"))
+    assert not same_database(Target("localhost", 5432, "db"), Target("127.0.0.1", 5432, "other"))
+    assert not same_database(Target("db.invalid", 5432, "db"), Target("127.0.0.1", 5432, "db"))
+    assert same_database(Target("DB.invalid", 5432, "db"), Target("db.invalid", 5432, "db"))
 
 
 def test_another_database_of_an_environments_server_is_accepted(admin_url: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +64,41 @@ def target_of(url: str) -> Target:
     port: int | str = int(port_text) if port_text.isdigit() else port_text
     database = str(settings.get("dbname") or settings.get("user") or "")
     return Target(host=host, port=port, database=database)
+
+
+def same_database(a: Target, b: Target) -> bool:
+    """Whether two targets lead to the same database: the same database name and port, on hosts
+    that are the same machine. Host names are resolved (`localhost` and `127.0.0.1` are one host),
+    and a Unix socket directory, a loopback address and a name resolving to one all mean this
+    machine. A name that does not resolve is compared as written (case-insensitively)."""
+    if a.database != b.database or str(a.port) != str(b.port):
+        return False
+    if a.host.lower() == b.host.lower():
+        return True
+    return bool(_host_identity(a.host) & _host_identity(b.host))
+
+
+_LOCAL = "local"
+
+
+@functools.lru_cache(maxsize=64)
+def _host_identity(host: str) -> frozenset[str]:
+    """What a target's host may be: `_LOCAL` for this machine, else its resolved addresses (or its
+    lowercased name when it does not resolve); several for a host list."""
+    found: set[str] = set()
+    for name in host.split(","):
+        name = name.strip()
+        if not name or name.startswith("/") or name.startswith("@"):  # Unix socket directory
+            found.add(_LOCAL)
+            continue
+        try:
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+        except (OSError, UnicodeError):
+            found.add(name.lower())
+            continue
+        for address in addresses:
+            found.add(_LOCAL if ipaddress.ip_address(address.split("%")[0]).is_loopback else address)
+    return frozenset(found)
 
 
 def _default_socket_directory() -> str:

@@ -34,7 +34,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from policies.errors import EXIT_UNREACHABLE, ConfigurationError, SchemawardenError
 from reconciler.database import _scratch_registry as registry
-from reconciler.database.connect import Target, scrub_secrets, target_of
+from reconciler.database.connect import Target, same_database, scrub_secrets, target_of
 from reconciler.database.embedded import drop_database, with_database
 
 log = logging.getLogger(__name__)
@@ -397,15 +397,13 @@ def _refuse_environments(admin_url: str, environment_targets: Mapping[str, Targe
             "the scratch server's URL (SCHEMAWARDEN_SCRATCH_URL) is not a PostgreSQL URL"
         ) from None
     for name, environment in sorted(environment_targets.items()):
-        if _same(target, environment):
+        if same_database(target, environment):
             raise ConfigurationError(
                 f"the scratch server's URL leads to the database of environment {name!r} ({environment}): "
                 "scratch databases are created and dropped there, so it must never be an environment. "
-                "Point SCHEMAWARDEN_SCRATCH_URL at another server or database (its superuser's "
-                "maintenance database, `postgres`), or leave it unset for the embedded server"
+                "Point SCHEMAWARDEN_SCRATCH_URL at a database no environment uses (on the same server, "
+                "one created for schemawarden), or at another server, or leave it unset for the embedded "
+                "server"
             )
     return target
 
-
-def _same(a: Target, b: Target) -> bool:
-    return (a.host.lower(), str(a.port), a.database) == (b.host.lower(), str(b.port), b.database)
