@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from drizzle_harness import run_schemawarden
+from reconciler.database.embedded import EmbeddedPostgres
 
 # A process that opens the embedded server in argv[1], then runs each SQL line read from stdin in
 # database `kept` and prints the first column of its first row, or its status (the server's start
@@ -128,3 +129,20 @@ def test_a_folder_of_another_postgresql_major_is_refused_with_what_to_do(data_di
     assert "PostgreSQL 16" in result.stderr and "remove the folder" in result.stderr, result.describe()
     assert sorted(p.name for p in data_dir.iterdir()) == ["PG_VERSION"], "the folder must be left as found"
     assert time.perf_counter() - started < DEADLINE_S
+
+
+def test_the_default_data_folder_is_kept_out_of_git(tmp_path: Path) -> None:
+    """A user's trial: `git stash -u` in the project picked up the whole embedded server."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    data = tmp_path / ".schemawarden" / "pgdata"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("18\n")
+    EmbeddedPostgres(data)._keep_out_of_git()
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert listed.stdout == ""
+    elsewhere = tmp_path / "mine"  # a folder the user chose and fills: left alone
+    (elsewhere / "pgdata").mkdir(parents=True)
+    EmbeddedPostgres(elsewhere / "pgdata")._keep_out_of_git()
+    assert not (elsewhere / ".gitignore").exists()

