@@ -479,3 +479,22 @@ def test_revert_to_the_latest_migration_is_a_usage_error(sample: Path, capsys: p
     assert code == 2
     assert "0010_backfill_todo_status is the latest migration: there is nothing after it to revert" in err
     assert files_of(sample) == before
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    (["revert", "--to", "0000_t"], "the migrations up to the head do not replay"),
+    (["rollback-sql", "0002_more"], "the migrations before 0002_more do not replay"),
+])
+def test_a_set_that_does_not_replay_says_what_was_built_and_why(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: list[str], said: str
+) -> None:
+    """Supabase's `auth` schema, which the environments have and a scratch database does not."""
+    write_journal_folder(workdir / "migrations", [
+        ("0000_t", 'CREATE TABLE "t" ("id" integer);'),
+        ("0001_policy", 'CREATE POLICY "own" ON "t" FOR SELECT USING (auth.uid() IS NOT NULL);'),
+        ("0002_more", 'ALTER TABLE "t" ADD COLUMN "x" integer;'),
+    ])
+    code, out, err = run(capsys, *command, "--migrations", "migrations")
+    assert code == 1 and out == ""
+    assert f"{said} in a scratch database, so nothing can be proven: 0001_policy.sql line 1:" in err
+    assert 'schema "auth" is created by no migration: the environments provide it' in err

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 
 from bot.commands import EXIT_OK, EXIT_PROBLEM, exit_codes_epilog, write
 from bot.settings import ENVIRONMENT_VARIABLES, load_settings
-from policies.errors import ConfigurationError
+from policies.errors import ConfigurationError, SchemawardenError
+from policies.outside import schemas_created, scratch_only
 from policies.report import Rollback, RollbackStatus
 from policies.versions import is_supported, supported_range
 from reconciler.migrations import MigrationSet, load_migration_set
@@ -105,7 +108,7 @@ def run_rollback_sql(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.migrations, args.data_dir)
     with open_scratch_server(
         settings.scratch_url, settings.data_dir, environment_targets(settings.environments.values())
-    ) as server:
+    ) as server, _replay_explained(f"the migrations before {migration.tag}", migration_set):
         (proof,) = prove_migrations(server, before, [migration], pg_version=version)
     rollback = proof.rollback
     if args.format == "json":
@@ -127,7 +130,7 @@ def run_revert(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, args.migrations, args.data_dir)
     with open_scratch_server(
         settings.scratch_url, settings.data_dir, environment_targets(settings.environments.values())
-    ) as server:
+    ) as server, _replay_explained("the migrations up to the head", migration_set):
         proof = prove_revert(server, migration_set.migrations, args.to_tag, pg_version=version)
     failed = proof.rollback.status is RollbackStatus.FAILED
     written = None
@@ -155,6 +158,27 @@ def run_revert(args: argparse.Namespace) -> int:
             print("schemawarden: not written: the schema at the head is already the schema at "
                   f"{args.to_tag}", file=sys.stderr)
     return EXIT_PROBLEM if failed else EXIT_OK
+
+
+@contextmanager
+def _replay_explained(what: str, migration_set: MigrationSet) -> Iterator[None]:
+    """Turn a replay that fails in the scratch database (`MigrationFailed` from building the schema
+    a proof starts from) into an error that says what was being built and what to do, the
+    scratch server's lack named when it is one (`policies.outside.scratch_only`). Exit code 1."""
+    from reconciler.database.run import MigrationFailed
+
+    try:
+        yield
+    except MigrationFailed as failed:
+        created = schemas_created(m.text for m in migration_set.migrations)
+        why = scratch_only(failed.sqlstate, failed.error.message if failed.error else "", created)
+        todo = why or (
+            "fix that migration (it fails on the schema the ones before it leave), or prove on a "
+            "server where it applies (SCHEMAWARDEN_SCRATCH_URL)"
+        )
+        raise SchemawardenError(
+            f"{what} do not replay in a scratch database, so nothing can be proven: {str(failed).rstrip('.')}. {todo}"
+        ) from None
 
 
 def _as_sql(what: str, rollback: Rollback) -> str:
