@@ -104,6 +104,7 @@ def prove_migrations(
                 progress(migration)
             version = min(pg_version or server.pg_major, server.pg_major)
             proof, after = _prove_one(db, migration, before, exclude_schemas, version, created_schemas)
+            log.info("proved %s in scratch database %s: rollback %s", migration.tag, db.name, proof.rollback.status.value)
             proofs.append(proof)
             if after is None:  # the database is no longer at a known state: the rest cannot be proven
                 proofs += [_not_reached(m, migration) for m in new[position + 1 :]]

@@ -205,7 +205,12 @@ class ScratchServer:
         with self._connect_admin(self.admin_url) as conn:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (registry.TEMPLATE_LOCKS, lock))
             try:
-                name = self._ready_template(conn, key) or self._build(conn, key, build)
+                name = self._ready_template(conn, key)
+                if name is None:
+                    log.info("building scratch template %s", key[:12])
+                    name = self._build(conn, key, build)
+                else:
+                    log.info("reusing scratch template %s", key[:12])
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", (registry.TEMPLATE_LOCKS, lock))
             self._evict(conn, keep=key)
