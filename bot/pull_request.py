@@ -127,6 +127,9 @@ def analyse(
         policy = read_policy(github, repo, branch)
     except ConfigurationError as exc:
         return _refused(job, f"{CONFIG_FILE} on {branch} is not valid", str(exc))
+    if policy.applied_by is None and settings.environments_of(repo):
+        # the service applies to the environments it serves: judge for its apply, not drizzle's migrator
+        policy = policy.model_copy(update={"applied_by": "schemawarden"})
     changes = change_kinds(github.changed_files(repo, job.number))
     paths = [path for _, path in changes]
     if not touches_schema(paths, policy):

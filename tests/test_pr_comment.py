@@ -148,3 +148,30 @@ def test_the_bot_judges_a_pull_request_as_check_base_judges_the_branch(
     codes = {code for _, _, code, _ in bot}
     assert {"SW101", "SW302", "SW606", "SW690", "SW610"} <= codes, codes
     assert (PR_PATH, 1, "SW606", "warning") in bot  # the default branch's policy raised SW606
+
+
+def test_where_the_service_applies_findings_are_for_its_apply_not_drizzles_migrator(
+    fake_github: FakeGitHub, app_client: Callable[..., PyGitHubClient],
+) -> None:
+    """The demo's comment said the environment was applied "auto (on merge)" by schemawarden and, in
+    SW606, that drizzle-orm's migrator sets no lock_timeout: the service applies to the
+    environments it serves, so without `applied_by` in the policy it judges for its own apply."""
+    files = main_files('[rules]\nSW606 = "warning"\n')
+    state = fake_github.state
+    repo = "acme/applier"
+    state.create_repository(repo, files)
+    head = state.push(repo, "change", pull_request_change(files))
+    number = state.open_pull_request(repo, "change").number
+    client = app_client()
+    pull = client.pull_request(repo, number)
+    job = AnalysePullRequest(delivery_id="d", repository=repo, number=number, action="opened", head_sha=head,
+                             head_ref="change", head_repository=repo, base_ref="main", base_sha=pull.base_sha,
+                             updated_at=datetime.now(UTC))
+
+    def codes(settings: dict[str, str]) -> set[str]:
+        analysis = analyse(client, job, pull, load_service_settings(settings))
+        return {a.title.split()[0] for a in analysis.verdict.annotations if a.title}
+
+    assert "SW606" in codes({})
+    served = codes({"SCHEMAWARDEN_ENV_STAGING_URL": "postgresql://app@127.0.0.1:1/staging"})
+    assert "SW606" not in served and "SW101" in served
