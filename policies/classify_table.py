@@ -26,6 +26,11 @@ _CONSTRAINT_KINDS = {
 _SERIAL_TYPES = ("serial", "serial4", "bigserial", "serial8", "smallserial", "serial2")
 
 
+IDENTITY_DEFAULT = "nextval() (identity)"
+"""The default a column defined with an identity carries in the model of a replay (its values come
+from a sequence); it goes with the identity (DROP IDENTITY)."""
+
+
 def relation_name(range_var: Node | None) -> str | None:
     """`schema.table` when the SQL qualified it, else `table`."""
     if not range_var:
@@ -59,7 +64,7 @@ def column_spec(column: Node) -> ColumnSpec:
             values.update(generated_stored=True, default=render(constraint.get("raw_expr")))
         elif contype == "CONSTR_IDENTITY":
             values.update(
-                identity=True, not_null=True, default="nextval() (identity)",
+                identity=True, not_null=True, default=IDENTITY_DEFAULT,
                 default_volatility=Volatility.VOLATILE,
                 options=(("generated", str(constraint.get("generated_when", "a"))),
                          *option_list(constraint.get("options", []))),

@@ -321,6 +321,24 @@ class RenameSequence(Change):
     new: str
 
 
+@dataclass(frozen=True, slots=True)
+class MoveSequencePast(Change):
+    """`SELECT setval(sequence, greatest(max(column), start), ...) FROM table`: a sequence made (or
+    made again) to feed a column of a table that existed before, a serial's or an identity's, starts
+    at its START while the rows already hold values from it; this moves it past the column's
+    highest value (lowest for a descending one), computed from the rows when it runs, and leaves it
+    at START, not yet called, for an empty table. The sequence's position is data, not schema.
+
+    `columns` are the (table, column) pairs it feeds, usually one (a sequence shared by several
+    columns is moved past all of them at once); `sequence` is the sequence's key, or None for the
+    one column's identity sequence (which `pg_get_serial_sequence` names)."""
+
+    columns: tuple[tuple[str, str], ...]
+    sequence: str | None = None
+    start: int = 1
+    ascending: bool = True
+
+
 # -- tables, views and partitions ------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from policies.classify_table import IDENTITY_DEFAULT
 from policies.operations import ColumnSpec, ConstraintKind, Operation, OperationKind
 from policies.schema.model import (
     Column,
@@ -479,7 +480,9 @@ def _column_change(schema: Schema, op: Operation) -> Schema:
     elif op.kind is K.DROP_IDENTITY:
         if column.identity is not None:
             schema = schema.without_sequence(column.identity.sequence)
-        changed = column._replace(identity=None)
+        # a column defined with its identity has the identity's default in the model: it goes too
+        default = None if column.default == IDENTITY_DEFAULT else column.default
+        changed = column._replace(identity=None, default=default)
     else:
         return schema
     return schema.with_table(table.with_column(changed))

@@ -41,6 +41,7 @@ _RENDER: dict[type[c.Change], _Render] = {
     c.CreateSequence: objects.create_sequence, c.DropSequence: objects.drop_sequence,
     c.AlterSequence: objects.alter_sequence, c.SetSequenceOwner: objects.set_sequence_owner,
     c.RenameSequence: objects.rename_sequence,
+    c.MoveSequencePast: objects.move_sequence_past,
     c.CreateTable: relations.create_table, c.DropTable: relations.drop_table, c.RenameTable: relations.rename_table,
     c.AttachPartition: relations.attach_partition, c.DetachPartition: relations.detach_partition,
     c.SetLogged: relations.set_logged, c.SetStorageOptions: relations.set_storage_options,

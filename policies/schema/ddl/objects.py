@@ -31,6 +31,7 @@ from policies.schema.changes import (
     DropSequence,
     DropTrigger,
     Grant,
+    MoveSequencePast,
     RebuildComposite,
     RebuildDomain,
     RebuildEnum,
@@ -251,6 +252,30 @@ def set_sequence_owner(change: SetSequenceOwner) -> list[str]:
 
 def rename_sequence(change: RenameSequence) -> list[str]:
     return rename_statements("SEQUENCE", change.old, change.new)
+
+
+def move_sequence_past(change: MoveSequencePast) -> list[str]:
+    """`setval` past the values the columns hold, computed from the rows when it runs: to the
+    highest of them (lowest, descending) as called, so that `nextval` gives the one after; to
+    START, not called, when the table is empty or holds only values before START (setval refuses a
+    value outside MINVALUE..MAXVALUE, and START is within them)."""
+    extreme, bound, beyond = ("max", "greatest", ">=") if change.ascending else ("min", "least", "<=")
+    start = str(change.start)
+    if change.sequence is None:
+        [(table, column)] = change.columns
+        sequence = f"pg_get_serial_sequence({literal(qualified(table))}, {literal(column)})"
+    else:
+        sequence = literal(qualified(change.sequence))
+    if len(change.columns) == 1:
+        [(table, column)] = change.columns
+        value = f"{extreme}({quote_ident(column)})"
+        source = qualified(table)
+    else:
+        each = ", ".join(f"(SELECT {extreme}({quote_ident(c)}) FROM {qualified(t)})" for t, c in change.columns)
+        value, source = "found", f"(SELECT {bound}({each}) AS found) AS found"
+    return [
+        f"SELECT setval({sequence}, {bound}({value}, {start}), coalesce({value} {beyond} {start}, false)) FROM {source}"
+    ]
 
 
 # -- functions, triggers, policies -----------------------------------------------------------------

@@ -14,7 +14,8 @@ The phases, in order:
     types and sequences that are made again under the same name;
  2  creates of what others depend on: schemas, extensions, enums, domains, composite types,
     sequences, functions;
- 3  tables, partitions attached, column changes, sequence owners;
+ 3  tables, partitions attached, column changes, sequence owners, then the sequences made for
+    columns that already hold values moved past them (`setval`);
  4  keys and indexes, then foreign keys and validations;
  5  views and the SQL functions that read new relations (each after what it names), then
     indexes of materialized views;
@@ -78,6 +79,7 @@ from policies.schema.changes import (
     DropTrigger,
     DropView,
     Grant,
+    MoveSequencePast,
     RebuildComposite,
     RebuildDomain,
     RebuildEnum,
@@ -135,7 +137,7 @@ PHASES: Mapping[type[Change], int] = {
     AddColumn: 42, AlterColumnType: 42, SetColumnCollation: 42, SetNotNull: 42, DropNotNull: 42,
     SetColumnDefault: 42, AddIdentity: 42, SetIdentityGeneration: 42, AlterIdentityOptions: 42,
     SetGeneratedExpression: 42, SetLogged: 42, SetStorageOptions: 42, SetRowSecurity: 42, SetForceRowSecurity: 42,
-    SetSequenceOwner: 43,
+    SetSequenceOwner: 43, MoveSequencePast: 44,
     AddConstraint: 50, CreateIndex: 50, ValidateConstraint: 51,
     CreateView: 60,
     CreateTrigger: 70, SetTriggerEnabled: 70, CreatePolicy: 71, AlterPolicy: 71,

@@ -29,6 +29,7 @@ from policies.schema.changes import (
     DropFunction,
     DropSchema,
     DropSequence,
+    MoveSequencePast,
     RebuildComposite,
     RebuildDomain,
     RebuildEnum,
@@ -46,6 +47,7 @@ from policies.schema.diff.state import Differ
 from policies.schema.model import Column, CompositeType, Domain, Function, Sequence
 from policies.schema.names import NAME_LIMIT
 from policies.schema.renames import join_key, split_key
+from policies.type_changes import is_identity_type
 
 
 def diff_schemas_and_extensions(d: Differ) -> None:
@@ -265,12 +267,37 @@ def diff_sequences(d: Differ) -> None:
         d.add(CreateSequence(new[key]))
         if new[key].owned_by:
             d.add(SetSequenceOwner(key, new[key].owned_by))
+        fed = _columns_holding_values(d, key)
+        if fed:
+            sequence = new[key]
+            options = sequence.options
+            start = options.start if options is not None else sequence.start or 1
+            d.add(MoveSequencePast(fed, key, start, options is None or options.increment > 0))
     for key in sorted(old.keys() & new.keys()):
         before, after = old[key], new[key]
         if after.options is not None and before.options != after.options:
             d.add(AlterSequence(key, after.options, before.options))
         if before.owned_by != after.owned_by:
             d.add(SetSequenceOwner(key, after.owned_by))
+
+
+def _columns_holding_values(d: Differ, sequence: str) -> tuple[tuple[str, str], ...]:
+    """The integer columns that draw their default from `sequence` (made in this diff) and already
+    hold values: columns of a table in both schemas, neither made again nor added here (ADD COLUMN
+    fills the rows from the sequence itself), a partition's inherited ones aside (its parent's
+    column covers its rows)."""
+    found = []
+    for key, table in sorted(d.b.tables.items()):
+        was = d.a.tables.get(key)
+        if table.kind != "table" or was is None or key in d.dropped_relations or key in d.created_relations:
+            continue
+        for name, column in table.columns.items():
+            if (
+                column.sequence == sequence and not column.inherited and name in was.columns
+                and not d.column_dropped(key, name) and is_identity_type(column.type)
+            ):
+                found.append((key, name))
+    return tuple(found)
 
 
 def _goes_with_owner(d: Differ, sequence: Sequence) -> bool:

@@ -22,6 +22,7 @@ from policies.schema.changes import (
     DropNotNull,
     DropTable,
     DropView,
+    MoveSequencePast,
     RenameNotNull,
     RenameSequence,
     SetColumnCollation,
@@ -178,6 +179,8 @@ def _column(d: Differ, table: str, old: Column, new: Column) -> None:
         d.add(RenameNotNull(table, name, old.not_null_name or default, new.not_null_name or default))
     if new.identity and not old.identity:
         d.add(AddIdentity(table, name, new.identity, new.type))
+        # the rows already hold values, and the new identity's sequence starts at its START
+        d.add(MoveSequencePast(((table, name),), None, *_first(new.identity.options)))
     elif new.identity and old.identity:
         if old.identity.always != new.identity.always:
             d.add(SetIdentityGeneration(table, name, new.identity.always))
@@ -186,6 +189,11 @@ def _column(d: Differ, table: str, old: Column, new: Column) -> None:
             d.add(AlterIdentityOptions(table, name, new.identity.options, old.identity.options or SequenceOptions()))
         if old.identity.sequence != new.identity.sequence:
             d.add(RenameSequence(old.identity.sequence, new.identity.sequence))
+
+
+def _first(options: SequenceOptions | None) -> tuple[int, bool]:
+    """A sequence's START and direction (CREATE SEQUENCE's defaults without options)."""
+    return (options.start, options.increment > 0) if options is not None else (1, True)
 
 
 def _on_column(d: Differ, table: str, column: str) -> tuple[tuple[Index, ...], tuple[Constraint, ...]]:
