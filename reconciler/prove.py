@@ -26,8 +26,9 @@ compared, and the migration is run again on it.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from policies.context import ScratchFailure
@@ -104,7 +105,10 @@ def prove_migrations(
                 progress(migration)
             version = min(pg_version or server.pg_major, server.pg_major)
             proof, after = _prove_one(db, migration, before, exclude_schemas, version, created_schemas)
-            log.info("proved %s in scratch database %s: rollback %s", migration.tag, db.name, proof.rollback.status.value)
+            log.info(
+                "proved %s in scratch database %s: rollback %s%s", migration.tag, db.name, proof.rollback.status.value,
+                f" ({proof.rollback.reason})" if proof.rollback.reason else "",
+            )
             proofs.append(proof)
             if after is None:  # the database is no longer at a known state: the rest cannot be proven
                 proofs += [_not_reached(m, migration) for m in new[position + 1 :]]
@@ -180,13 +184,14 @@ def _prove_one(
         rollback = Rollback(status, sql, reason, tuple(dict.fromkeys(said)))
         return MigrationProof(migration, rollback, traces, rollback_failure=ScratchFailure(1, str(reason), in_rollback=True))
 
-    exchanged = swapped_names(forward_renames, before, after)
+    exchanged = swapped_names(forward_renames, before, after) + moved_columns(forward_renames, before, after)
     if exchanged:
         # the rollback is not run: it would pass, the schema comparing equal by name, with the data
         # of each object under the other's name; the database is still at `after`
         reason = (
-            f"the rollback cannot follow names the migration exchanges: {'; '.join(exchanged)}: "
-            "renamed back by name, each would keep the other's data"
+            f"the rollback cannot follow names the migration hands from one object to another: "
+            f"{'; '.join(exchanged)}: matched by name, the rollback would leave data under the wrong name "
+            "or drop what holds it"
         )
         return result(RollbackStatus.FAILED, reason), after
     if statements:
@@ -216,30 +221,67 @@ def _prove_one(
     return result(RollbackStatus.VERIFIED, None), again
 
 
-def swapped_names(renames: Renames, before: Schema, after: Schema) -> list[str]:
-    """The names a migration exchanges between objects that exist on both sides (`a` -> `tmp`,
-    `b` -> `a`, `tmp` -> `b`): a rename to a name taken before whose old name is taken again after.
-    The differ matches such objects by name and cannot follow them (`policies.schema.diff`), so a
-    rollback it writes would leave their data exchanged while the schemas compare equal. Tables,
-    columns and enum values, each pair once."""
+def moved_columns(renames: Renames, before: Schema, after: Schema) -> list[str]:
+    """Tables whose columns found on both sides (through `renames`) stand in another order after:
+    no change the differ sees moves a column (ADD COLUMN appends, DROP COLUMN removes; PostgreSQL
+    has no ALTER that moves one, "ALTER TABLE" in the documentation), so something it does not see
+    happened: names exchanged in dynamic SQL (`EXECUTE 'ALTER TABLE ... RENAME ...'`), a column
+    dropped and added again under its name. Matched by name, a rollback would not undo it."""
     found: list[str] = []
+    for key, table in sorted(before.tables.items()):
+        now = after.tables.get(renames.table(key))
+        if now is None or table.kind != "table" or now.kind != "table":
+            continue
+        columns = renames.columns.get(key, {})
+        taken = set(columns.values())  # a name another column was renamed to is no longer this one's
+        kept = [
+            columns.get(name, name)
+            for name in table.columns
+            if columns.get(name, name) in now.columns and (name in columns or name not in taken)
+        ]
+        if kept != [name for name in now.columns if name in set(kept)]:
+            found.append(
+                f"columns of {key} changed places ({', '.join(kept)} before, "
+                f"{', '.join(n for n in now.columns if n in set(kept))} after) by statements the proof cannot read "
+                "(dynamic SQL, or a column dropped and added again under its name)"
+            )
+    return found
+
+
+def swapped_names(renames: Renames, before: Schema, after: Schema) -> list[str]:
+    """The names a migration hands from one existing object to another: an exchange (`a` -> `tmp`,
+    `b` -> `a`, `tmp` -> `b`) or a chain (`a` -> `a_old`, `b` -> `a`), each a rename onto a name taken
+    before whose holder was renamed away too. The differ matches such objects by name and cannot
+    follow them (`policies.schema.diff`): a rollback it writes would leave their data exchanged
+    (the schemas comparing equal) or drop the object that holds the first one's data. Tables,
+    columns and enum values, each exchanged pair once, each chain link once."""
+    found: list[str] = []
+
+    def said(kind: str, old: str, new: str, renamed: Mapping[str, str], exchanged: bool, name: Callable[[str], str]) -> None:
+        if exchanged and renamed.get(new) == old and new < old:
+            return  # the same exchange, said once
+        if exchanged:
+            found.append(f"{kind}s {name(min(old, new))} and {name(max(old, new))} exchange names")
+        else:
+            found.append(f"{kind} {name(old)} takes the name {name(new)} of the one renamed to {name(renamed[new])}")
+
     for old, new in sorted(renames.tables.items()):
-        if new in before.tables and old in after.tables and (renames.tables.get(new) != old or old < new):
-            found.append(f"tables {old} and {new}")
+        if new in before.tables and (old in after.tables or new in renames.tables):
+            said("table", old, new, renames.tables, old in after.tables, str)
     for table, columns in sorted(renames.columns.items()):
         was, now = before.tables.get(table), after.tables.get(renames.table(table))
         if was is None or now is None:
             continue
         for old, new in sorted(columns.items()):
-            if new in was.columns and old in now.columns and (columns.get(new) != old or old < new):
-                found.append(f"columns {table}.{min(old, new)} and {table}.{max(old, new)}")
+            if new in was.columns and (old in now.columns or new in columns):
+                said("column", old, new, columns, old in now.columns, functools.partial("{}.{}".format, table))
     for type_name, values in sorted(renames.enum_values.items()):
         was_values, now_values = before.enums.get(type_name), after.enums.get(renames.type(type_name))
         if was_values is None or now_values is None:
             continue
         for old, new in sorted(values.items()):
-            if new in was_values and old in now_values and (values.get(new) != old or old < new):
-                found.append(f"values {min(old, new)!r} and {max(old, new)!r} of enum {type_name}")
+            if new in was_values and (old in now_values or new in values):
+                said(f"enum {type_name} value", old, new, values, old in now_values, repr)
     return found
 
 
@@ -320,8 +362,9 @@ def prove_revert(
         if exchanged:
             return result(
                 RollbackStatus.FAILED,
-                f"the revert cannot follow names exchanged since {to_tag}: {'; '.join(exchanged)}: "
-                "reverted by name, each would keep the other's data",
+                f"the revert cannot follow names handed from one object to another since {to_tag}: "
+                f"{'; '.join(exchanged)}: matched by name, the revert would leave data under the wrong name "
+                "or drop what holds it",
             )
         if statements:
             try:

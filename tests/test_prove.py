@@ -234,19 +234,19 @@ DRAFTS = 'CREATE TABLE "drafts" ("id" bigint PRIMARY KEY, "title" text NOT NULL,
 @pytest.mark.parametrize(
     ("text", "swapped"),
     [
-        pytest.param(SWAP, "columns notes.body and notes.title", id="columns"),
+        pytest.param(SWAP, "columns notes.body and notes.title exchange names", id="columns"),
         pytest.param(
             'ALTER TABLE "notes" RENAME TO "tmp";\n--> statement-breakpoint\n'
             'ALTER TABLE "drafts" RENAME TO "notes";\n--> statement-breakpoint\n'
             'ALTER TABLE "tmp" RENAME TO "drafts";',
-            "tables drafts and notes",
+            "tables drafts and notes exchange names",
             id="tables",
         ),
         pytest.param(
             "ALTER TYPE \"mood\" RENAME VALUE 'happy' TO 'x';\n--> statement-breakpoint\n"
             "ALTER TYPE \"mood\" RENAME VALUE 'sad' TO 'happy';\n--> statement-breakpoint\n"
             "ALTER TYPE \"mood\" RENAME VALUE 'x' TO 'sad';",
-            "values 'happy' and 'sad' of enum mood",
+            "enum mood values 'happy' and 'sad' exchange names",
             id="enum-values",
         ),
     ],
@@ -260,8 +260,55 @@ def test_names_swapped_between_existing_objects_are_never_verified(
 
     assert proof.rollback.status is RollbackStatus.FAILED
     assert proof.rollback.reason is not None and proof.failure is None
-    assert proof.rollback.reason.startswith("the rollback cannot follow names the migration exchanges: ")
+    assert proof.rollback.reason.startswith("the rollback cannot follow names the migration hands from one object to another: ")
     assert swapped in proof.rollback.reason
+
+
+@pytest.mark.parametrize(
+    ("texts", "said"),
+    [
+        pytest.param(
+            ['ALTER TABLE "notes" RENAME COLUMN "body" TO "body_old";\n--> statement-breakpoint\n'
+             'ALTER TABLE "notes" RENAME COLUMN "title" TO "body";'],
+            "column notes.title takes the name notes.body of the one renamed to notes.body_old",
+            id="columns",
+        ),
+        pytest.param(
+            ['ALTER TABLE "notes" RENAME TO "notes_old";\n--> statement-breakpoint\n'
+             'ALTER TABLE "drafts" RENAME TO "notes";'],
+            "table drafts takes the name notes of the one renamed to notes_old",
+            id="tables",
+        ),
+        pytest.param(  # the chain split over two migrations: the second one's proof holds the first's result
+            ['ALTER TABLE "notes" RENAME COLUMN "body" TO "body_old";',
+             'ALTER TABLE "notes" RENAME COLUMN "title" TO "body";'],
+            None,
+            id="two-migrations",
+        ),
+    ],
+)
+def test_names_handed_along_a_chain_are_never_rolled_back_by_name(
+    server: ScratchServer, texts: list[str], said: str | None
+) -> None:
+    """A user's trial: `access_token` -> `legacy_token`, then `refresh_token` -> `access_token`. Matched
+    by name, the rollback renamed one back, dropped `legacy_token` (the original access tokens) and
+    added an empty `access_token`, and said "irreversible" for a migration that drops nothing."""
+    proofs = prove(server, *texts, base=BASE + "\n--> statement-breakpoint\n" + DRAFTS)
+    if said is not None:
+        (proof,) = proofs
+        assert proof.rollback.status is RollbackStatus.FAILED
+        assert proof.rollback.reason is not None and said in proof.rollback.reason
+        assert all(line.startswith("--") for line in proof.rollback.shown_sql().splitlines())  # nothing runnable
+        return
+    # one migration at a time, each rename is followed back by a rename and drops nothing
+    assert [p.rollback.status for p in proofs] == [RollbackStatus.VERIFIED, RollbackStatus.VERIFIED]
+    assert all("DROP" not in p.rollback.sql for p in proofs)
+    # the revert of both at once is the chain: never by name
+    revert = prove_revert(server, [migration(0, BASE + "\n--> statement-breakpoint\n" + DRAFTS, "base"),
+                                   *(migration(i + 1, t, f"r{i}") for i, t in enumerate(texts))], "0000_base")
+    assert revert.rollback.status is RollbackStatus.FAILED
+    assert "column notes.title takes the name notes.body of the one renamed to notes.body_old" in (
+        revert.rollback.reason or "")
 
 
 def test_a_name_taken_over_from_a_dropped_column_is_followed_back(server: ScratchServer) -> None:
@@ -476,11 +523,37 @@ def test_a_revert_across_names_exchanged_since_fails(server: ScratchServer) -> N
 
     assert proof.rollback.status is RollbackStatus.FAILED
     assert proof.rollback.reason == (
-        "the revert cannot follow names exchanged since 0000_s0: columns notes.body and notes.title: "
-        "reverted by name, each would keep the other's data"
+        "the revert cannot follow names handed from one object to another since 0000_s0: columns notes.body "
+        "and notes.title exchange names: matched by name, the revert would leave data under the wrong name or "
+        "drop what holds it"
     )
 
 
 def test_a_revert_to_an_unknown_tag_is_a_value_error(server: ScratchServer) -> None:
     with pytest.raises(ValueError, match="0009_nope"):
         prove_revert(server, history(), "0009_nope")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "DO $$ BEGIN\n EXECUTE 'ALTER TABLE notes RENAME COLUMN body TO tmp';\n"
+            " EXECUTE 'ALTER TABLE notes RENAME COLUMN title TO body';\n"
+            " EXECUTE 'ALTER TABLE notes RENAME COLUMN tmp TO title';\nEND $$;",
+            id="exchanged-in-dynamic-sql",
+        ),
+        pytest.param(
+            'ALTER TABLE "notes" DROP COLUMN "title";\n--> statement-breakpoint\n'
+            'ALTER TABLE "notes" ADD COLUMN "title" text;',
+            id="dropped-and-added-again",
+        ),
+    ],
+)
+def test_columns_that_changed_places_unseen_are_never_verified(server: ScratchServer, text: str) -> None:
+    """A user's trial: names exchanged through EXECUTE were "verified" with an empty rollback, the
+    data of each column under the other's name; only the columns' order showed it."""
+    proof = prove_one(server, text)
+    assert proof.rollback.status is RollbackStatus.FAILED
+    assert "columns of notes changed places" in (proof.rollback.reason or "")
+    assert all(line.startswith("--") for line in proof.rollback.shown_sql().splitlines())

@@ -345,7 +345,7 @@ def test_a_rollback_that_did_not_prove_is_printed_commented_out_and_is_a_finding
     swap = by_migration(json.loads(out))["0001_swap"]
     assert swap["rollback"]["status"] == "failed" and "ALTER TABLE" in swap["rollback"]["sql"]
     (finding,) = [f for f in swap["findings"] if f["code"] == "SW612"]
-    assert finding["severity"] == "warning" and "names the migration exchanges" in finding["message"]
+    assert finding["severity"] == "warning" and "columns t.a and t.b exchange names" in finding["message"]
     assert not [f for f in swap["findings"] if f["code"] == "SW611"]
 
     code, out, _ = run(capsys, "check", "--prove", "--format", "markdown", "migrations")
@@ -497,4 +497,4 @@ def test_a_set_that_does_not_replay_says_what_was_built_and_why(
     code, out, err = run(capsys, *command, "--migrations", "migrations")
     assert code == 1 and out == ""
     assert f"{said} in a scratch database, so nothing can be proven: 0001_policy.sql line 1:" in err
-    assert 'schema "auth" is created by no migration: the environments provide it' in err
+    assert '. Schema "auth" is created by no migration: the environments provide it' in err

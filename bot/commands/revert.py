@@ -177,7 +177,8 @@ def _replay_explained(what: str, migration_set: MigrationSet) -> Iterator[None]:
             "server where it applies (SCHEMAWARDEN_SCRATCH_URL)"
         )
         raise SchemawardenError(
-            f"{what} do not replay in a scratch database, so nothing can be proven: {str(failed).rstrip('.')}. {todo}"
+            f"{what} do not replay in a scratch database, so nothing can be proven: {str(failed).rstrip('.')}. "
+            f"{todo[0].upper()}{todo[1:]}"
         ) from None
 
 
