@@ -83,6 +83,12 @@ def test_an_environments_database_is_refused_naming_the_environment_never_the_ur
         ("postgresql://postgres@localhost/postgres", "postgresql://app:pw@[::1]:5432/postgres"),
         ("postgresql://postgres@127.0.0.1:5432/postgres", "postgresql://postgres@/postgres?host=/var/run/postgresql"),
         ("postgresql://postgres@LOCALHOST:5432/shop", "postgresql://postgres@localhost:5432/shop"),
+        # a second user's trial: host lists and hostaddr
+        ("postgresql://postgres@127.0.0.1:5432,localhost:5432/shop", "postgresql://postgres@localhost/shop"),
+        ("postgresql://postgres@127.0.0.1:5432/shop", "postgresql://postgres@localhost,127.0.0.1/shop"),
+        ("host=db.invalid hostaddr=127.0.0.1 dbname=shop user=postgres", "postgresql://postgres@localhost/shop"),
+        ("postgresql://postgres@db.invalid/shop?hostaddr=127.0.0.1", "postgresql://postgres@[::1]/shop"),
+        ("postgresql://postgres@db.invalid:6000,127.0.0.1:5433/shop", "postgresql://postgres@localhost:5433/shop"),
     ],
 )
 def test_an_environments_database_is_refused_however_its_host_is_spelled(scratch: str, environment: str) -> None:
@@ -99,6 +105,8 @@ def test_same_database_compares_database_port_and_resolved_hosts() -> None:
     assert not same_database(Target("localhost", 5432, "db"), Target("127.0.0.1", 5432, "other"))
     assert not same_database(Target("db.invalid", 5432, "db"), Target("127.0.0.1", 5432, "db"))
     assert same_database(Target("DB.invalid", 5432, "db"), Target("db.invalid", 5432, "db"))
+    assert not same_database(Target("db.invalid,localhost", "5432,5433", "db"), Target("127.0.0.1", 5432, "db"))
+    assert same_database(Target("db.invalid,localhost", "5432,5433", "db"), Target("127.0.0.1", 5433, "db"))
 
 
 def test_another_database_of_an_environments_server_is_accepted(admin_url: str) -> None:

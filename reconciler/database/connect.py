@@ -35,6 +35,8 @@ class Target:
     host: str
     port: int | str
     database: str
+    hostaddr: str = ""
+    """libpq's `hostaddr` (numeric addresses, one per host, used instead of resolving `host`)."""
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}/{self.database}"
@@ -63,7 +65,7 @@ def target_of(url: str) -> Target:
     port_text = str(settings.get("port") or "5432")
     port: int | str = int(port_text) if port_text.isdigit() else port_text
     database = str(settings.get("dbname") or settings.get("user") or "")
-    return Target(host=host, port=port, database=database)
+    return Target(host=host, port=port, database=database, hostaddr=str(given.get("hostaddr") or ""))
 
 
 def same_database(a: Target, b: Target) -> bool:
@@ -71,11 +73,28 @@ def same_database(a: Target, b: Target) -> bool:
     that are the same machine. Host names are resolved (`localhost` and `127.0.0.1` are one host),
     and a Unix socket directory, a loopback address and a name resolving to one all mean this
     machine. A name that does not resolve is compared as written (case-insensitively)."""
-    if a.database != b.database or str(a.port) != str(b.port):
+    if a.database != b.database:
         return False
-    if a.host.lower() == b.host.lower():
-        return True
-    return bool(_host_identity(a.host) & _host_identity(b.host))
+    return any(
+        port_a == port_b and (host_a.lower() == host_b.lower() or _host_identity(host_a) & _host_identity(host_b))
+        for host_a, port_a in _endpoints(a)
+        for host_b, port_b in _endpoints(b)
+    )
+
+
+def _endpoints(target: Target) -> list[tuple[str, str]]:
+    """The (host or address, port) pairs libpq may connect to for `target`: a host list with one
+    port or a port each, `hostaddr` used instead of the name where given, an empty entry the
+    default (PostgreSQL documentation, libpq "Parameter Key Words": host, hostaddr, port)."""
+    hosts = target.host.split(",")
+    addresses = target.hostaddr.split(",") if target.hostaddr else []
+    ports = str(target.port).split(",")
+    pairs = []
+    for index, host in enumerate(hosts):
+        address = addresses[index].strip() if index < len(addresses) else ""
+        port = (ports[index] if len(ports) > 1 and index < len(ports) else ports[0]).strip()
+        pairs.append((address or host.strip(), port or "5432"))
+    return pairs
 
 
 _LOCAL = "local"
@@ -83,22 +102,16 @@ _LOCAL = "local"
 
 @functools.lru_cache(maxsize=64)
 def _host_identity(host: str) -> frozenset[str]:
-    """What a target's host may be: `_LOCAL` for this machine, else its resolved addresses (or its
-    lowercased name when it does not resolve); several for a host list."""
-    found: set[str] = set()
-    for name in host.split(","):
-        name = name.strip()
-        if not name or name.startswith("/") or name.startswith("@"):  # Unix socket directory
-            found.add(_LOCAL)
-            continue
-        try:
-            addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
-        except (OSError, UnicodeError):
-            found.add(name.lower())
-            continue
-        for address in addresses:
-            found.add(_LOCAL if ipaddress.ip_address(address.split("%")[0]).is_loopback else address)
-    return frozenset(found)
+    """What a host may be: `_LOCAL` for this machine, else its resolved addresses (or its lowercased
+    name when it does not resolve)."""
+    name = host.strip()
+    if not name or name.startswith(("/", "@")):  # a Unix socket directory (or abstract namespace)
+        return frozenset({_LOCAL})
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return frozenset({name.lower()})
+    return frozenset(_LOCAL if ipaddress.ip_address(a.split("%")[0]).is_loopback else a for a in addresses)
 
 
 def _default_socket_directory() -> str:
