@@ -43,11 +43,12 @@ import psycopg  # noqa: E402
 from apply_speed import add_server_options, journal_only_copy, server_admin_url  # noqa: E402
 from check_throughput import compile_bytecode  # noqa: E402
 from psycopg import sql  # noqa: E402
+from scratch_templates import drizzle_migrate_s  # noqa: E402
 
 from drizzle_harness import V0  # noqa: E402
 from policies.report import RollbackStatus  # noqa: E402
 from reconciler.database import _scratch_registry as registry  # noqa: E402
-from reconciler.database.embedded import drop_database, ensure_database, with_database  # noqa: E402
+from reconciler.database.embedded import drop_database, with_database  # noqa: E402
 from reconciler.database.scratch import ScratchServer, template_key  # noqa: E402
 from reconciler.migrations import Migration, load_migration_set  # noqa: E402
 from reconciler.prove import prove_migrations  # noqa: E402
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 timed(CLI_COLD, lambda: _cli(repo, args))
                 timed(CLI_WARM, lambda: _cli(repo, args))
             if not args.no_drizzle:
-                timed(DRIZZLE, lambda: _drizzle(admin, folder, node_walls))
+                timed(DRIZZLE, lambda: drizzle_migrate_s(admin, folder, node_walls))
             timed(PSYCOPG, lambda: _psycopg_replay(admin, migrations))
             print(f"  rep {rep + 1}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in runs.items()), flush=True)
     medians = {label: statistics.median(values) for label, values in runs.items()}
@@ -191,19 +192,6 @@ def _cli(repo: Path, args: argparse.Namespace) -> None:
         status = []
     if status != ["verified"] and status != ["irreversible"]:
         raise SystemExit(f"check --prove gave {status} (exit {done.returncode}): {done.stderr[-2000:]}")
-
-
-def _drizzle(admin: str, folder: Path, walls: list[float]) -> float:
-    name = f"sw_bench_prove_{uuid.uuid4().hex[:10]}"
-    ensure_database(admin, name)
-    try:
-        result = V0.migrate(with_database(admin, name), folder)
-        if not result.ok or result.migrate_ms is None:
-            raise SystemExit(f"drizzle-orm failed: {result.stderr}")
-        walls.append(result.wall_s)
-        return float(result.migrate_ms) / 1000
-    finally:
-        drop_database(admin, name)
 
 
 def _psycopg_replay(admin: str, migrations: Sequence[Migration]) -> None:

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             with server.database() as db:
                 timed("replay into a scratch database", lambda db=db: replay(migration_set, db))  # type: ignore[misc]
             if not args.no_drizzle:
-                timed("drizzle-orm migrate() (node)", lambda: _drizzle(admin, folder, node_walls))
+                timed("drizzle-orm migrate() (node)", lambda: drizzle_migrate_s(admin, folder, node_walls))
             timed("clone: database(template=...) block", lambda: _clone(server, template))
             for strategy in strategies:
                 timed(f"CREATE DATABASE ... TEMPLATE {strategy or '(default)'}", lambda s=strategy: _create(admin, template.name, s))  # type: ignore[misc]
@@ -101,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _drizzle(admin: str, folder: Path, walls: list[float]) -> float:
-    name = f"sw_bench_scratch_{uuid.uuid4().hex[:10]}"
+def drizzle_migrate_s(admin: str, folder: Path, walls: list[float]) -> float:
+    """drizzle-orm's migrate() of `folder` into a new database on `admin`'s server (dropped after):
+    its own time in seconds, node's wall time with start-up appended to `walls`."""
+    name = f"sw_bench_drizzle_{uuid.uuid4().hex[:10]}"
     ensure_database(admin, name)
     try:
         result = V0.migrate(with_database(admin, name), folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from pr_bot_harness import PR_PATH, main_files, pull_request_change
 from bot.commands.check import judge_branch
 from bot.comment import ENVIRONMENTS_END, ENVIRONMENTS_START, Comment, EnvironmentRow, with_environments
 from bot.fake_github import FakeGitHub
+from bot.github import PullRequestInfo
 from bot.github.client import PyGitHubClient
 from bot.jobs import AnalysePullRequest
 from bot.pull_request import analyse
@@ -105,6 +106,24 @@ def _write(root: Path, files: dict[str, bytes | str | None]) -> None:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
+def opened(
+    fake_github: FakeGitHub, app_client: Callable[..., PyGitHubClient], repo: str,
+    files: dict[str, bytes], change: Mapping[str, bytes | str | None],
+) -> tuple[PyGitHubClient, AnalysePullRequest, PullRequestInfo]:
+    """`repo` on the fake GitHub with `files` on main and a pull request of `change`: the App's
+    client, the analysis job an `opened` delivery gives, and the pull request as the client reads it."""
+    state = fake_github.state
+    state.create_repository(repo, files)
+    head = state.push(repo, "change", change)
+    number = state.open_pull_request(repo, "change").number
+    client = app_client()
+    pull = client.pull_request(repo, number)
+    job = AnalysePullRequest(delivery_id="d", repository=repo, number=number, action="opened", head_sha=head,
+                             head_ref="change", head_repository=repo, base_ref="main", base_sha=pull.base_sha,
+                             updated_at=datetime.now(UTC))
+    return client, job, pull
+
+
 def test_the_bot_judges_a_pull_request_as_check_base_judges_the_branch(
     fake_github: FakeGitHub, app_client: Callable[..., PyGitHubClient], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -117,17 +136,7 @@ def test_the_bot_judges_a_pull_request_as_check_base_judges_the_branch(
         "migrations/0010_backfill_todo_status.sql": edited,
         "migrations/stray.sql": "DROP TABLE session;\n",
     }
-    state = fake_github.state
-    repo = "acme/parity"
-    state.create_repository(repo, files)
-    head = state.push(repo, "change", change)
-    number = state.open_pull_request(repo, "change").number
-
-    client = app_client()
-    pull = client.pull_request(repo, number)
-    job = AnalysePullRequest(delivery_id="d", repository=repo, number=number, action="opened", head_sha=head,
-                             head_ref="change", head_repository=repo, base_ref="main", base_sha=pull.base_sha,
-                             updated_at=datetime.now(UTC))
+    client, job, pull = opened(fake_github, app_client, "acme/parity", files, change)
     analysis = analyse(client, job, pull, load_service_settings({}))
     bot = sorted((a.path, a.start_line, a.title.split()[0] if a.title else "", a.level)
                  for a in analysis.verdict.annotations)
@@ -157,16 +166,7 @@ def test_where_the_service_applies_findings_are_for_its_apply_not_drizzles_migra
     SW606, that drizzle-orm's migrator sets no lock_timeout: the service applies to the
     environments it serves, so without `applied_by` in the policy it judges for its own apply."""
     files = main_files('[rules]\nSW606 = "warning"\n')
-    state = fake_github.state
-    repo = "acme/applier"
-    state.create_repository(repo, files)
-    head = state.push(repo, "change", pull_request_change(files))
-    number = state.open_pull_request(repo, "change").number
-    client = app_client()
-    pull = client.pull_request(repo, number)
-    job = AnalysePullRequest(delivery_id="d", repository=repo, number=number, action="opened", head_sha=head,
-                             head_ref="change", head_repository=repo, base_ref="main", base_sha=pull.base_sha,
-                             updated_at=datetime.now(UTC))
+    client, job, pull = opened(fake_github, app_client, "acme/applier", files, pull_request_change(files))
 
     def codes(settings: dict[str, str]) -> set[str]:
         analysis = analyse(client, job, pull, load_service_settings(settings))
