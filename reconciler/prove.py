@@ -239,11 +239,11 @@ def moved_columns(renames: Renames, before: Schema, after: Schema) -> list[str]:
             for name in table.columns
             if columns.get(name, name) in now.columns and (name in columns or name not in taken)
         ]
-        if kept != [name for name in now.columns if name in set(kept)]:
+        kept_after = [name for name in now.columns if name in set(kept)]
+        if kept != kept_after:
             found.append(
-                f"columns of {key} changed places ({', '.join(kept)} before, "
-                f"{', '.join(n for n in now.columns if n in set(kept))} after) by statements the proof cannot read "
-                "(dynamic SQL, or a column dropped and added again under its name)"
+                f"columns of {key} changed places ({', '.join(kept)} before, {', '.join(kept_after)} after) by "
+                "statements the proof cannot read (dynamic SQL, or a column dropped and added again under its name)"
             )
     return found
 
