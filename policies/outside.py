@@ -25,14 +25,23 @@ from policies.parsing import in_execution_order, parse_migration
 
 def roles_named(texts: Iterable[str]) -> tuple[str, ...]:
     """The names of the roles the migration texts `texts` refer to and do not create, sorted."""
+    return taken_from_outside(texts)[0]
+
+
+def taken_from_outside(texts: Iterable[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """In one pass over the migration texts: the roles they name and do not create (sorted, as
+    `roles_named`) and the schemas they create (as `schemas_created`)."""
     named: set[str] = set()
-    created: set[str] = set()
+    created_roles: set[str] = set()
+    created_schemas: set[str] = set()
     for text in texts:
         for parsed in in_execution_order(parse_migration(text)):
             if parsed.shape == "CreateRoleStmt":
-                created.add(str(parsed.node.get("role", "")))
+                created_roles.add(str(parsed.node.get("role", "")))
+            elif parsed.shape == "CreateSchemaStmt":
+                created_schemas.add(str(parsed.node.get("schemaname", "")))
             named.update(_role_names(parsed.node))
-    return tuple(sorted(named - created))
+    return tuple(sorted(named - created_roles)), frozenset(created_schemas)
 
 
 def _role_names(node: Any) -> Iterator[str]:
@@ -68,12 +77,7 @@ available` (0A000, from 15) or `could not open extension control file ".../uuid-
 
 def schemas_created(texts: Iterable[str]) -> frozenset[str]:
     """The schemas the migration texts create (`CREATE SCHEMA`, in DO blocks too)."""
-    return frozenset(
-        str(parsed.node.get("schemaname", ""))
-        for text in texts
-        for parsed in in_execution_order(parse_migration(text))
-        if parsed.shape == "CreateSchemaStmt"
-    )
+    return taken_from_outside(texts)[1]
 
 
 def scratch_only(sqlstate: str | None, message: str, created_schemas: frozenset[str]) -> str | None:

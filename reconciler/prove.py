@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from policies.context import ScratchFailure
 from policies.lock_trace import StatementTrace
-from policies.outside import roles_named, schemas_created, scratch_only
+from policies.outside import roles_named, scratch_only, taken_from_outside
 from policies.proof import checked_narrowings, rows_changed
 from policies.report import Rollback, RollbackStatus
 from policies.schema.changes import AlterColumnType
@@ -92,9 +92,8 @@ def prove_migrations(
     scratch server's errors (`ScratchServerUnreachable`); a new migration that fails is a result,
     not an exception.
     """
-    texts = [m.text for m in [*base, *new]]
-    server.provide_roles(roles_named(texts))
-    created_schemas = schemas_created(texts)
+    roles, created_schemas = taken_from_outside(m.text for m in [*base, *new])
+    server.provide_roles(roles)
     template = base_template(server, base)
     proofs: list[MigrationProof] = []
     with server.database(template=template) as db:
